@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# The run log (run.md §5): `YYYY-MM-DD HH:MM:SS [LEVEL] message` on the console and in every attached
+# file, each line redacted and flushed at once. WARNING raises the exit code to 1, ERROR to 2 (run.md §2).
+# Needs exit.sh. Settings: LOG_DEBUG_LEVEL (standard|advanced|extreme), LOG_COLOURS (true|false).
+
+LOG_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LOG_DEBUG_LEVEL="${LOG_DEBUG_LEVEL:-standard}"
+LOG_COLOURS="${LOG_COLOURS:-false}"
+LOG_CONSOLE="${LOG_CONSOLE:-true}"
+LOG_FILES=()
+LOG_EARLY=()
+LOG_REDACT_NEEDLES=()
+
+declare -gA LOG_PRIORITY=([ERROR]=0 [WARNING]=1 [INFO]=2 [STEP]=2 [SUCCESS]=2 [SKIP]=2 [DEBUG]=3 [TRACE]=4)
+declare -gA LOG_THRESHOLD=([standard]=2 [advanced]=3 [extreme]=4)
+declare -gA LOG_COLOUR=([ERROR]=$'\e[0;31m' [WARNING]=$'\e[1;33m' [INFO]=$'\e[0;34m' [STEP]=$'\e[0;36m'
+  [SUCCESS]=$'\e[0;32m' [SKIP]=$'\e[38;5;213m' [DEBUG]=$'\e[0;90m' [TRACE]=$'\e[0;90m')
+
+# log_esc STRING: esc() of an outside string (security.md §1). Plain printable ASCII needs no helper.
+log_esc() {
+  local text="$1"
+  if [[ "$text" =~ ^[\ -\[\]-~]*$ ]]; then
+    printf '%s' "$text"
+  else
+    perl "${LOG_LIB_DIR}/bytes.pl" esc "$text"
+  fi
+}
+
+# log_add_secret VALUE: redact VALUE (raw, percent-encoded, esc()) from every later line; 6+ chars only.
+log_add_secret() {
+  local secret="$1" form
+  (( ${#secret} >= 6 )) || return 0
+  for form in "$secret" "$(perl "${LOG_LIB_DIR}/bytes.pl" urlencode "$secret")" "$(log_esc "$secret")"; do
+    [[ -n "$form" ]] && LOG_REDACT_NEEDLES+=("$form")
+  done
+  # Longest first, so a secret containing another is masked whole.
+  local sorted
+  mapfile -t sorted < <(for form in "${LOG_REDACT_NEEDLES[@]}"; do printf '%d\t%s\n' "${#form}" "$form"; done \
+    | LC_ALL=C sort -t "$(printf '\t')" -k1,1nr -k2 -u | cut -f2-)
+  LOG_REDACT_NEEDLES=("${sorted[@]}")
+}
+
+# log_redact TEXT: TEXT with every registered secret replaced by ***.
+log_redact() {
+  local text="$1" needle
+  for needle in "${LOG_REDACT_NEEDLES[@]}"; do
+    text="${text//"$needle"/***}"
+  done
+  printf '%s' "$text"
+}
+
+# log_sanitise TEXT: control characters left in a message in their esc() form (backslashes untouched).
+log_sanitise() {
+  local text="$1"
+  if [[ "$text" == *[[:cntrl:]]* ]]; then
+    text="$(perl -e '$_ = $ARGV[0]; s/\n/\\n/g; s/\t/\\t/g; s/\r/\\r/g; s/([\x00-\x1f\x7f])/sprintf("\\x%02x", ord($1))/ge; print' -- "$text")"
+  fi
+  printf '%s' "$text"
+}
+
+log_enabled() {
+  (( LOG_PRIORITY[$1] <= LOG_THRESHOLD[$LOG_DEBUG_LEVEL] ))
+}
+
+# log_line LEVEL MESSAGE
+log_line() {
+  local level="$1" message="$2" line file
+  case "$level" in
+    ERROR) exit_raise 2 ;;
+    WARNING) [[ "$message" == 'parity: '* ]] || exit_raise 1 ;;
+  esac
+  log_enabled "$level" || return 0
+  message="$(log_sanitise "$message")"
+  (( ${#LOG_REDACT_NEEDLES[@]} == 0 )) || message="$(log_redact "$message")"
+  printf -v line '%(%Y-%m-%d %H:%M:%S)T [%s] %s' -1 "$level" "$message"
+  if [[ "$LOG_CONSOLE" == true ]]; then
+    if [[ "$LOG_COLOURS" == true && -t 1 ]]; then
+      printf '%s%s\e[0m\n' "${LOG_COLOUR[$level]}" "$line"
+    else
+      printf '%s\n' "$line"
+    fi
+  fi
+  if (( ${#LOG_FILES[@]} == 0 )); then
+    LOG_EARLY+=("$line")
+    return 0
+  fi
+  for file in "${LOG_FILES[@]}"; do
+    printf '%s\n' "$line" >> "$file"
+  done
+}
+
+log_error() { log_line ERROR "$1"; }
+log_warning() { log_line WARNING "$1"; }
+log_info() { log_line INFO "$1"; }
+log_step() { log_line STEP "$1"; }
+log_success() { log_line SUCCESS "$1"; }
+log_skip() { log_line SKIP "$1"; }
+log_debug() { log_line DEBUG "$1"; }
+log_trace() { log_line TRACE "$1"; }
+
+# log_attach_file PATH: append to PATH (created 0600) from now on. Every line logged so far goes first,
+# in order (run.md §5.1): the early buffer, or the content of the first attached file.
+log_attach_file() {
+  local file="$1" line
+  ( umask 077 && : >> "$file" ) || return 1
+  if (( ${#LOG_FILES[@]} > 0 )); then
+    cat -- "${LOG_FILES[0]}" >> "$file" || return 1
+  else
+    for line in "${LOG_EARLY[@]}"; do
+      printf '%s\n' "$line" >> "$file"
+    done
+    LOG_EARLY=()
+  fi
+  LOG_FILES+=("$file")
+}

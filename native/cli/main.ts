@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// switch-mode's TypeScript front end (ARCHITECTURE "Domains and flags"). bin/switch-mode calls it; when it
+// cannot start, the launcher runs the legacy pipeline itself, so rollback never depends on this file.
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import type { ExitStatus } from '../core/exit-code.js';
+import { runCheck } from './commands/check.js';
+import { parseFlagOverrides, runResolve, runSet, runStatus, runTarget } from './commands/flags.js';
+import { runBackup } from './commands/run-backup.js';
+import { readEnvironment, UsageError } from './environment.js';
+import { err } from './output.js';
+
+const USAGE = `Usage: switch-mode <command> [options]
+
+Exit codes: 0 success, 1 warning, 2 error.`;
+
+function configOptions<T>(y: Argv<T>) {
+  return y
+    .option('config', { alias: ['e', 'env'], type: 'string', describe: 'backup.env to use (default BASE_DIR/env/backup.env)' })
+    .option('host', { type: 'string', describe: 'fixture host directory: root/ is SYSTEM_ROOT_PREFIX, bin/ first on PATH' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'DEBUG_LEVEL=advanced' })
+    .option('extreme', { alias: 'x', type: 'boolean', describe: 'DEBUG_LEVEL=extreme' })
+    .option('flag', { type: 'string', array: true, default: [] as string[], describe: 'override a flag for this call: DOMAIN=bash|ts|shadow' });
+}
+
+async function main(argv: string[]): Promise<ExitStatus> {
+  let status: ExitStatus = 0;
+  const parser = yargs(argv)
+    .scriptName('switch-mode')
+    .usage(USAGE)
+    .strict()
+    .exitProcess(false)
+    .option('target', { type: 'string', describe: 'rewrite flags.json: every domain bash (rollback) or ts' })
+    .command('run-backup', 'run one backup with the implementations the flags choose', (y) => configOptions(y)
+      .option('dry-run', { type: 'boolean', describe: 'collect and report, write nothing' })
+      .option('check-only', { alias: 'check', type: 'boolean', describe: 'checks only (phases 0-8)' })
+      .conflicts('dry-run', 'check-only'), async (args) => {
+      const environment = readEnvironment();
+      status = await runBackup(environment, { ...args, dryRun: args['dry-run'], checkOnly: args['check-only'] },
+        parseFlagOverrides(args.flag));
+    })
+    .command('status', 'print every flag, its value and the rule that set it', (y) => configOptions(y), async (args) => {
+      status = await runStatus(readEnvironment(), parseFlagOverrides(args.flag));
+    })
+    .command('set <domain> <value>', 'set one domain in flags.json (atomic rewrite)', (y) => y
+      .positional('domain', { type: 'string', demandOption: true })
+      .positional('value', { type: 'string', demandOption: true }), async (args) => {
+      status = await runSet(readEnvironment(), args.domain, args.value);
+    })
+    .command('check', 'validate backup.env and flags.json; print the resolved config, secrets masked',
+      (y) => configOptions(y), (args) => {
+        status = runCheck(readEnvironment(), args);
+      })
+    .command('resolve <domain>', false, (y) => configOptions(y).positional('domain', { type: 'string', demandOption: true }),
+      async (args) => {
+        status = await runResolve(readEnvironment(), args.domain, parseFlagOverrides(args.flag));
+      })
+    .command('$0', false, () => undefined, async (args) => {
+      if (typeof args.target === 'string') status = await runTarget(readEnvironment(), args.target);
+      else {
+        parser.showHelp('error');
+        status = 2;
+      }
+    })
+    .fail((message, error) => {
+      if (error !== undefined && !(error instanceof UsageError)) throw error;
+      err(message ?? error?.message ?? 'usage error');
+      err('Run switch-mode --help for usage.');
+      status = 2;
+    })
+    .help()
+    .version(false);
+  await parser.parseAsync();
+  return status;
+}
+
+main(hideBin(process.argv)).then((status) => {
+  process.exitCode = status;
+}, (error: unknown) => {
+  if (error instanceof UsageError) {
+    err(error.message);
+    process.exitCode = 2;
+    return;
+  }
+  err(`switch-mode: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  process.exitCode = 70;
+});

@@ -1,0 +1,145 @@
+// The run log (run.md §5): `YYYY-MM-DD HH:MM:SS [LEVEL] message` on the console and in the log file,
+// with a pino JSON twin beside the file. Every line is redacted, and every WARNING/ERROR line raises the
+// exit code (run.md §2), so the code can be recomputed from the log.
+import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { destination, pino, stdTimeFunctions, type Logger } from 'pino';
+import { ExitCode } from './exit-code.js';
+import { Redactor } from './redact.js';
+
+export const LEVELS = ['ERROR', 'WARNING', 'INFO', 'STEP', 'SUCCESS', 'SKIP', 'DEBUG', 'TRACE'] as const;
+export type Level = (typeof LEVELS)[number];
+export type DebugLevel = 'standard' | 'advanced' | 'extreme';
+
+const PRIORITY: Readonly<Record<Level, number>> = {
+  ERROR: 0, WARNING: 1, INFO: 2, STEP: 2, SUCCESS: 2, SKIP: 2, DEBUG: 3, TRACE: 4,
+};
+const THRESHOLD: Readonly<Record<DebugLevel, number>> = { standard: 2, advanced: 3, extreme: 4 };
+const COLOUR: Readonly<Record<Level, string>> = {
+  ERROR: '\x1b[0;31m', WARNING: '\x1b[1;33m', INFO: '\x1b[0;34m', STEP: '\x1b[0;36m',
+  SUCCESS: '\x1b[0;32m', SKIP: '\x1b[38;5;213m', DEBUG: '\x1b[0;90m', TRACE: '\x1b[0;90m',
+};
+const RESET = '\x1b[0m';
+const PINO_LEVEL: Readonly<Record<Level, 'error' | 'warn' | 'info' | 'debug' | 'trace'>> = {
+  ERROR: 'error', WARNING: 'warn', INFO: 'info', STEP: 'info', SUCCESS: 'info', SKIP: 'info',
+  DEBUG: 'debug', TRACE: 'trace',
+};
+
+/** Shadow diagnostics never change the exit code (run.md §2). */
+const PARITY_PREFIX = 'parity: ';
+
+export interface ConsoleSink {
+  write(text: string): void;
+  readonly isTTY: boolean;
+}
+
+export interface LogFields {
+  readonly domain?: string;
+  readonly stage?: string;
+  readonly impl?: 'bash' | 'ts';
+  readonly command?: readonly string[];
+  readonly exitCode?: number;
+  readonly durationMs?: number;
+  readonly hostPath?: string;
+}
+
+export interface RunLogOptions {
+  readonly now: () => Date;
+  readonly debugLevel: DebugLevel;
+  readonly console: ConsoleSink | undefined;
+  readonly disableColours: boolean;
+  readonly redactor: Redactor;
+  readonly exitCode: ExitCode;
+}
+
+export function formatTimestamp(date: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} `
+    + `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** Control characters left in a message become their esc() form; callers esc() outside strings already. */
+export function sanitiseMessage(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\r') return '\\r';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
+export function formatLine(timestamp: string, level: Level, message: string): string {
+  return `${timestamp} [${level}] ${message}`;
+}
+
+interface Entry { line: string; level: Level; message: string; time: number; fields: LogFields }
+
+export class RunLog {
+  private readonly early: Entry[] = [];
+  private fileFd: number | undefined;
+  private json: Logger | undefined;
+  private readonly files: string[] = [];
+
+  constructor(private readonly options: RunLogOptions) {}
+
+  isEnabled(level: Level): boolean {
+    return PRIORITY[level] <= THRESHOLD[this.options.debugLevel];
+  }
+
+  log(level: Level, message: string, fields: LogFields = {}): void {
+    if (level === 'ERROR') this.options.exitCode.raise(2);
+    else if (level === 'WARNING' && !message.startsWith(PARITY_PREFIX)) this.options.exitCode.raise(1);
+    if (!this.isEnabled(level)) return;
+    const date = this.options.now();
+    const text = this.options.redactor.redact(sanitiseMessage(message));
+    const line = formatLine(formatTimestamp(date), level, text);
+    const entry = { line, level, message: text, time: date.getTime(), fields };
+    const sink = this.options.console;
+    if (sink !== undefined) {
+      const colour = sink.isTTY && !this.options.disableColours;
+      sink.write(colour ? `${COLOUR[level]}${line}${RESET}\n` : `${line}\n`);
+    }
+    if (this.fileFd === undefined) this.early.push(entry);
+    else this.writeEntry(entry);
+  }
+
+  error(message: string, fields?: LogFields): void { this.log('ERROR', message, fields); }
+  warning(message: string, fields?: LogFields): void { this.log('WARNING', message, fields); }
+  info(message: string, fields?: LogFields): void { this.log('INFO', message, fields); }
+  step(message: string, fields?: LogFields): void { this.log('STEP', message, fields); }
+  success(message: string, fields?: LogFields): void { this.log('SUCCESS', message, fields); }
+  skip(message: string, fields?: LogFields): void { this.log('SKIP', message, fields); }
+  debug(message: string, fields?: LogFields): void { this.log('DEBUG', message, fields); }
+  trace(message: string, fields?: LogFields): void { this.log('TRACE', message, fields); }
+
+  /**
+   * Opens the log file (mode 0600) and its JSON twin; lines logged before are written at the top, in order
+   * (run.md §5.1). Throws when the file cannot be created: the caller decides the level.
+   */
+  attachFile(path: string, jsonPath: string): void {
+    this.fileFd = openSync(path, 'a', 0o600);
+    this.files.push(path);
+    this.json = pino(
+      { base: undefined, timestamp: stdTimeFunctions.isoTime, level: 'trace' },
+      destination({ dest: jsonPath, sync: true, mode: 0o600 }),
+    );
+    for (const entry of this.early.splice(0)) this.writeEntry(entry);
+  }
+
+  private writeEntry(entry: Entry): void {
+    if (this.fileFd !== undefined) appendFileSync(this.fileFd, `${entry.line}\n`);
+    const fields = Object.fromEntries(Object.entries(entry.fields)
+      .map(([key, value]) => [key, typeof value === 'string' ? this.options.redactor.redact(value) : value]));
+    this.json?.[PINO_LEVEL[entry.level]]({ ...fields, lvl: entry.level }, entry.message);
+  }
+
+  close(): void {
+    if (this.fileFd !== undefined) closeSync(this.fileFd);
+    this.fileFd = undefined;
+    this.json?.flush();
+  }
+
+  get exitCode(): ExitCode {
+    return this.options.exitCode;
+  }
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# bin/switch-mode: rollback without node, flag rewrites, argument errors.
+# shellcheck disable=SC2154 # bats run sets $output, $stderr and $status
+
+load test_helper
+
+setup() {
+  BASE_DIR="$(make_base_dir)"
+  export BASE_DIR
+}
+
+@test "run-backup without node on PATH runs the legacy pipeline itself" {
+  PATH="$(path_without_node)" run -2 --separate-stderr "$SWITCH_MODE" run-backup --config "${BASE_DIR}/env/backup.env"
+  [[ "$stderr" == *"node not found; running the legacy pipeline"* ]]
+  [[ "$output" == *"[ERROR] The legacy backup pipeline is not built yet"* ]]
+}
+
+@test "run-backup with the orchestrator on bash runs the legacy pipeline" {
+  run -2 --separate-stderr "$SWITCH_MODE" run-backup --config "${BASE_DIR}/env/backup.env"
+  [[ "$stderr" != *"node not found"* ]]
+  [[ "$output" == *"[ERROR] The legacy backup pipeline is not built yet"* ]]
+}
+
+@test "a broken flags.json is reported and treated as all-bash" {
+  printf '{ not json' > "${BASE_DIR}/flags.json"
+  run -2 --separate-stderr "$SWITCH_MODE" run-backup --config "${BASE_DIR}/env/backup.env"
+  [[ "$stderr" == *"flags.json is invalid (not valid JSON"*"running every domain in bash"* ]]
+  [[ "$output" == *"[ERROR] The legacy backup pipeline is not built yet"* ]]
+}
+
+@test "a front end that cannot start falls back to the legacy pipeline" {
+  mkdir -p "${BATS_TEST_TMPDIR}/fakebin"
+  printf '#!/bin/sh\nexit 70\n' > "${BATS_TEST_TMPDIR}/fakebin/node"
+  chmod +x "${BATS_TEST_TMPDIR}/fakebin/node"
+  PATH="${BATS_TEST_TMPDIR}/fakebin:${PATH}" run -2 --separate-stderr "$SWITCH_MODE" run-backup --config "${BASE_DIR}/env/backup.env"
+  [[ "$stderr" == *"TypeScript front end failed to start; running the legacy pipeline"* ]]
+  [[ "$output" == *"The legacy backup pipeline is not built yet"* ]]
+}
+
+@test "--target=bash without node rewrites flags.json and keeps the previous file" {
+  printf '{"version":1,"defaults":{"backup":"ts"}}\n' > "${BASE_DIR}/flags.json"
+  PATH="$(path_without_node)" run -0 "$SWITCH_MODE" --target=bash
+  [[ "$(cat "${BASE_DIR}/flags.json.prev")" == '{"version":1,"defaults":{"backup":"ts"}}' ]]
+  run -0 "$SWITCH_MODE" status
+  [[ "$output" == *"flags.json: ${BASE_DIR}/flags.json (valid)"* ]]
+  [[ "$output" == *"backup       bash    default"* ]]
+}
+
+@test "set changes one domain atomically and status names the rule" {
+  run -0 "$SWITCH_MODE" set storage shadow
+  run -0 "$SWITCH_MODE" status --flag notify=ts
+  [[ "$output" == *"storage      shadow  default"* ]]
+  [[ "$output" == *"notify       ts      command line"* ]]
+  [ -f "${BASE_DIR}/flags.json.prev" ]
+}
+
+@test "set refuses an unknown domain with exit 2" {
+  run -2 --separate-stderr "$SWITCH_MODE" set backups ts
+  [[ "$stderr" == *"Unknown domain: 'backups'"* ]]
+}
+
+@test "check prints the resolved config with secrets masked" {
+  printf 'TELEGRAM_BOT_TOKEN=123456:SECRETVALUE\nMAX_LOCAL_BACKUPS=7\n' > "${BASE_DIR}/env/backup.env"
+  run -0 --separate-stderr "$SWITCH_MODE" check
+  [[ "$output" == *"TELEGRAM_BOT_TOKEN=***  # backup.env:1"* ]]
+  [[ "$output" == *"MAX_LOCAL_BACKUPS='7'  # backup.env:2"* ]]
+  [[ "$output" != *SECRETVALUE* ]]
+}
+
+@test "check refuses command substitution naming file and line" {
+  # shellcheck disable=SC2016 # the $(…) must reach the file unexpanded: that is the test
+  printf 'A=1\nLOCAL_BACKUP_PATH=$(touch %s/pwned)\n' "$BATS_TEST_TMPDIR" > "${BASE_DIR}/env/backup.env"
+  run -2 --separate-stderr "$SWITCH_MODE" check
+  [[ "$stderr" == *"ERROR: backup.env:2: command substitution is not allowed"* ]]
+  [ ! -e "${BATS_TEST_TMPDIR}/pwned" ]
+}
+
+@test "the legacy pipeline refuses a bad config before any work, exit 2" {
+  printf 'MAX_LOCAL_BACKUPS=abc\n' > "${BASE_DIR}/env/backup.env"
+  run -2 --separate-stderr "${REPO}/legacy/bin/proxmox-backup"
+  [[ "$stderr" == *"ERROR: Invalid value for MAX_LOCAL_BACKUPS: 'abc' (expected int) at backup.env:1"* ]]
+}
+
+@test "the legacy pipeline rejects --dry-run with --check-only" {
+  run -2 --separate-stderr "${REPO}/legacy/bin/proxmox-backup" --dry-run --check-only
+  [[ "$stderr" == *"mutually exclusive"* ]]
+}

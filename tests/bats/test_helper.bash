@@ -1,0 +1,36 @@
+# shellcheck shell=bash
+bats_require_minimum_version 1.5.0
+# Shared set-up of the bats suites: the repository paths and a throwaway BASE_DIR per test.
+REPO="$(cd "$(dirname "${BATS_TEST_FILENAME}")/../.." && pwd)"
+export REPO
+SWITCH_MODE="${REPO}/bin/switch-mode"
+export SWITCH_MODE
+
+# make_base_dir: an install-like BASE_DIR with an empty backup.env (0600) and all-bash flags.
+make_base_dir() {
+  local dir="${BATS_TEST_TMPDIR}/base"
+  mkdir -p "${dir}/env"
+  : > "${dir}/env/backup.env"
+  chmod 600 "${dir}/env/backup.env"
+  cp "${REPO}/flags.json" "${dir}/flags.json"
+  printf '%s' "$dir"
+}
+
+# path_without_node: PATH where every directory holding `node` is replaced by a shadow directory with
+# links to all its other programs (node lives in /usr/bin beside everything else).
+path_without_node() {
+  local dir out='' shadow n=0
+  local IFS=:
+  for dir in $PATH; do
+    if [[ -x "${dir}/node" ]]; then
+      n=$(( n + 1 ))
+      shadow="${BATS_TEST_TMPDIR}/no-node-${n}"
+      mkdir -p "$shadow"
+      ln -s "$dir"/* "$shadow"/ 2> /dev/null || true   # dangling or duplicate names are irrelevant here
+      rm -f "${shadow}/node"
+      dir="$shadow"
+    fi
+    out+="${out:+:}${dir}"
+  done
+  printf '%s' "$out"
+}

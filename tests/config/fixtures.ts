@@ -1,0 +1,58 @@
+// Hostile and ordinary backup.env texts shared by the loader tests of both sides.
+export interface ConfigCase {
+  readonly name: string;
+  readonly text: string | Buffer;
+  readonly env?: Record<string, string>;
+  readonly cli?: Record<string, string>;
+}
+
+export const CONFIG_CASES: readonly ConfigCase[] = [
+  { name: 'empty file', text: '' },
+  { name: 'comments and blank lines', text: '# only\n\n   # indented\n' },
+  { name: 'plain, export, inline comment', text: 'export DEBUG_LEVEL=advanced # verbose\nMAX_LOCAL_BACKUPS=5\n' },
+  { name: 'double quotes with expansion', text: 'LOCAL_BACKUP_PATH="${BASE_DIR}/b"\nLOCAL_LOG_PATH="$LOCAL_BACKUP_PATH/../l"\n' },
+  { name: 'default operator', text: 'CLOUD_BACKUP_PATH=${UNSET_THING:-/fallback/path}\n' },
+  { name: 'single quotes literal', text: "EMAIL_SUBJECT_PREFIX='[$HOME] $(not run) `nor this`'\n" },
+  { name: 'escapes in double quotes', text: 'EMAIL_FROM="a\\"b\\\\c\\$d\\`e\\nf"\n' },
+  { name: 'adjacent pieces', text: `TELEGRAM_CHAT_ID="12"'34'56\n` },
+  { name: 'hash inside word and quotes', text: 'RCLONE_REMOTE=my#remote\nEMAIL_SUBJECT_PREFIX="[#1]" # c\n' },
+  { name: 'multi-line list', text: 'CUSTOM_BACKUP_PATHS="\n  /etc/a  \n  \'/etc/b c\'\n  # skipped\n\n  \\"/etc/q\\"\n  ${BASE_DIR}/x\n"\n' },
+  { name: 'single-quoted list expanded per item', text: "BACKUP_BLACKLIST='\n/root/.cache\n${BASE_DIR}/log/\n$HOME/.x\n'\n", env: { HOME: '/home/op' } },
+  { name: 'csv list', text: 'PXAR_INCLUDE_PATTERN="vm/100, vm/101,,ct/5 host/x"\n' },
+  { name: 'sizes', text: 'MAX_PXAR_SIZE=2Gi\nMAX_PVE_BACKUP_SIZE=512kib\n' },
+  { name: 'bool spellings', text: 'DISABLE_COLORS=YES\nBACKUP_CRONTABS=0\nPROMETHEUS_ENABLED=False\n' },
+  { name: 'empty values take defaults', text: 'MAX_LOCAL_BACKUPS=\nCOMPRESSION_TYPE=""\nSECONDARY_BACKUP_PATH=\n' },
+  { name: 'path trailing slash', text: 'LOCAL_BACKUP_PATH=/srv/backup///\nPROMETHEUS_TEXTFILE_DIR=/\n' },
+  { name: 'command substitution', text: 'A=1\nLOCAL_BACKUP_PATH=$(rm -rf /)\n' },
+  { name: 'backticks', text: 'EMAIL_FROM="x`id`"\n' },
+  { name: 'arithmetic expansion', text: 'MAX_LOCAL_BACKUPS=$((1+2))\n' },
+  { name: 'process substitution', text: 'X=<(ls)\n' },
+  { name: 'unsupported statements', text: 'if true; then X=1; fi\nsource /etc/x\nA=(1 2)\nB=1; C=2\nD=1 && E=2\nf() { :; }\n' },
+  { name: 'unterminated double quote', text: 'A=1\nEMAIL_FROM="abc\nMORE=1\n' },
+  { name: 'unterminated single quote', text: "EMAIL_FROM='abc\n" },
+  { name: 'unknown keys', text: 'SOMETHING_ELSE=1\nHOSTNAME=evil\nBASE_DIR=/elsewhere\nLOCAL_LOG_PATH=${BASE_DIR}/log2\n' },
+  { name: 'wrong types, all reported', text: 'MAX_LOCAL_BACKUPS=abc\nDISABLE_COLORS=maybe\nCOMPRESSION_TYPE=rar\nMAX_PXAR_SIZE=10X\nSTORAGE_WARNING_THRESHOLD_PRIMARY=101\nLOCAL_BACKUP_PATH=relative/path\n' },
+  { name: 'secret in wrong type message is masked', text: 'SMTP_PORT=99999\nTELEGRAM_BOT_TOKEN=123456:ABCDEF\n' },
+  { name: 'compression level out of range for xz', text: 'COMPRESSION_TYPE=xz\nCOMPRESSION_LEVEL=12\n' },
+  { name: 'compression level 22 allowed for zstd ultra', text: 'COMPRESSION_TYPE=zstd\nCOMPRESSION_MODE=ultra\nCOMPRESSION_LEVEL=22\n' },
+  { name: 'environment beats file', text: 'MAX_LOCAL_BACKUPS=5\n', env: { MAX_LOCAL_BACKUPS: '9', UNRELATED: 'x' } },
+  { name: 'bad value from environment', text: '', env: { MAX_CLOUD_BACKUPS: 'lots' } },
+  { name: 'command line beats environment', text: 'DEBUG_LEVEL=standard\n', env: { DEBUG_LEVEL: 'standard' }, cli: { DEBUG_LEVEL: 'extreme' } },
+  { name: 'CRLF line endings', text: 'MAX_LOCAL_BACKUPS=3\r\nEMAIL_FROM=a@b\r\n' },
+  { name: 'NUL byte', text: Buffer.from('A=1\nB=x\0y\n') },
+  { name: 'invalid UTF-8', text: Buffer.from([0x41, 0x3d, 0x31, 0x0a, 0x42, 0x3d, 0xff, 0x0a]) },
+  { name: 'UTF-8 value with control char escaped in message', text: 'MAX_LOCAL_BACKUPS="1\t2é"\n' },
+  { name: 'secondary inside local', text: 'ENABLE_SECONDARY_BACKUP=true\nLOCAL_BACKUP_PATH=/srv/b\nSECONDARY_BACKUP_PATH=/srv/b/sec\nSECONDARY_LOG_PATH=/srv/l\n' },
+  { name: 'secondary path empty', text: 'ENABLE_SECONDARY_BACKUP=true\n' },
+  { name: 'cloud remote hostile', text: 'ENABLE_CLOUD_BACKUP=true\nRCLONE_REMOTE=--config=/x\n' },
+  { name: 'cloud path escape', text: 'ENABLE_CLOUD_BACKUP=true\nCLOUD_BACKUP_PATH=/a/../b\n' },
+  { name: 'centralized telegram without host', text: 'TELEGRAM_ENABLED=true\nBOT_TELEGRAM_TYPE=centralized\n' },
+  { name: 'relay mapped to sendmail', text: 'EMAIL_DELIVERY_METHOD=relay\n' },
+  { name: 'email header injection', text: 'EMAIL_ENABLED=true\nEMAIL_SUBJECT_PREFIX="a\nBcc: x@y"\n' },
+  { name: 'encryption without recipients', text: 'ENCRYPT_ARCHIVE=true\n' },
+  { name: 'encryption with recipients', text: "ENCRYPT_ARCHIVE=true\nAGE_RECIPIENTS='\nage1qqqq\n'\n" },
+  { name: 'line continuation and escapes unquoted', text: 'EMAIL_FROM=a\\ b\\\nc\n' },
+  { name: 'dollar forms left literal', text: 'EMAIL_FROM="cost $5 and $"\n' },
+  { name: 'bad parameter expansion', text: 'EMAIL_FROM=${HOME#/}\n' },
+  { name: 'key assigned twice', text: 'MAX_LOCAL_BACKUPS=1\nMAX_LOCAL_BACKUPS=2\n' },
+];
