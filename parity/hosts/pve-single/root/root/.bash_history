@@ -1,0 +1,2 @@
+pveversion -v
+qm list

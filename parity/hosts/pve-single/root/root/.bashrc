@@ -1,0 +1,3 @@
+# ~/.bashrc
+export LS_OPTIONS='--color=auto'
+alias ls='ls $LS_OPTIONS'
