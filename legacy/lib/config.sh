@@ -20,7 +20,7 @@ config_keys_load() {
   (( ${#CFG_ORDER[@]} == 0 )) || return 0
   while IFS=$'\t' read -r name kind def min max values secret expected; do
     [[ -z "$name" || "$name" == '#'* ]] && continue
-    [[ "$def" == - ]] && def=''
+    if [[ "$def" == - ]]; then def=''; fi
     CFG_ORDER+=("$name")
     CFG_KIND[$name]="$kind"
     # The TSV escapes only \\, \n and \t, so %b cannot meet any other escape.
@@ -283,7 +283,7 @@ config_expand_item() {
     if [[ "$rest" =~ ^\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^\}]*))?\} ]]; then
       _c_list_lookup "${BASH_REMATCH[1]}"
       value="$_P_FOUND"
-      [[ -z "$value" && -n "${BASH_REMATCH[2]}" ]] && value="${BASH_REMATCH[3]}"
+      if [[ -z "$value" && -n "${BASH_REMATCH[2]}" ]]; then value="${BASH_REMATCH[3]}"; fi
       out+="$value"
       rest="${rest:${#BASH_REMATCH[0]}}"
     elif [[ "$rest" =~ ^\$([A-Za-z_][A-Za-z0-9_]*) ]]; then
@@ -397,7 +397,7 @@ config_schema_ok() {
   local key="$1" value="$2" kind="${CFG_KIND[$1]}" min="${CFG_MIN[$1]}" max="${CFG_MAX[$1]}"
   case "$kind" in
     int | size)
-      [[ "$min" == - ]] && min=0
+      if [[ "$min" == - ]]; then min=0; fi
       (( value >= min )) || return 1
       [[ "$max" == - ]] || (( value <= max )) || return 1
       ;;
@@ -496,7 +496,7 @@ config_load() {
     fi
   done
   for key in "${CFG_ORDER[@]}"; do
-    [[ -v "key_errors[$key]" ]] && CONFIG_ERRORS+=("${key_errors[$key]}")
+    if [[ -v "key_errors[$key]" ]]; then CONFIG_ERRORS+=("${key_errors[$key]}"); fi
   done
   for key in "${CONFIG_UNKNOWN[@]}"; do CONFIG_VALUES[$key]="${_C_FILE_VALUE[$key]}"; done
   (( ${#key_errors[@]} > 0 )) || config_apply_cross_rules
@@ -512,7 +512,7 @@ _c_collect_file_values() {
   for i in "${!_P_KEYS[@]}"; do
     key="${_P_KEYS[$i]}"
     known=false
-    [[ -v "CFG_KIND[$key]" ]] && known=true
+    if [[ -v "CFG_KIND[$key]" ]]; then known=true; fi
     if [[ "$known" == false ]]; then
       CONFIG_WARNINGS+=("Unknown configuration key ${key} (${_C_LABEL}:${_P_LINES[$i]})")
       [[ " ${CONFIG_UNKNOWN[*]} " == *" ${key} "* ]] || CONFIG_UNKNOWN+=("$key")
@@ -536,7 +536,7 @@ _c_level_range() {
   _C_HIGH=9
   if [[ "$type" == zstd ]]; then
     _C_HIGH=19
-    [[ "$mode" == ultra ]] && _C_HIGH=22
+    if [[ "$mode" == ultra ]]; then _C_HIGH=22; fi
   elif [[ "$type" == none ]]; then
     _C_HIGH=22
   fi
@@ -585,7 +585,7 @@ config_apply_cross_rules() {
       v[ENABLE_SECONDARY_BACKUP]=false
     fi
   fi
-  [[ "${v[ENABLE_CLOUD_BACKUP]}" == true ]] && _c_check_cloud_keys
+  if [[ "${v[ENABLE_CLOUD_BACKUP]}" == true ]]; then _c_check_cloud_keys; fi
   if [[ "${v[TELEGRAM_ENABLED]}" == true && "${v[BOT_TELEGRAM_TYPE]}" == centralized && -z "${v[TELEGRAM_SERVER_API_HOST]}" ]]; then
     CONFIG_WARNINGS+=('BOT_TELEGRAM_TYPE=centralized but TELEGRAM_SERVER_API_HOST is empty; Telegram disabled')
     v[TELEGRAM_ENABLED]=false

@@ -31,7 +31,7 @@ log_add_secret() {
   local secret="$1" form
   (( ${#secret} >= 6 )) || return 0
   for form in "$secret" "$(perl "${LOG_LIB_DIR}/bytes.pl" urlencode "$secret")" "$(log_esc "$secret")"; do
-    [[ -n "$form" ]] && LOG_REDACT_NEEDLES+=("$form")
+    if [[ -n "$form" ]]; then LOG_REDACT_NEEDLES+=("$form"); fi
   done
   # Longest first, so a secret containing another is masked whole.
   local sorted

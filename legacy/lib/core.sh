@@ -1,0 +1,121 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # LOG_* settings are read by log.sh
+# The stage contract on the legacy side (ARCHITECTURE "The stage contract"): the run clock, RUN_DIR,
+# context.env (immutable inputs) and state.env (outputs, later lines win), and loading both in a shim.
+# Needs exit.sh, log.sh.
+
+CORE_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# core_now: epoch seconds of the run clock; PBK_NOW pins it (config.md §7).
+core_now() {
+  if [[ -n "${PBK_NOW:-}" ]]; then
+    printf '%s' "$PBK_NOW"
+  else
+    printf '%(%s)T' -1
+  fi
+}
+
+# core_timestamp EPOCH: YYYY-MM-DD_HH-MM-SS in local time (archive and log names).
+core_timestamp() {
+  printf '%(%Y-%m-%d_%H-%M-%S)T' "$1"
+}
+
+# core_quote VALUE: the single-quoted form of state.env / context.env.
+core_quote() {
+  local value="$1"
+  printf "'%s'" "${value//\'/\'\\\'\'}"
+}
+
+# core_make_run_dir: a fresh RUN_DIR (0700) with an empty state.env and run.log.
+core_make_run_dir() {
+  RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/proxmox-backup-run.XXXXXX")" || return 1
+  chmod 0700 "$RUN_DIR" || return 1
+  ( umask 077 && : > "${RUN_DIR}/state.env" && : > "${RUN_DIR}/run.log" ) || return 1
+}
+
+# core_write_context KEY... : context.env (0600) holding the named variables of this shell.
+core_write_context() {
+  local key file="${RUN_DIR}/context.env"
+  ( umask 077 && : > "$file" ) || return 1
+  for key in "$@"; do
+    printf '%s=%s\n' "$key" "$(core_quote "${!key-}")" >> "$file"
+  done
+}
+
+# state_set KEY VALUE: record an output of this stage and set it in this shell too.
+state_set() {
+  local key="$1" value="$2"
+  printf '%s=%s\n' "$key" "$(core_quote "$value")" >> "${RUN_DIR}/state.env"
+  printf -v "$key" '%s' "$value"
+}
+
+# core_load_context RUN_DIR: what a shim does first. The files are ours (written by core_quote), so
+# sourcing them cannot run code; the user's backup.env is never sourced (decision 11).
+core_load_context() {
+  RUN_DIR="$1"
+  local owner
+  owner="$(stat -c '%u %a' -- "$RUN_DIR" 2> /dev/null)" || return 70
+  # security.md §9: a RUN_DIR that is not ours and 0700 is an internal failure, not an outcome.
+  [[ -d "$RUN_DIR" && "$owner" == "$(id -u) 700" ]] || return 70
+  # shellcheck source=/dev/null
+  source "${RUN_DIR}/context.env" || return 70
+  # shellcheck source=/dev/null
+  source "${RUN_DIR}/state.env" || return 70
+  LOG_DEBUG_LEVEL="${DEBUG_LEVEL:-standard}"
+  LOG_COLOURS=false
+  [[ "${DISABLE_COLORS:-false}" == true ]] || LOG_COLOURS=true
+  LOG_FILES=("${RUN_DIR}/run.log")
+  [[ -z "${LOG_FILE:-}" ]] || LOG_FILES+=("$LOG_FILE")
+  core_register_secrets
+}
+
+# core_register_secrets: every secret of the configuration is redacted from the log (security.md §8).
+core_register_secrets() {
+  local url header
+  [[ -z "${TELEGRAM_BOT_TOKEN:-}" ]] || log_add_secret "$TELEGRAM_BOT_TOKEN"
+  [[ -z "${SMTP_PASSWORD:-}" ]] || log_add_secret "$SMTP_PASSWORD"
+  header="${WEBHOOK_AUTH_HEADER:-}"
+  if [[ -n "$header" ]]; then
+    log_add_secret "$header"
+    if [[ "$header" == *:* ]]; then
+      header="${header#*:}"
+      header="${header#"${header%%[! ]*}"}"
+      log_add_secret "${header%"${header##*[! ]}"}"
+    fi
+  fi
+  while IFS= read -r url; do
+    [[ -z "$url" ]] || log_add_secret "$url"
+  done <<< "${WEBHOOK_URLS:-}"
+}
+
+# core_human_size BYTES: binary units with one decimal (archive.md §7), e.g. 12.4 MiB.
+core_human_size() {
+  local bytes="$1"
+  if (( bytes < 1024 )); then
+    printf '%d B' "$bytes"
+    return 0
+  fi
+  awk -v b="$bytes" 'BEGIN { split("KiB MiB GiB TiB", u, " "); i = 0; v = b;
+    while (v >= 1024 && i < 4) { v /= 1024; i++ } printf "%.1f %s", v, u[i] }'
+}
+
+# core_iec BYTES: `numfmt --to=iec` form (collect.md §3.3): 1.5K, 100M; below 1024 bare.
+core_iec() {
+  numfmt --to=iec -- "$1"
+}
+
+# core_format_duration SECONDS: HH:MM:SS.
+core_format_duration() {
+  local s="$1"
+  printf '%02d:%02d:%02d' $(( s / 3600 )) $(( s % 3600 / 60 )) $(( s % 60 ))
+}
+
+# core_version: the tool's version, the same file for both implementations (archive.md §5.1).
+core_version() {
+  local file="${CORE_LIB_DIR}/../../VERSION"
+  if [[ -r "$file" ]]; then
+    tr -d '\n' < "$file"
+  else
+    printf 'unknown'
+  fi
+}
