@@ -36,7 +36,7 @@ archive_needed_program() {
     gzip) printf gzip ;;
     pigz) printf pigz ;;
     bzip2) printf bzip2 ;;
-    lzma) if command -v xz > /dev/null 2>&1; then printf xz; else printf lzma; fi ;;
+    lzma) if core_has_program xz; then printf xz; else printf lzma; fi ;;
     none) printf '' ;;
   esac
 }
@@ -45,10 +45,10 @@ archive_needed_program() {
 backup_select_compressor() {
   local type="$COMPRESSION_TYPE" program
   program="$(archive_needed_program "$type")"
-  if [[ -n "$program" ]] && ! command -v "$program" > /dev/null 2>&1; then
+  if [[ -n "$program" ]] && ! core_has_program "$program"; then
     log_warning "Compression tool '${program}' not found, falling back to gzip"
     type=gzip
-    if ! command -v gzip > /dev/null 2>&1; then
+    if ! core_has_program gzip; then
       log_error 'No compression tools available (even gzip is missing)'
       return 2
     fi
@@ -80,10 +80,10 @@ archive_compressor_argv() {
     gzip) ARCHIVE_ARGV=(gzip "-${ARCHIVE_LEVEL}" -n -c) ;;
     pigz) ARCHIVE_ARGV=(pigz "-${ARCHIVE_LEVEL}" -n "-p${t}" -c) ;;
     bzip2)
-      if command -v pbzip2 > /dev/null 2>&1 && (( t > 1 )); then ARCHIVE_ARGV=(pbzip2 "-${ARCHIVE_LEVEL}" "-p${t}" -c)
+      if core_has_program pbzip2 && (( t > 1 )); then ARCHIVE_ARGV=(pbzip2 "-${ARCHIVE_LEVEL}" "-p${t}" -c)
       else ARCHIVE_ARGV=(bzip2 "-${ARCHIVE_LEVEL}" -c); fi ;;
     lzma)
-      if command -v xz > /dev/null 2>&1; then
+      if core_has_program xz; then
         ARCHIVE_ARGV=(xz --format=lzma "-${ARCHIVE_LEVEL}" -c)
         [[ "$ARCHIVE_EXTREME" != true ]] || ARCHIVE_ARGV+=(--extreme)
       else
@@ -149,9 +149,10 @@ archive_write_tar() {
     statuses=("${PIPESTATUS[@]}")
   fi
   ARCHIVE_FAILURE=''
-  if (( statuses[0] != 0 )); then ARCHIVE_FAILURE="tar: $(head -n 1 "${RUN_DIR}/tar.err")"
-  elif (( statuses[1] != 0 )); then ARCHIVE_FAILURE="${ARCHIVE_ARGV[0]}: $(head -n 1 "${RUN_DIR}/compress.err")"
+  # A dying compressor or encryptor makes tar fail with SIGPIPE: report the cause, not the symptom.
+  if (( statuses[1] != 0 )); then ARCHIVE_FAILURE="${ARCHIVE_ARGV[0]}: $(head -n 1 "${RUN_DIR}/compress.err")"
   elif (( ${#statuses[@]} > 2 )) && (( statuses[2] != 0 )); then ARCHIVE_FAILURE="age: $(head -n 1 "${RUN_DIR}/age.err")"
+  elif (( statuses[0] != 0 )); then ARCHIVE_FAILURE="tar: $(head -n 1 "${RUN_DIR}/tar.err")"
   elif [[ ! -s "$out" ]]; then ARCHIVE_FAILURE='empty output'
   fi
   [[ -z "$ARCHIVE_FAILURE" ]]

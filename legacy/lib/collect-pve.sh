@@ -60,7 +60,7 @@ collect_pve_files() {
 collect_config_db() {
   local logical="$1" dest="$2" src="${SRC_ROOT}$1" out
   [[ -e "$src" ]] || { collect_missing skip 'PVE cluster database' "$logical"; return 0; }
-  if ! command -v sqlite3 > /dev/null 2>&1; then
+  if ! core_has_program sqlite3; then
     log_warning 'sqlite3 not found: config.db copied while in use'
     collect_file "$logical" "$dest" 'PVE cluster database' skip
     return 0
@@ -126,7 +126,7 @@ collect_pve_commands() {
 # V21 with its fallback: the pvesm table converted to a JSON array of strings.
 collect_pvesm_status() {
   local dest="$1"
-  command -v pvesm > /dev/null 2>&1 || { collect_command 'PVE storage status' "$dest" WARNING pvesm status; return 0; }
+  core_has_program pvesm || { collect_command 'PVE storage status' "$dest" WARNING pvesm status; return 0; }
   if LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" pvesm status --noborder --output-format=json \
     < /dev/null > "${RUN_DIR}/cmd.out" 2> /dev/null; then
     collect_generated "$dest" < "${RUN_DIR}/cmd.out" && COLLECT_OK=$(( COLLECT_OK + 1 ))
@@ -160,7 +160,7 @@ collect_pvesm_status() {
 # V29: timers filtered by the implementation, never by a shell pipe of the command.
 collect_pve_timers() {
   local dest="$1" status=0
-  command -v systemctl > /dev/null 2>&1 || { log_debug 'Command not available: systemctl (skipping systemd timers)'; return 0; }
+  core_has_program systemctl || { log_debug 'Command not available: systemctl (skipping systemd timers)'; return 0; }
   LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" systemctl list-timers --all --no-pager < /dev/null \
     > "${RUN_DIR}/cmd.out" 2> /dev/null || status=$?
   if (( status != 0 )); then

@@ -107,7 +107,7 @@ collect_system_commands() {
   fi
   if collect_switch BACKUP_ZFS_CONFIG 'ZFS configuration backup disabled'; then
     collect_tree /etc/zfs ./etc/zfs 'ZFS configuration' skip
-    if command -v zfs > /dev/null 2>&1; then
+    if core_has_program zfs; then
       collect_command 'ZFS datasets' "${C_DIR}/zfs/zfs_list.txt" WARNING zfs list
       collect_command 'ZFS pools' "${C_DIR}/zfs/zpool_list.txt" WARNING zpool list
       collect_command 'ZFS pool status' "${C_DIR}/zfs/zpool_status.txt" WARNING zpool status

@@ -204,7 +204,7 @@ collect_generated() {
 collect_command() {
   local what="$1" dest="$2" severity="$3" status=0 reason first
   shift 3
-  if ! command -v "$1" > /dev/null 2>&1; then
+  if ! core_has_program "$1"; then
     log_debug "Command not available: $1 (skipping ${what})"
     COLLECT_SKIPPED=$(( COLLECT_SKIPPED + 1 ))
     return 0

@@ -119,3 +119,11 @@ core_version() {
     printf 'unknown'
   fi
 }
+
+# core_has_program NAME: NAME is an executable file on PATH. (`command -v` alone also reports a
+# non-executable file when nothing better is found.)
+core_has_program() {
+  local path
+  path="$(command -v -- "$1" 2> /dev/null)" || return 1
+  [[ "$path" == */* && -x "$path" && ! -d "$path" ]]
+}

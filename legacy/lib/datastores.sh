@@ -29,7 +29,7 @@ _ds_pbs_from_cfg() {
 }
 
 _ds_pbs() {
-  command -v proxmox-backup-manager > /dev/null 2>&1 || return 0
+  core_has_program proxmox-backup-manager || return 0
   local out name path comment
   out="$(LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" proxmox-backup-manager datastore list --output-format=json \
     < /dev/null 2> /dev/null | perl "${DATASTORES_LIB_DIR}/json-fields.pl" name path comment)" || out=''
@@ -81,7 +81,7 @@ _ds_pve_row() {
 }
 
 _ds_pve() {
-  command -v pvesm > /dev/null 2>&1 || return 0
+  core_has_program pvesm || return 0
   local out line name type status rest
   if ! out="$(LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" pvesm status < /dev/null 2> /dev/null)"; then
     log_warning 'Failed to get PVE storage information'

@@ -9,7 +9,7 @@ detect_run() {
 }
 
 detect_has_command() {
-  command -v "$1" > /dev/null 2>&1
+  core_has_program "$1"
 }
 
 # detect_names: HOSTNAME (fqdn: hostname -f, else hostname, else localhost) and HOST_SHORT.

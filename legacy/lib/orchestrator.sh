@@ -89,9 +89,9 @@ orchestrator_dependencies() {
   local tool
   log_step 'Checking dependencies'
   for tool in tar sha256sum; do
-    command -v "$tool" > /dev/null 2>&1 || { log_error "Required tool not found: ${tool}"; return 2; }
+    core_has_program "$tool" || { log_error "Required tool not found: ${tool}"; return 2; }
   done
-  if [[ "$ENCRYPT_ARCHIVE" == true ]] && ! command -v age > /dev/null 2>&1; then
+  if [[ "$ENCRYPT_ARCHIVE" == true ]] && ! core_has_program age; then
     log_error 'Required tool not found: age (ENCRYPT_ARCHIVE=true)'
     return 2
   fi
@@ -203,7 +203,12 @@ orchestrator_cleanup() {
     for file in "${LOCAL_BACKUP_PATH:-/nonexistent}"/*.tmp; do
       if [[ -f "$file" && "$file" == "${LOCAL_BACKUP_PATH}/${PROXMOX_TYPE:-x}-backup-${HOSTNAME:-x}-${RUN_TIMESTAMP:-x}"* ]]; then rm -f -- "$file"; fi
     done
-    rm -rf -- "$RUN_DIR"
+    if [[ "${PBK_KEEP_RUN_DIR:-}" == 1 ]]; then
+      rm -rf -- "${RUN_DIR}/staging"
+      printf 'Run directory kept (PBK_KEEP_RUN_DIR=1): %s\n' "$RUN_DIR" >&2
+    else
+      rm -rf -- "$RUN_DIR"
+    fi
   fi
 }
 

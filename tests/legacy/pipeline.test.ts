@@ -1,0 +1,204 @@
+// The legacy pipeline against every fixture host, as issue 4 asks: archives that GNU tar lists and
+// `sha256sum -c` accepts in every compressor, the hostile host survived with warnings, dry-run writing
+// nothing, compressor fallback and failure, and the lock.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { execa, execaSync } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { archiveIn, hostEnv, HOSTS_DIR, logOf, makeSandbox, REPO, runLegacy, tarList } from './run.js';
+
+function execaSyncOk(file: string, args: string[]): boolean {
+  try {
+    return execaSync(file, args, { reject: false }).exitCode === 0;
+  } catch {
+    return false;   // the program itself is missing: the capability is absent
+  }
+}
+
+beforeAll(async () => {
+  await execa(join(HOSTS_DIR, 'prepare'));
+});
+
+async function checksumOk(archive: string): Promise<boolean> {
+  const result = await execa('sha256sum', ['-c', `${basename(archive)}.sha256`], { cwd: dirname(archive), reject: false });
+  return result.exitCode === 0 && result.stdout.trim() === `${basename(archive)}: OK`;
+}
+
+const HOSTS = ['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'] as const;
+const COMPRESSORS = [
+  { type: 'xz', ext: '.tar.xz', mode: 'ultra' }, { type: 'zstd', ext: '.tar.zst', mode: 'ultra' },
+  { type: 'gzip', ext: '.tar.gz', mode: 'standard' }, { type: 'pigz', ext: '.tar.gz', mode: 'fast' },
+  { type: 'bzip2', ext: '.tar.bz2', mode: 'maximum' }, { type: 'lzma', ext: '.tar.lzma', mode: 'standard' },
+  { type: 'none', ext: '.tar', mode: 'standard' },
+] as const;
+
+// What each host legitimately warns about: pbs and dual configure a datastore whose disk is gone.
+const GONE = 'Failed to collect datastore base directory - /mnt/datastore/removed - directory not found for datastore: removed';
+const EXPECTED_WARNINGS: Record<(typeof HOSTS)[number], string[]> = {
+  'pve-single': [], 'pve-cluster': [], pbs: [GONE], dual: [GONE],
+  hostile: [
+    'Failed to collect PVE users - command: pveum user list --output-format=json - ipcc_send_rec[1] failed: Connection refused',
+    ...(process.getuid?.() === 0 ? [] : ['Failed to collect PVE configuration - /etc/pve/priv/unreadable.key']),
+  ],
+};
+const EXPECTED_EXIT: Record<(typeof HOSTS)[number], number> = { 'pve-single': 0, 'pve-cluster': 0, pbs: 1, dual: 1, hostile: 1 };
+
+function warningsOf(log: string): string[] {
+  return log.split('\n').filter((l) => l.includes(' [WARNING] ') && !l.includes('Backup process completed'))
+    .map((l) => l.replace(/^.* \[WARNING\] /, ''));
+}
+
+describe.each(HOSTS)('legacy pipeline on %s', (host) => {
+  it.each(COMPRESSORS)('makes a $type archive GNU tar lists and sha256sum -c accepts', async ({ type, ext, mode }) => {
+    const sandbox = makeSandbox({ COMPRESSION_TYPE: type, COMPRESSION_MODE: mode, COMPRESSION_LEVEL: '6' });
+    const result = await runLegacy(host, sandbox);
+    expect(result.exitCode, String(result.stdout)).toBe(EXPECTED_EXIT[host]);
+    expect(warningsOf(logOf(sandbox))).toEqual(EXPECTED_WARNINGS[host]);
+    const archive = archiveIn(sandbox);
+    expect(archive).toBeDefined();
+    if (archive === undefined) return;
+    const json = JSON.parse(readFileSync(join(HOSTS_DIR, host, 'host.json'), 'utf8')) as { type: string; fqdn: string };
+    expect(basename(archive)).toBe(`${json.type}-backup-${json.fqdn}-2024-11-25_02-00-00${ext}`);
+    expect(statSync(archive).mode & 0o777).toBe(0o600);
+    expect(await checksumOk(archive)).toBe(true);
+    const entries = await tarList(archive);
+    expect(entries[0]).toBe('./');
+    expect(entries).toContain('./var/lib/proxmox-backup-info/backup_metadata.txt');
+    expect(readdirSync(sandbox.backupDir).sort()).toEqual([basename(archive), `${basename(archive)}.metadata`, `${basename(archive)}.sha256`].sort());
+    const metadata = readFileSync(`${archive}.metadata`, 'utf8');
+    expect(metadata).toMatch(new RegExp(`^COMPRESSION_RATIO=-?\\d+\\.\\d\\d%\\nCOMPRESSION_TYPE=${type}\\n`));
+  });
+});
+
+describe('archive content rules (archive.md §2)', () => {
+  it('stores entries sorted bytewise with numeric owners, links as links, and the collected bytes', async () => {
+    const sandbox = makeSandbox();
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
+    const archive = archiveIn(sandbox) ?? '';
+    const entries = await tarList(archive);
+    const keys = entries.slice(1).map((e) => Buffer.from(e.replace(/\/$/, '')));
+    const sorted = [...keys].sort(Buffer.compare);
+    expect(keys).toEqual(sorted);
+    const verbose = await execa('tar', ['--numeric-owner', '-tvf', archive, './etc/pve/local', './etc/pve/storage.cfg']);
+    expect(verbose.stdout).toMatch(/^lrwxrwxrwx \d+\/\d+ .* \.\/etc\/pve\/local -> nodes\/pve1$/m);
+    const extracted = await execa('tar', ['-xOf', archive, './etc/pve/storage.cfg'], { encoding: 'buffer', stripFinalNewline: false });
+    expect(Buffer.from(extracted.stdout).equals(readFileSync(join(HOSTS_DIR, 'pve-single/root/etc/pve/storage.cfg')))).toBe(true);
+    const priv = await execa('tar', ['-tvf', archive, './etc/pve/priv/authkey.key']);
+    expect(priv.stdout).toMatch(/^-rw------- /);
+  });
+});
+
+describe('hostile host', () => {
+  it('gives a backup plus warnings, never a crash', async () => {
+    const sandbox = makeSandbox({ CUSTOM_BACKUP_PATHS: '/root\n/root/hazards/loop\n/etc/missing-on-purpose' });
+    const result = await runLegacy('hostile', sandbox);
+    expect(result.exitCode).toBe(1);
+    const log = logOf(sandbox);
+    expect(log).toContain('[WARNING] Failed to collect PVE users - command: pveum user list --output-format=json - ipcc_send_rec[1] failed: Connection refused');
+    expect(log).toContain('[WARNING] Backup process completed with exit code: 1');
+    expect(log).toContain('[WARNING] Failed to collect custom path - /root/hazards/loop - symlink loop');
+    expect(log).toContain('[WARNING] File not found: /etc/missing-on-purpose');
+    expect(log.includes('\u001b')).toBe(false);   // no raw escape byte reaches the log file
+    const entries = await tarList(archiveIn(sandbox) ?? '');
+    expect(entries).toContain('./etc/pve/new\\nline.cfg');
+    expect(entries).toContain('./etc/pve/$(touch PWNED).cfg');
+    expect(entries).toContain('./etc/pve/-leading-dash.cfg');
+    expect(entries).toContain('./etc/pve/caf\\351.cfg');
+    expect(entries).toContain('./etc/pve/loop-a');
+    expect(entries).toContain('./etc/pve/outside-link');
+    expect(entries).toContain('./etc/pve/empty-dir/');
+    expect(entries).toContain('./root/hazards/big-20M.bin');
+    expect(entries).not.toContain('./etc/pve/fifo');
+    expect(entries).not.toContain('./etc/pve/socket');
+    expect(existsSync(join(HOSTS_DIR, 'hostile', 'root', 'etc', 'pve', 'PWNED'))).toBe(false);
+    if (process.getuid?.() !== 0) {
+      expect(log).toContain('[WARNING] Failed to collect PVE configuration - /etc/pve/priv/unreadable.key');
+    }
+  });
+
+  it('bounds a hanging command by its timeout (lspci hangs: debug line, no partial file)', async () => {
+    const sandbox = makeSandbox();
+    const result = await runLegacy('hostile', sandbox, ['-v']);
+    expect(logOf(sandbox)).toContain('[DEBUG] Failed to collect PCI devices - command: lspci -v - timed out');
+    const entries = await tarList(archiveIn(sandbox) ?? '');
+    expect(entries).not.toContain('./var/lib/proxmox-backup-info/commands/system/lspci.txt');
+    expect(entries).toContain('./var/lib/proxmox-backup-info/commands/system/lscpu.txt');   // stderr only, exit 0: kept
+    expect(result.exitCode).toBe(1);
+  });
+});
+
+describe('dry-run (run.md §3)', () => {
+  it('collects and reports but writes no archive, checksum or metadata', async () => {
+    const sandbox = makeSandbox();
+    const result = await runLegacy('pve-cluster', sandbox, ['--dry-run']);
+    expect(result.exitCode).toBe(0);
+    expect(existsSync(sandbox.backupDir) ? readdirSync(sandbox.backupDir) : []).toEqual([]);
+    const log = logOf(sandbox);
+    expect(log).toContain('[INFO] Dry run: would create archive pve-backup-pve1.cluster.lab.example-2024-11-25_02-00-00.tar.zst');
+    expect(log).toContain('[INFO] Dry run: no archive created');
+    expect(log).toMatch(/\[INFO\] Collection finished: \d+ collected, 0 failed, \d+ skipped/);
+  });
+});
+
+describe('compressors', () => {
+  // PATH cannot hide a program: phase 0 appends /usr/bin and /bin (run.md §1). A private mount namespace
+  // covers /usr/bin/zstd with /dev/null, which `command -v` does not take for a program.
+  const canUnshare = process.getuid?.() === 0
+    && execaSyncOk('unshare', ['-m', 'sh', '-c', 'mount --bind /dev/null /usr/bin/true && exit 0']);
+
+  it.runIf(canUnshare)('falls back to gzip with a warning when the compressor is missing (decision 15)', async () => {
+    const sandbox = makeSandbox({ COMPRESSION_TYPE: 'zstd' });
+    const env = hostEnv('pve-single', sandbox);
+    const result = await execa('unshare', ['-m', 'sh', '-c', 'mount --bind /dev/null "$(command -v zstd)" && exec "$0"',
+      join(REPO, 'legacy', 'bin', 'proxmox-backup')], { env, extendEnv: false, reject: false });
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    expect(logOf(sandbox)).toContain("[WARNING] Compression tool 'zstd' not found, falling back to gzip");
+    const archive = archiveIn(sandbox) ?? '';
+    expect(archive.endsWith('.tar.gz')).toBe(true);
+    expect(readFileSync(`${archive}.metadata`, 'utf8')).toContain('COMPRESSION_TYPE=gzip\n');
+    const meta = await execa('tar', ['-xOf', archive, './var/lib/proxmox-backup-info/backup_metadata.txt']);
+    expect(meta.stdout).toContain('COMPRESSION=gzip');
+  });
+
+  it('leaves nothing under the final name when the compressor fails mid-stream', async () => {
+    const sandbox = makeSandbox({ COMPRESSION_TYPE: 'xz' });
+    const fake = join(sandbox.baseDir, 'fakebin');
+    mkdirSync(fake);
+    writeFileSync(join(fake, 'xz'), '#!/bin/sh\nhead -c 1000 >/dev/null; printf "partial"; echo "xz: No space left on device" >&2; exit 1\n');
+    chmodSync(join(fake, 'xz'), 0o755);
+    const result = await runLegacy('pve-single', sandbox, [], { PATH: `${join(HOSTS_DIR, 'pve-single', 'bin')}:${fake}:${process.env.PATH ?? ''}` });
+    expect(result.exitCode).toBe(2);
+    expect(logOf(sandbox)).toContain('[ERROR] Failed to create backup archive: xz: xz: No space left on device');
+    expect(readdirSync(sandbox.backupDir)).toEqual([]);
+  });
+});
+
+describe('lock (run.md §7)', () => {
+  it('refuses a second run while the first holds the lock, and takes over a stale one', async () => {
+    const sandbox = makeSandbox();
+    mkdirSync(join(sandbox.baseDir, 'lock'), { mode: 0o700 });
+    const lockPath = join(sandbox.baseDir, 'lock', 'proxmox-backup.lock');
+    writeFileSync(lockPath, 'pid=999999\nstart=1\n');
+    // exec: the lock holder is the process we kill, so no child keeps the descriptor open.
+    const holder = execa('sh', ['-c', 'exec 9>>"$0"; flock 9; exec sleep 30', lockPath], { reject: false });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const refused = await runLegacy('pve-single', sandbox);
+    holder.kill();
+    await holder;
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stdout).toContain('[ERROR] Another backup run is in progress (PID 999999)');
+    const taken = await runLegacy('pve-single', sandbox);
+    expect(taken.exitCode).toBe(0);
+    expect(logOf(sandbox)).toContain('[INFO] Stale lock from PID 999999 taken over');
+    expect(readFileSync(lockPath, 'utf8')).toMatch(/^pid=\d+\nstart=\d+\n$/);
+  });
+
+  it('refuses a lock path that is a symlink, touching nothing', async () => {
+    const sandbox = makeSandbox();
+    mkdirSync(join(sandbox.baseDir, 'lock'));
+    symlinkSync('/etc/passwd', join(sandbox.baseDir, 'lock', 'proxmox-backup.lock'));
+    const result = await runLegacy('pve-single', sandbox);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toContain(`[ERROR] Lock path is not a regular file: ${join(sandbox.baseDir, 'lock', 'proxmox-backup.lock')}`);
+  });
+});

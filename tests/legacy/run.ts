@@ -1,0 +1,68 @@
+// Drives the real legacy pipeline against a fixture host, in a throwaway BASE_DIR (tests only).
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type Result } from 'execa';
+
+export const REPO = join(import.meta.dirname, '..', '..');
+export const HOSTS_DIR = join(REPO, 'parity', 'hosts');
+export const PBK_NOW = '1732500000';   // 2024-11-25 02:00:00 UTC
+
+export interface Sandbox {
+  readonly baseDir: string;
+  readonly backupDir: string;
+  readonly logDir: string;
+  readonly configPath: string;
+}
+
+export function makeSandbox(config: Record<string, string> = {}): Sandbox {
+  const baseDir = mkdtempSync(join(tmpdir(), 'pbk-legacy-'));
+  mkdirSync(join(baseDir, 'env'));
+  const lines = {
+    LOCAL_BACKUP_PATH: '${BASE_DIR}/backup', LOCAL_LOG_PATH: '${BASE_DIR}/log', PROMETHEUS_ENABLED: 'false',
+    COMPRESSION_TYPE: 'zstd', COMPRESSION_MODE: 'standard', COMPRESSION_LEVEL: '3', ...config,
+  };
+  const configPath = join(baseDir, 'env', 'backup.env');
+  writeFileSync(configPath, Object.entries(lines).map(([k, v]) => `${k}="${v}"\n`).join(''));
+  chmodSync(configPath, 0o600);
+  return { baseDir, backupDir: join(baseDir, 'backup'), logDir: join(baseDir, 'log'), configPath };
+}
+
+export function hostEnv(host: string, sandbox: Sandbox, extra: Record<string, string> = {}): Record<string, string> {
+  const hostDir = host.startsWith('/') ? host : join(HOSTS_DIR, host);
+  return {
+    PATH: `${join(hostDir, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    SYSTEM_ROOT_PREFIX: join(hostDir, 'root'), BASE_DIR: sandbox.baseDir, PBK_NOW, TZ: 'UTC', LC_ALL: 'C.UTF-8',
+    PBK_COMMAND_TIMEOUT: '3', ...extra,
+  };
+}
+
+export async function runLegacy(host: string, sandbox: Sandbox, args: string[] = [],
+  extra: Record<string, string> = {}): Promise<Result> {
+  return execa(join(REPO, 'legacy', 'bin', 'proxmox-backup'), args, {
+    env: hostEnv(host, sandbox, extra), extendEnv: false, reject: false, timeout: 240_000,
+  });
+}
+
+export function archiveIn(sandbox: Sandbox): string | undefined {
+  let names: string[] = [];
+  try {
+    names = readdirSync(sandbox.backupDir);
+  } catch {
+    return undefined;
+  }
+  const archive = names.find((n) => /\.tar(\.[a-z0-9]+)?(\.age)?$/.test(n));
+  return archive === undefined ? undefined : join(sandbox.backupDir, archive);
+}
+
+export function logOf(sandbox: Sandbox): string {
+  const files = readdirSync(sandbox.logDir).filter((n) => n.endsWith('.log'));
+  return files.map((f) => readFileSync(join(sandbox.logDir, f), 'utf8')).join('');
+}
+
+/** GNU tar's listing of an archive (the real component, as a user would run it). */
+export async function tarList(archive: string): Promise<string[]> {
+  const result = await execa('tar', ['--quoting-style=escape', '-tf', archive], { reject: false, env: { LC_ALL: 'C', PATH: process.env.PATH } });
+  if (result.exitCode !== 0) throw new Error(`tar -tf failed: ${result.stderr}`);
+  return result.stdout.split('\n').filter((l) => l !== '');
+}
