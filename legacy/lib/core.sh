@@ -29,6 +29,7 @@ core_quote() {
 # core_make_run_dir: a fresh RUN_DIR (0700) with an empty state.env and run.log.
 core_make_run_dir() {
   RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/proxmox-backup-run.XXXXXX")" || return 1
+  STAGING="${RUN_DIR}/staging"
   chmod 0700 "$RUN_DIR" || return 1
   ( umask 077 && : > "${RUN_DIR}/state.env" && : > "${RUN_DIR}/run.log" ) || return 1
 }
@@ -53,6 +54,7 @@ state_set() {
 # sourcing them cannot run code; the user's backup.env is never sourced (decision 11).
 core_load_context() {
   RUN_DIR="$1"
+  STAGING="${RUN_DIR}/staging"
   local owner
   owner="$(stat -c '%u %a' -- "$RUN_DIR" 2> /dev/null)" || return 70
   # security.md §9: a RUN_DIR that is not ours and 0700 is an internal failure, not an outcome.

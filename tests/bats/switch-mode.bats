@@ -9,32 +9,47 @@ setup() {
   export BASE_DIR
 }
 
+# archive_made: exactly one verified archive in the sandbox's backup dir.
+archive_made() {
+  local archives=("${BASE_DIR}"/backup/pve-backup-pve1.lab.example-2024-11-25_02-00-00.tar.gz)
+  [ -f "${archives[0]}" ]
+  (cd "${BASE_DIR}/backup" && sha256sum -c --status ./*.sha256)
+}
+
 @test "run-backup without node on PATH runs the legacy pipeline itself" {
-  PATH="$(path_without_node)" run -2 --separate-stderr "$SWITCH_MODE" run-backup --config "${BASE_DIR}/env/backup.env"
+  PATH="$(path_without_node)" run -0 --separate-stderr "$SWITCH_MODE" run-backup --host "$PVE_SINGLE"
   [[ "$stderr" == *"node not found; running the legacy pipeline"* ]]
-  [[ "$output" == *"[ERROR] The legacy backup pipeline is not built yet"* ]]
+  [[ "$output" == *"[SUCCESS] Backup process completed with exit code: 0"* ]]
+  archive_made
 }
 
 @test "run-backup with the orchestrator on bash runs the legacy pipeline" {
-  run -2 --separate-stderr "$SWITCH_MODE" run-backup --config "${BASE_DIR}/env/backup.env"
+  run -0 --separate-stderr "$SWITCH_MODE" run-backup --host "$PVE_SINGLE"
   [[ "$stderr" != *"node not found"* ]]
-  [[ "$output" == *"[ERROR] The legacy backup pipeline is not built yet"* ]]
+  [[ "$output" == *"[SUCCESS] Backup process completed with exit code: 0"* ]]
+  archive_made
 }
 
 @test "a broken flags.json is reported and treated as all-bash" {
   printf '{ not json' > "${BASE_DIR}/flags.json"
-  run -2 --separate-stderr "$SWITCH_MODE" run-backup --config "${BASE_DIR}/env/backup.env"
+  run -0 --separate-stderr "$SWITCH_MODE" run-backup --host "$PVE_SINGLE"
   [[ "$stderr" == *"flags.json is invalid (not valid JSON"*"running every domain in bash"* ]]
-  [[ "$output" == *"[ERROR] The legacy backup pipeline is not built yet"* ]]
+  archive_made
 }
 
 @test "a front end that cannot start falls back to the legacy pipeline" {
   mkdir -p "${BATS_TEST_TMPDIR}/fakebin"
   printf '#!/bin/sh\nexit 70\n' > "${BATS_TEST_TMPDIR}/fakebin/node"
   chmod +x "${BATS_TEST_TMPDIR}/fakebin/node"
-  PATH="${BATS_TEST_TMPDIR}/fakebin:${PATH}" run -2 --separate-stderr "$SWITCH_MODE" run-backup --config "${BASE_DIR}/env/backup.env"
+  PATH="${BATS_TEST_TMPDIR}/fakebin:${PATH}" run -0 --separate-stderr "$SWITCH_MODE" run-backup --host "$PVE_SINGLE"
   [[ "$stderr" == *"TypeScript front end failed to start; running the legacy pipeline"* ]]
-  [[ "$output" == *"The legacy backup pipeline is not built yet"* ]]
+  archive_made
+}
+
+@test "dry-run through switch-mode writes no archive" {
+  run -0 --separate-stderr "$SWITCH_MODE" run-backup --dry-run --host "$PVE_SINGLE"
+  [[ "$output" == *"[INFO] Dry run: would create archive pve-backup-pve1.lab.example-2024-11-25_02-00-00.tar.gz"* ]]
+  [ -z "$(ls -A "${BASE_DIR}/backup" 2> /dev/null)" ]
 }
 
 @test "--target=bash without node rewrites flags.json and keeps the previous file" {
@@ -75,13 +90,16 @@ setup() {
   [ ! -e "${BATS_TEST_TMPDIR}/pwned" ]
 }
 
-@test "the legacy pipeline refuses a bad config before any work, exit 2" {
+@test "the legacy pipeline refuses a bad config before any work, exit 2, no log file" {
   printf 'MAX_LOCAL_BACKUPS=abc\n' > "${BASE_DIR}/env/backup.env"
   run -2 --separate-stderr "${REPO}/legacy/bin/proxmox-backup"
   [[ "$stderr" == *"ERROR: Invalid value for MAX_LOCAL_BACKUPS: 'abc' (expected int) at backup.env:1"* ]]
+  [ ! -e "${BASE_DIR}/log" ]
+  [ ! -e "${BASE_DIR}/lock" ]
 }
 
 @test "the legacy pipeline rejects --dry-run with --check-only" {
   run -2 --separate-stderr "${REPO}/legacy/bin/proxmox-backup" --dry-run --check-only
   [[ "$stderr" == *"mutually exclusive"* ]]
 }
+setup_file() { "${REPO}/parity/hosts/prepare" "${REPO}/parity/hosts/pve-single"; }

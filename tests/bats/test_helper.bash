@@ -6,11 +6,13 @@ export REPO
 SWITCH_MODE="${REPO}/bin/switch-mode"
 export SWITCH_MODE
 
-# make_base_dir: an install-like BASE_DIR with an empty backup.env (0600) and all-bash flags.
+# make_base_dir: an install-like BASE_DIR whose backup.env (0600) keeps every output inside it, with
+# all-bash flags. Runs use a fixture host (--host), never the machine itself.
 make_base_dir() {
   local dir="${BATS_TEST_TMPDIR}/base"
   mkdir -p "${dir}/env"
-  : > "${dir}/env/backup.env"
+  printf '%s\n' "LOCAL_BACKUP_PATH=${dir}/backup" "LOCAL_LOG_PATH=${dir}/log" PROMETHEUS_ENABLED=false \
+    COMPRESSION_TYPE=gzip COMPRESSION_MODE=fast > "${dir}/env/backup.env"
   chmod 600 "${dir}/env/backup.env"
   cp "${REPO}/flags.json" "${dir}/flags.json"
   printf '%s' "$dir"
@@ -34,3 +36,7 @@ path_without_node() {
   done
   printf '%s' "$out"
 }
+
+PVE_SINGLE="${REPO}/parity/hosts/pve-single"
+export PVE_SINGLE
+export PBK_NOW=1732500000
