@@ -5,5 +5,6 @@ export default defineConfig({
     include: ['native/**/*.test.ts', 'parity/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['tests/global-setup.ts'],
   },
 });

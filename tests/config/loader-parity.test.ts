@@ -29,3 +29,17 @@ describe('legacy and native loaders agree', () => {
     expect(legacy.stdout + '\n').toBe(nativeDump(path, dir, fullEnv, cli).replace(/\n?$/, '\n'));
   });
 });
+
+describe('env/backup.env.example', () => {
+  it('sets every key of the spec, loads cleanly on both sides and says where each value came from', async () => {
+    const path = join(import.meta.dirname, '..', '..', 'env', 'backup.env.example');
+    const baseDir = mkdtempSync(join(tmpdir(), 'pbk-example-'));
+    const config = loadConfig({ configPath: path, baseDir, env: { PATH: process.env.PATH ?? '' } });
+    expect(config.errors).toEqual([]);
+    expect(config.warnings).toEqual([]);
+    const fromDefaults = [...config.origins].filter(([, origin]) => origin.kind !== 'file').map(([key]) => key);
+    expect(fromDefaults).toEqual([]);
+    const legacy = await execa(helper, [path, baseDir], { env: { PATH: process.env.PATH ?? '' }, extendEnv: false });
+    expect(legacy.stdout + '\n').toBe(nativeDump(path, baseDir, { PATH: process.env.PATH ?? '' }, {}));
+  });
+});

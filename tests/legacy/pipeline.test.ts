@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execa, execaSync } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { archiveIn, hostEnv, HOSTS_DIR, logOf, makeSandbox, REPO, runLegacy, tarList } from './run.js';
 
 function execaSyncOk(file: string, args: string[]): boolean {
@@ -15,9 +15,6 @@ function execaSyncOk(file: string, args: string[]): boolean {
   }
 }
 
-beforeAll(async () => {
-  await execa(join(HOSTS_DIR, 'prepare'));
-});
 
 async function checksumOk(archive: string): Promise<boolean> {
   const result = await execa('sha256sum', ['-c', `${basename(archive)}.sha256`], { cwd: dirname(archive), reject: false });
@@ -200,5 +197,29 @@ describe('lock (run.md §7)', () => {
     const result = await runLegacy('pve-single', sandbox);
     expect(result.exitCode).toBe(2);
     expect(result.stdout).toContain(`[ERROR] Lock path is not a regular file: ${join(sandbox.baseDir, 'lock', 'proxmox-backup.lock')}`);
+  });
+});
+
+describe('cleanup on every exit path (run.md §1 phase 16)', () => {
+  it('removes RUN_DIR after a good run and after a failed one', async () => {
+    const good = makeSandbox();
+    expect((await runLegacy('pve-single', good)).exitCode).toBe(0);
+    expect(readdirSync(join(good.baseDir, 'tmp'))).toEqual([]);
+    const bad = makeSandbox({ LOCAL_BACKUP_PATH: '/proc/no-such-dir/backup' });
+    expect((await runLegacy('pve-single', bad)).exitCode).toBe(2);
+    expect(readdirSync(join(bad.baseDir, 'tmp'))).toEqual([]);
+  });
+
+  it('on SIGTERM: a clear line, exit 2, no partial archive, run directory gone, lock free again', async () => {
+    const sandbox = makeSandbox();
+    const running = runLegacy('hostile', sandbox);   // lspci hangs 3 s there: time to interrupt
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    running.kill('SIGTERM');
+    const result = await running;
+    expect(result.exitCode).toBe(2);
+    expect(logOf(sandbox)).toContain('[ERROR] Backup interrupted by SIGTERM; partial archive removed');
+    expect(existsSync(sandbox.backupDir) ? readdirSync(sandbox.backupDir) : []).toEqual([]);
+    expect(readdirSync(join(sandbox.baseDir, 'tmp'))).toEqual([]);
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
   });
 });

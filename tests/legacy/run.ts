@@ -2,7 +2,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type Result } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 export const HOSTS_DIR = join(REPO, 'parity', 'hosts');
@@ -18,6 +18,7 @@ export interface Sandbox {
 export function makeSandbox(config: Record<string, string> = {}): Sandbox {
   const baseDir = mkdtempSync(join(tmpdir(), 'pbk-legacy-'));
   mkdirSync(join(baseDir, 'env'));
+  mkdirSync(join(baseDir, 'tmp'));
   const lines = {
     LOCAL_BACKUP_PATH: '${BASE_DIR}/backup', LOCAL_LOG_PATH: '${BASE_DIR}/log', PROMETHEUS_ENABLED: 'false',
     COMPRESSION_TYPE: 'zstd', COMPRESSION_MODE: 'standard', COMPRESSION_LEVEL: '3', ...config,
@@ -33,12 +34,13 @@ export function hostEnv(host: string, sandbox: Sandbox, extra: Record<string, st
   return {
     PATH: `${join(hostDir, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     SYSTEM_ROOT_PREFIX: join(hostDir, 'root'), BASE_DIR: sandbox.baseDir, PBK_NOW, TZ: 'UTC', LC_ALL: 'C.UTF-8',
-    PBK_COMMAND_TIMEOUT: '3', ...extra,
+    PBK_COMMAND_TIMEOUT: '3', TMPDIR: join(sandbox.baseDir, 'tmp'), ...extra,
   };
 }
 
-export async function runLegacy(host: string, sandbox: Sandbox, args: string[] = [],
-  extra: Record<string, string> = {}): Promise<Result> {
+/** The running pipeline: await it for the result, or kill() it first. */
+export function runLegacy(host: string, sandbox: Sandbox, args: string[] = [],
+  extra: Record<string, string> = {}): ResultPromise {
   return execa(join(REPO, 'legacy', 'bin', 'proxmox-backup'), args, {
     env: hostEnv(host, sandbox, extra), extendEnv: false, reject: false, timeout: 240_000,
   });

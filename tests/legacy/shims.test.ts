@@ -3,13 +3,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseEnvFile } from '../../native/core/state-env.js';
-import { HOSTS_DIR, hostEnv, makeSandbox, REPO, runLegacy, tarList } from './run.js';
+import { hostEnv, makeSandbox, REPO, runLegacy, tarList } from './run.js';
 
-beforeAll(async () => {
-  await execa(join(HOSTS_DIR, 'prepare'), [join(HOSTS_DIR, 'pbs')]);
-});
 
 const shim = (name: string): string => join(REPO, 'shims', name);
 

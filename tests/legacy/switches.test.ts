@@ -1,15 +1,10 @@
 // Each collection switch (config.md §5.2) gates exactly its rows of collect.md: on by default the paths
 // are in the archive, with the switch off they are not, and a SKIP line says so.
-import { join } from 'node:path';
-import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { archiveIn, HOSTS_DIR, logOf, makeSandbox, runLegacy, tarList } from './run.js';
+import { describe, expect, it } from 'vitest';
+import { archiveIn, logOf, makeSandbox, runLegacy, tarList } from './run.js';
 
 const C = './var/lib/proxmox-backup-info/commands';
 
-beforeAll(async () => {
-  await execa(join(HOSTS_DIR, 'prepare'));
-});
 
 const SWITCHES = [
   { key: 'BACKUP_CLUSTER_CONFIG', host: 'pve-cluster', gated: ['./etc/pve/datacenter.cfg', './var/lib/pve-cluster/config.db'], skip: 'PVE cluster configuration backup disabled' },
