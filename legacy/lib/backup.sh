@@ -1,7 +1,19 @@
 # shellcheck shell=bash
 # The backup domain's stages (ARCHITECTURE: detection, collection, archive, verification):
-# backup_collect, backup_archive, backup_verify. Each reads the context and state, writes state.env,
+# backup_detect, backup_collect, backup_archive, backup_verify. Each reads the context and state, writes state.env,
 # staging/ or the artefacts, and returns 0/1/2. Needs every collect*.sh, datastores.sh, archive.sh, verify.sh.
+
+# backup_detect (phase 5): host type, versions, names (collect.md §2) and the server id (run.md §8),
+# recorded in state.env so that an orchestrator running this stage through its shim learns them.
+backup_detect() {
+  detect_names
+  detect_host_type "$SYSTEM_ROOT_PREFIX"
+  identity_load "$BASE_DIR"
+  local key
+  for key in HOSTNAME HOST_SHORT PROXMOX_TYPE PVE_VERSION PBS_VERSION SERVER_ID; do
+    state_set "$key" "${!key}"
+  done
+}
 
 # backup_collect: collect.md, in table order: PVE, PBS, system, custom paths, then the metadata file.
 backup_collect() {

@@ -57,6 +57,7 @@ orchestrator_lock() {
       [[ -n "$current" && "$current" == "$start" ]] || log_info "Stale lock from PID ${pid} taken over"
     fi
   fi
+  LOCK_HELD=true
   truncate -s 0 -- "$lock"
   printf 'pid=%s\nstart=%s\n' "$$" "$(orchestrator_process_start "$$")" >&"$LOCK_FD"
 }
@@ -196,9 +197,11 @@ orchestrator_summary() {
   esac
 }
 
-# orchestrator_cleanup: every exit path (trap): the archive under construction, staging and RUN_DIR go.
+# orchestrator_cleanup: every exit path (trap): the archive under construction, staging and RUN_DIR go; a
+# lock we hold is emptied, so the next run does not report this one as a stale holder.
 orchestrator_cleanup() {
   local file
+  if [[ "${LOCK_HELD:-false}" == true ]]; then : > "${BASE_DIR}/lock/proxmox-backup.lock"; fi
   if [[ -n "${RUN_DIR:-}" && -d "${RUN_DIR}" ]]; then
     for file in "${LOCAL_BACKUP_PATH:-/nonexistent}"/*.tmp; do
       if [[ -f "$file" && "$file" == "${LOCAL_BACKUP_PATH}/${PROXMOX_TYPE:-x}-backup-${HOSTNAME:-x}-${RUN_TIMESTAMP:-x}"* ]]; then rm -f -- "$file"; fi

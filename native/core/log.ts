@@ -1,7 +1,7 @@
 // The run log (run.md §5): `YYYY-MM-DD HH:MM:SS [LEVEL] message` on the console and in the log file,
 // with a pino JSON twin beside the file. Every line is redacted, and every WARNING/ERROR line raises the
 // exit code (run.md §2), so the code can be recomputed from the log.
-import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs';
 import { destination, pino, stdTimeFunctions, type Logger } from 'pino';
 import { ExitCode } from './exit-code.js';
 import { Redactor } from './redact.js';
@@ -76,9 +76,10 @@ interface Entry { line: string; level: Level; message: string; time: number; fie
 
 export class RunLog {
   private readonly early: Entry[] = [];
-  private fileFd: number | undefined;
+  private readonly history: Entry[] = [];
+  private readonly fds: number[] = [];
+  private readonly paths: string[] = [];
   private json: Logger | undefined;
-  private readonly files: string[] = [];
 
   constructor(private readonly options: RunLogOptions) {}
 
@@ -99,7 +100,8 @@ export class RunLog {
       const colour = sink.isTTY && !this.options.disableColours;
       sink.write(colour ? `${COLOUR[level]}${line}${RESET}\n` : `${line}\n`);
     }
-    if (this.fileFd === undefined) this.early.push(entry);
+    this.history.push(entry);
+    if (this.fds.length === 0) this.early.push(entry);
     else this.writeEntry(entry);
   }
 
@@ -113,30 +115,58 @@ export class RunLog {
   trace(message: string, fields?: LogFields): void { this.log('TRACE', message, fields); }
 
   /**
-   * Opens the log file (mode 0600) and its JSON twin; lines logged before are written at the top, in order
-   * (run.md §5.1). Throws when the file cannot be created: the caller decides the level.
+   * Appends to `path` (created 0600) from now on, as legacy log_attach_file does: every line logged so far
+   * goes first, in order (run.md §5.1) — the early buffer, or the whole content of the first attached file,
+   * which also holds the lines other processes (legacy stages) appended to it. With `jsonPath`, the pino twin
+   * is opened too and receives every line this process logged so far. Throws when a file cannot be created:
+   * the caller decides the level.
    */
-  attachFile(path: string, jsonPath: string): void {
-    this.fileFd = openSync(path, 'a', 0o600);
-    this.files.push(path);
-    this.json = pino(
-      { base: undefined, timestamp: stdTimeFunctions.isoTime, level: 'trace' },
-      destination({ dest: jsonPath, sync: true, mode: 0o600 }),
-    );
-    for (const entry of this.early.splice(0)) this.writeEntry(entry);
+  attachFile(path: string, jsonPath?: string): void {
+    const fd = openSync(path, 'a', 0o600);
+    try {
+      if (this.fds.length === 0) {
+        for (const entry of this.early.splice(0)) appendFileSync(fd, `${entry.line}\n`);
+      } else {
+        const first = this.paths[0];
+        if (first !== undefined) appendFileSync(fd, readFileSync(first));
+      }
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    this.fds.push(fd);
+    this.paths.push(path);
+    if (jsonPath !== undefined && this.json === undefined) {
+      this.json = pino(
+        { base: undefined, timestamp: stdTimeFunctions.isoTime, level: 'trace' },
+        destination({ dest: jsonPath, sync: true, mode: 0o600 }),
+      );
+      for (const entry of this.history) this.writeJson(entry);
+    }
   }
 
   private writeEntry(entry: Entry): void {
-    if (this.fileFd !== undefined) appendFileSync(this.fileFd, `${entry.line}\n`);
+    for (const fd of this.fds) appendFileSync(fd, `${entry.line}\n`);
+    this.writeJson(entry);
+  }
+
+  private writeJson(entry: Entry): void {
+    if (this.json === undefined) return;
     const fields = Object.fromEntries(Object.entries(entry.fields)
       .map(([key, value]) => [key, typeof value === 'string' ? this.options.redactor.redact(value) : value]));
-    this.json?.[PINO_LEVEL[entry.level]]({ ...fields, lvl: entry.level }, entry.message);
+    this.json[PINO_LEVEL[entry.level]]({ ...fields, lvl: entry.level }, entry.message);
   }
 
   close(): void {
-    if (this.fileFd !== undefined) closeSync(this.fileFd);
-    this.fileFd = undefined;
+    for (const fd of this.fds.splice(0)) closeSync(fd);
     this.json?.flush();
+  }
+
+  /** A logger for a shadow run: same format and level, its own exit code, no console, writing only `path`. */
+  scratch(path: string): RunLog {
+    const log = new RunLog({ ...this.options, console: undefined, exitCode: new ExitCode() });
+    log.attachFile(path);
+    return log;
   }
 
   get exitCode(): ExitCode {

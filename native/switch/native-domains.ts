@@ -2,7 +2,7 @@
 // not listed here runs bash, and `switch-mode status` says so: a flag never makes a backup vanish.
 import type { DomainName, FlagValue } from './flags.js';
 
-export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>([]);
+export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['orchestrator']);
 
 export interface Effective {
   readonly value: 'bash' | 'ts' | 'shadow';
@@ -10,6 +10,12 @@ export interface Effective {
 }
 
 export function effectiveImplementation(domain: DomainName, flag: FlagValue): Effective {
-  if (flag === 'bash' || NATIVE_DOMAINS.has(domain)) return { value: flag };
+  if (flag === 'bash') return { value: flag };
+  if (domain === 'orchestrator' && flag === 'shadow') {
+    // Two whole pipelines on one node would take the lock twice and send every message twice: comparing
+    // whole runs is the parity harness's job (make test-parity), so shadow here means the bash orchestrator.
+    return { value: 'bash', note: 'shadow does not apply to the orchestrator (the parity harness compares whole runs); bash runs' };
+  }
+  if (NATIVE_DOMAINS.has(domain)) return { value: flag };
   return { value: 'bash', note: `native ${domain} not built yet; bash runs` };
 }

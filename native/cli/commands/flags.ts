@@ -25,7 +25,7 @@ export function parseFlagOverrides(items: readonly string[]): Partial<Record<Dom
   return result;
 }
 
-async function resolveAll(environment: CliEnvironment, cli: Partial<Record<DomainName, FlagValue>>) {
+export async function resolveAll(environment: CliEnvironment, cli: Partial<Record<DomainName, FlagValue>>) {
   const flags = readFlagsFile(flagsPathOf(environment));
   if (!flags.ok && !flags.missing) {
     err(`WARNING: flags.json is invalid (${flags.reason}); running every domain in bash`);

@@ -8,10 +8,8 @@ import type { DomainName, FlagValue } from '../../switch/flags.js';
 import { effectiveImplementation } from '../../switch/native-domains.js';
 import type { CliEnvironment } from '../environment.js';
 import { err } from '../output.js';
-import { readFlagsFile } from '../../switch/flags-file.js';
-import { resolveFlags } from '../../switch/flags.js';
-import { nodeIdentity } from '../environment.js';
-import { flagsPathOf } from './flags.js';
+import { resolveAll } from './flags.js';
+import { Orchestrator } from '../../switch/orchestrator.js';
 
 export interface RunBackupArgs {
   readonly config?: string;
@@ -41,12 +39,22 @@ export function hostEnvironment(env: Readonly<Record<string, string | undefined>
 
 export async function runBackup(environment: CliEnvironment, args: RunBackupArgs,
   cli: Partial<Record<DomainName, FlagValue>>): Promise<ExitStatus> {
-  const flags = readFlagsFile(flagsPathOf(environment));
-  if (!flags.ok && !flags.missing) err(`WARNING: flags.json is invalid (${flags.reason}); running every domain in bash`);
-  const identity = await nodeIdentity(environment.baseDir);
-  const orchestrator = resolveFlags(flags.matrix, identity, flags.ok ? cli : {}).find((r) => r.domain === 'orchestrator');
-  const effective = effectiveImplementation('orchestrator', orchestrator?.value ?? 'bash');
-  if (effective.note !== undefined) err(`INFO: orchestrator flag is ${orchestrator?.value}: ${effective.note}`);
+  const { flags, resolutions } = await resolveAll(environment, cli);
+  const valueOf = (domain: DomainName): FlagValue => resolutions.find((r) => r.domain === domain)?.value ?? 'bash';
+  const effective = effectiveImplementation('orchestrator', valueOf('orchestrator'));
+  if (effective.note !== undefined) err(`INFO: orchestrator flag is ${valueOf('orchestrator')}: ${effective.note}`);
+  if (effective.value === 'ts') {
+    const orchestrator = new Orchestrator({
+      codeDir: environment.codeDir, baseDir: environment.baseDir, env: hostEnvironment(environment.env, args.host),
+      configPath: args.config, dryRun: args.dryRun === true, checkOnly: args.checkOnly === true,
+      debugLevel: args.extreme === true ? 'extreme' : args.verbose === true ? 'advanced' : undefined,
+      implementation: (domain) => effectiveImplementation(domain, valueOf(domain)).value,
+      fallback: flags.matrix.fallback,
+      stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
+      stderr: err,
+    });
+    return orchestrator.run();
+  }
   const legacy = join(environment.codeDir, 'legacy', 'bin', 'proxmox-backup');
   const result = await execa(legacy, legacyArgv(args), {
     stdio: 'inherit', reject: false, env: hostEnvironment(environment.env, args.host), extendEnv: false,

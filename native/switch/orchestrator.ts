@@ -1,0 +1,421 @@
+// The TypeScript orchestrator (run.md §1; ARCHITECTURE "Domains and flags"): the same phases, in the same
+// order, with the same log lines, state keys and exit code as legacy/bin/proxmox-backup, each stage dispatched
+// per its domain's flag (in-process, or the legacy function through its shim).
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { CONFIG_KEYS, isSecretKey } from '../core/config-keys.js';
+import { loadConfig, type LoadedConfig } from '../core/config.js';
+import { esc } from '../core/esc.js';
+import { execCommand } from '../core/exec.js';
+import { ExitCode, type ExitStatus } from '../core/exit-code.js';
+import { formatDuration, humanSize, runTimestamp } from '../core/human.js';
+import { acquireRunLock, type RunLock } from '../core/lock.js';
+import { RunLog, type ConsoleSink, type DebugLevel } from '../core/log.js';
+import { Redactor, secretsOf } from '../core/redact.js';
+import { RunDir } from '../core/run-dir.js';
+import type { DomainName } from './flags.js';
+import { StageRunner, type Implementation, type NativeStage, type StageName, type StageRunnerOptions } from './stages.js';
+
+export interface OrchestratorOptions {
+  readonly codeDir: string;
+  readonly baseDir: string;
+  /** The process environment as the run sees it (a fixture host's PATH and SYSTEM_ROOT_PREFIX under test). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly configPath?: string;
+  readonly dryRun: boolean;
+  readonly checkOnly: boolean;
+  readonly debugLevel?: DebugLevel;
+  readonly implementation: (domain: DomainName) => Implementation;
+  readonly fallback: boolean;
+  readonly natives?: Partial<Record<StageName, NativeStage>>;
+  readonly shadow?: StageRunnerOptions['shadow'];
+  readonly stdout: ConsoleSink;
+  readonly stderr: (line: string) => void;
+}
+
+/** The run facts context.env holds after the configuration keys (shims/README.md). */
+const RUN_FACTS = ['RUN_TIMESTAMP', 'START_TIME', 'HOSTNAME', 'HOST_SHORT', 'PROXMOX_TYPE', 'PVE_VERSION',
+  'PBS_VERSION', 'SERVER_ID', 'DRY_RUN', 'CHECK_ONLY', 'BASE_DIR', 'CONFIG_FILE', 'RUN_DIR', 'LOG_FILE', 'TZ'] as const;
+const DETECTED = ['HOSTNAME', 'HOST_SHORT', 'PROXMOX_TYPE', 'PVE_VERSION', 'PBS_VERSION', 'SERVER_ID'] as const;
+const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** Phase 0's PATH hygiene: relative entries dropped (with a warning each), system dirs appended if missing. */
+export function cleanPath(path: string): { path: string; warnings: string[] } {
+  const entries = path.split(':');
+  if (entries.length > 0 && entries[entries.length - 1] === '') entries.pop();   // as bash splits a trailing ':'
+  const kept: string[] = [];
+  const warnings: string[] = [];
+  for (const entry of path === '' ? [] : entries) {
+    if (entry.startsWith('/')) kept.push(entry);
+    else warnings.push(`Ignoring relative PATH entry '${esc(entry)}'`);
+  }
+  for (const dir of SYSTEM_DIRS) if (!kept.includes(dir)) kept.push(dir);
+  return { path: kept.join(':'), warnings };
+}
+
+/** An executable regular file of that name on PATH (core_has_program). */
+export function hasProgram(name: string, path: string): boolean {
+  for (const dir of path.split(':')) {
+    const candidate = join(dir, name);
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+      return true;
+    } catch {
+      continue;
+    }
+  }
+  return false;
+}
+
+async function resolveTimezone(env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  if (env.TZ !== undefined && env.TZ !== '') return env.TZ;
+  const result = await execCommand(['timedatectl', 'show', '-p', 'Timezone', '--value'], { timeoutMs: 5000, env: { ...env } });
+  const fromSystemd = result.exitCode === 0 ? result.stdout.replace(/\n+$/, '') : '';
+  if (fromSystemd !== '') return fromSystemd;
+  try {
+    return readFileSync('/etc/timezone', 'utf8').split('\n')[0] || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+function firstMac(): string {
+  let names: string[] = [];
+  try {
+    names = readdirSync('/sys/class/net').sort();
+  } catch {
+    return 'unknown';
+  }
+  for (const name of names) {
+    if (name === 'lo') continue;
+    try {
+      const mac = readFileSync(join('/sys/class/net', name, 'address'), 'utf8').replace(/\n+$/, '');
+      if (mac !== '' && !/^(00:)+00$/.test(mac)) return mac;
+    } catch {
+      continue;
+    }
+  }
+  return 'unknown';
+}
+
+const EMOJI: Readonly<Record<string, string>> = { ok: '✅', warning: '⚠️', error: '❌' };
+const emoji = (state: string): string => EMOJI[state] ?? '➖';
+
+class Interrupted extends Error {}
+
+/** One run, from phase 0 to 16; resolves to the exit code. */
+export class Orchestrator {
+  private readonly exitCode = new ExitCode();
+  private log!: RunLog;
+  private config!: LoadedConfig;
+  private runDir: RunDir | undefined;
+  private lock: RunLock | undefined;
+  private runner: StageRunner | undefined;
+  private readonly facts = new Map<string, string>();
+  private state = new Map<string, string>();
+  private env: Record<string, string | undefined>;
+  private startTime = 0;
+  private cleaned = false;
+
+  constructor(private readonly options: OrchestratorOptions) {
+    this.env = { ...options.env };
+  }
+
+  private now(): Date {
+    const pinned = this.env.PBK_NOW;
+    return pinned !== undefined && pinned !== '' ? new Date(Number(pinned) * 1000) : new Date();
+  }
+
+  private value(key: string): string {
+    return this.facts.get(key) ?? this.state.get(key) ?? this.config.values.get(key) ?? '';
+  }
+
+  async run(): Promise<ExitStatus> {
+    const handlers = (['SIGTERM', 'SIGINT'] as const).map((signal) => {
+      const handler = (): void => {
+        void this.interrupted(signal);
+      };
+      process.once(signal, handler);
+      return [signal, handler] as const;
+    });
+    try {
+      return await this.phases();
+    } catch (error) {
+      if (error instanceof Interrupted) return 2;
+      throw error;
+    } finally {
+      for (const [signal, handler] of handlers) process.removeListener(signal, handler);
+      this.cleanup();
+    }
+  }
+
+  private async phases(): Promise<ExitStatus> {
+    const { options } = this;
+    // Phase 0: run clock, umask, PATH, TZ.
+    const start = this.now();
+    this.startTime = Math.trunc(start.getTime() / 1000);
+    process.umask(0o077);
+    const cleaned = cleanPath(this.env.PATH ?? '');
+    this.env.PATH = cleaned.path;
+    this.env.TZ = await resolveTimezone(this.env);
+    process.env.TZ = this.env.TZ;
+    this.facts.set('RUN_TIMESTAMP', runTimestamp(start));
+    this.facts.set('START_TIME', String(this.startTime));
+    // Phase 2: configuration; every error printed, exit 2, no lock, no log file.
+    const configPath = options.configPath !== undefined ? resolve(options.configPath) : join(options.baseDir, 'env', 'backup.env');
+    const overrides = new Map<string, string>();
+    if (options.debugLevel !== undefined) overrides.set('DEBUG_LEVEL', options.debugLevel);
+    this.config = loadConfig({ configPath, baseDir: options.baseDir, env: this.env, overrides });
+    if (this.config.errors.length > 0) {
+      for (const message of this.config.errors) options.stderr(`ERROR: ${message}`);
+      return 2;
+    }
+    const secrets = secretsOf(this.config.values, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name));
+    this.log = new RunLog({
+      now: () => new Date(), debugLevel: (this.config.values.get('DEBUG_LEVEL') ?? 'standard') as DebugLevel,
+      console: options.stdout, disableColours: this.config.values.get('DISABLE_COLORS') === 'true',
+      redactor: new Redactor(secrets), exitCode: this.exitCode,
+    });
+    for (const message of this.config.warnings) this.log.warning(message);
+    for (const message of cleaned.warnings) this.log.warning(message);
+    // Phase 3: privileges.
+    if (this.config.values.get('SYSTEM_ROOT_PREFIX') === '/' && process.getuid?.() !== 0) {
+      options.stderr('ERROR: This tool must run as root');
+      return 2;
+    }
+    this.prepare(configPath);
+    // Phase 4: the lock.
+    const lock = acquireRunLock(options.baseDir, esc);
+    if (!lock.ok) {
+      this.log.error(lock.error);
+      return 2;
+    }
+    this.lock = lock.lock;
+    for (const note of lock.notes) this.log.log(note.level, note.message);
+    // Phase 5: detection and identity (the backup domain's first stage).
+    await this.stage('backup_detect');
+    for (const key of DETECTED) this.facts.set(key, this.state.get(key) ?? '');
+    await this.phase('LOGFILE', async () => this.openLogFile());
+    this.writeContext();
+    this.log.step(`Starting backup of ${this.value('HOSTNAME')} (${this.value('PROXMOX_TYPE')}), run ${this.value('RUN_TIMESTAMP')}`);
+    this.log.skip('Security checks are not built yet in the legacy pipeline');
+    let stop = (await this.phase('DEPENDENCIES', async () => this.dependencies())) !== 0;
+    if (options.checkOnly) {
+      if (this.exitCode.current === 0) this.log.success('Check-only mode completed successfully');
+      this.summary();
+      return this.exitCode.current;
+    }
+    if (this.value('ENABLE_PREFILTER') === 'true') this.log.info('ENABLE_PREFILTER is ignored: archives hold files unmodified');
+    if (this.value('ENABLE_SMART_CHUNKING') === 'true') this.log.info('ENABLE_SMART_CHUNKING is ignored: archives hold files unmodified');
+    if (!stop && (await this.phase('COLLECT', async () => this.stage('backup_collect'))) !== 0) stop = this.exitCode.current >= 2;
+    if (!stop && (await this.phase('ARCHIVE', async () => this.stage('backup_archive'))) !== 0) stop = this.value('STATUS_ARCHIVE') === '2';
+    if (!stop && !options.dryRun) await this.phase('VERIFY', async () => this.stage('backup_verify'));
+    this.latePhases();
+    this.summary();
+    return this.exitCode.current;
+  }
+
+  /** RUN_DIR, run.log (the early lines first), secrets, the stage runner. */
+  private prepare(configPath: string): void {
+    const { options } = this;
+    this.facts.set('DRY_RUN', String(options.dryRun));
+    this.facts.set('CHECK_ONLY', String(options.checkOnly));
+    this.facts.set('BASE_DIR', options.baseDir);
+    this.facts.set('CONFIG_FILE', configPath);
+    this.facts.set('LOG_FILE', '');
+    this.facts.set('TZ', this.env.TZ ?? 'UTC');
+    for (const key of DETECTED) this.facts.set(key, '');
+    try {
+      this.runDir = RunDir.create(this.env.TMPDIR ?? '/tmp');
+      this.log.attachFile(this.runDir.logPath);
+    } catch (error) {
+      this.log.error('Cannot create the run directory');
+      throw error;
+    }
+    this.facts.set('RUN_DIR', this.runDir.path);
+    this.writeContext();
+    this.runner = new StageRunner({
+      codeDir: options.codeDir, runDir: this.runDir, log: this.log, env: this.env,
+      implementation: options.implementation, fallback: options.fallback, natives: options.natives ?? {},
+      shadow: options.shadow,
+    });
+  }
+
+  private writeContext(): void {
+    const keys = [...CONFIG_KEYS.map((k) => k.name), ...this.config.unknownKeys];
+    const entries: [string, string][] = keys.map((key) => [key, this.config.values.get(key) ?? '']);
+    for (const key of RUN_FACTS) entries.push([key, this.facts.get(key) ?? '']);
+    this.runDir?.writeContext(entries);
+  }
+
+  private async stage(name: StageName): Promise<ExitStatus> {
+    if (this.runner === undefined || this.runDir === undefined) throw new Error('stage before prepare');
+    const outcome = await this.runner.run(name);
+    this.state = this.runDir.readState();
+    return outcome.status;
+  }
+
+  /** run_phase: run, record STATUS_<NAME> and DURATION_<NAME> (wall seconds), escalate the exit code. */
+  private async phase(name: string, body: () => Promise<ExitStatus>): Promise<ExitStatus> {
+    const started = Math.trunc(Date.now() / 1000);
+    const status = await body();
+    this.exitCode.raise(status);
+    this.runDir?.setState(`STATUS_${name}`, String(status));
+    this.runDir?.setState(`DURATION_${name}`, String(Math.trunc(Date.now() / 1000) - started));
+    if (this.runDir !== undefined) this.state = this.runDir.readState();
+    return status;
+  }
+
+  private openLogFile(): Promise<ExitStatus> {
+    if (this.value('ENABLE_LOG_MANAGEMENT') !== 'true') return Promise.resolve(0);
+    const dir = this.value('LOCAL_LOG_PATH');
+    const file = join(dir, `${this.value('PROXMOX_TYPE')}-backup-${this.value('HOSTNAME')}-${this.value('RUN_TIMESTAMP')}.log`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.log.attachFile(file, `${file}.jsonl`);
+      this.facts.set('LOG_FILE', file);
+      return Promise.resolve(0);
+    } catch {
+      this.log.error(`Cannot create log file ${esc(file)}; logging to the console only`);
+      return Promise.resolve(2);
+    }
+  }
+
+  private async dependencies(): Promise<ExitStatus> {
+    this.log.step('Checking dependencies');
+    const path = this.env.PATH ?? '';
+    for (const tool of ['tar', 'sha256sum']) {
+      if (!hasProgram(tool, path)) {
+        this.log.error(`Required tool not found: ${tool}`);
+        return 2;
+      }
+    }
+    if (this.value('ENCRYPT_ARCHIVE') === 'true' && !hasProgram('age', path)) {
+      this.log.error('Required tool not found: age (ENCRYPT_ARCHIVE=true)');
+      return 2;
+    }
+    try {
+      mkdirSync(this.value('LOCAL_BACKUP_PATH'), { recursive: true });
+    } catch {
+      this.log.error(`Cannot create backup directory ${esc(this.value('LOCAL_BACKUP_PATH'))}`);
+      return 2;
+    }
+    if ((await this.stage('backup_select_compressor')) !== 0) return 2;
+    if (this.value('ENABLE_SECONDARY_BACKUP') === 'true') {
+      this.log.warning('Secondary storage is not built yet in the legacy pipeline: no secondary copy this run');
+    }
+    if (this.value('ENABLE_CLOUD_BACKUP') === 'true') {
+      this.log.warning('Cloud storage is not built yet in the legacy pipeline: no cloud upload this run');
+    }
+    return 0;
+  }
+
+  /** Phases 12–15 (issue 5 builds them in both implementations); what is not done yet is said plainly. */
+  private latePhases(): void {
+    const dryRun = this.options.dryRun;
+    const max = Number(this.value('MAX_LOCAL_BACKUPS') || '0');
+    if (!dryRun && this.value('STATUS_ARCHIVE') === '0' && (this.value('STATUS_VERIFY') || '2') !== '2' && max > 0) {
+      const dir = this.value('LOCAL_BACKUP_PATH');
+      const prefix = `${this.value('PROXMOX_TYPE')}-backup-${this.value('HOSTNAME')}-`;
+      let count = 0;
+      for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+        if (!name.startsWith(prefix) || !name.slice(prefix.length).includes('.tar')) continue;
+        if (name.endsWith('.sha256') || name.endsWith('.metadata') || name.endsWith('.tmp')) continue;
+        if (statSync(join(dir, name)).isFile()) count += 1;
+      }
+      if (count > max) {
+        this.log.warning(`Retention is not built yet in the legacy pipeline: ${count} backups exceed MAX_LOCAL_BACKUPS=${max}; nothing deleted`);
+      }
+    }
+    if (!dryRun || this.value('NOTIFY_DRY_RUN') === 'true') {
+      if (['TELEGRAM_ENABLED', 'EMAIL_ENABLED', 'WEBHOOK_ENABLED'].some((k) => this.value(k) === 'true')) {
+        this.log.warning('Notifications are not built yet in the legacy pipeline: nothing sent');
+      }
+    }
+    if (this.value('PROMETHEUS_ENABLED') === 'true' && !this.options.checkOnly) {
+      this.log.warning('Metrics are not built yet in the legacy pipeline: no textfile written');
+    }
+  }
+
+  /** Phase 16's summary block (run.md §5.4), line for line as orchestrator_summary writes it. */
+  private summary(): void {
+    const log = this.log;
+    let primary = 'error';
+    log.info('Backup Summary:');
+    log.info(`Type: ${this.value('PROXMOX_TYPE') || 'unknown'}`);
+    log.info(`Host: ${this.value('HOSTNAME') || 'unknown'}`);
+    const backupFile = this.value('BACKUP_FILE');
+    if (backupFile !== '') {
+      log.info(`Backup File: ${esc(backupFile)}`);
+      log.info(`Size: ${humanSize(Number(this.value('ARCHIVE_SIZE') || '0'))}`);
+      log.info(`Files: ${this.value('FILES_INCLUDED') || '0'} (excluding folders and .sha256 files)`);
+      const ratio = this.value('COMPRESSION_RATIO') || 'Unknown';
+      if (ratio !== 'Unknown') log.info(`Compression ratio: ${ratio}`);
+      const verify = this.value('STATUS_VERIFY') || '0';
+      primary = verify === '1' ? 'warning' : verify === '2' ? 'error' : 'ok';
+    } else if (this.options.dryRun) {
+      log.info('Dry run: no archive created');
+      primary = 'skipped';
+    } else if (this.options.checkOnly) {
+      primary = 'skipped';
+    } else {
+      log.warning('Backup file information not available');
+    }
+    log.info(`BACKUP = PRI ${emoji(primary)} - SEC ${emoji('disabled')} - CLO ${emoji('disabled')}`);
+    const logState = this.value('LOG_FILE') === '' ? 'disabled' : 'ok';
+    log.info(`LOG = PRI ${emoji(logState)} - SEC ${emoji('disabled')} - CLO ${emoji('disabled')}`);
+    log.info(`Duration: ${formatDuration(Math.trunc(this.now().getTime() / 1000) - this.startTime)}`);
+    log.info(`Server MAC Address: ${firstMac()}`);
+    log.info(`Server Unique ID: ${this.value('SERVER_ID') || 'unknown'}`);
+    const code = this.exitCode.current;
+    log.info(`Exit Status: ${code} ${emoji(code === 0 ? 'ok' : code === 1 ? 'warning' : 'error')}`);
+    if (code === 0) log.success('Backup process completed with exit code: 0');
+    else if (code === 1) log.warning('Backup process completed with exit code: 1');
+    else log.error(`Backup process completed with exit code: ${code}`);
+  }
+
+  private async interrupted(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
+    this.log?.error(`Backup interrupted by ${signal}; partial archive removed`);
+    await this.runner?.stop(signal);
+    this.cleanup();
+    process.exit(2);
+  }
+
+  /** Every exit path: the archive under construction, RUN_DIR (or only its staging with PBK_KEEP_RUN_DIR=1), the lock. */
+  private cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    const runDir = this.runDir;
+    if (runDir !== undefined && existsSync(runDir.path)) {
+      const dir = this.value('LOCAL_BACKUP_PATH');
+      const prefix = `${this.value('PROXMOX_TYPE') || 'x'}-backup-${this.value('HOSTNAME') || 'x'}-${this.value('RUN_TIMESTAMP') || 'x'}`;
+      try {
+        for (const name of readdirSync(dir)) {
+          if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+        }
+      } catch {
+        // no backup directory: nothing under construction
+      }
+      if (this.env.PBK_KEEP_RUN_DIR === '1') {
+        rmSync(runDir.staging, { recursive: true, force: true });
+        this.options.stderr(`Run directory kept (PBK_KEEP_RUN_DIR=1): ${runDir.path}`);
+      } else {
+        rmSync(runDir.path, { recursive: true, force: true });
+      }
+    }
+    this.log?.close();
+    this.lock?.release();
+  }
+}
+
+/** Where a shadow diff report goes: beside the log file (run.md §1), or in BASE_DIR/log when there is none. */
+export function shadowReportPath(logFile: string, baseDir: string, stage: string): string {
+  const base = logFile !== '' ? logFile.replace(/\.log$/, '') : join(baseDir, 'log', 'proxmox-backup');
+  return `${base}.parity-${stage}.diff`;
+}
+
+export function writeShadowReport(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text, { mode: 0o600 });
+}

@@ -1,0 +1,192 @@
+// Per-stage dispatch of the TypeScript orchestrator (ARCHITECTURE "Domains and flags"): each stage runs
+// in-process (ts), through its legacy shim (bash, via zx), or both (shadow). A native stage that fails for an
+// internal reason is rerun in bash when flags.json says `"fallback": true`.
+import { cpSync, mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { $, type ProcessPromise } from 'zx';
+import type { ExitStatus } from '../core/exit-code.js';
+import { asExitStatus } from '../core/exit-code.js';
+import type { RunLog } from '../core/log.js';
+import { RunDir } from '../core/run-dir.js';
+import type { DomainName } from './flags.js';
+
+/** Every stage the orchestrator dispatches, named like its legacy function (and its shim). */
+export const STAGES = {
+  backup_detect: { domain: 'backup', outputs: [] },
+  backup_select_compressor: { domain: 'backup', outputs: [] },
+  backup_collect: { domain: 'backup', outputs: ['staging'] },
+  backup_archive: { domain: 'backup', outputs: [] },
+  backup_verify: { domain: 'backup', outputs: [] },
+} as const satisfies Record<string, { domain: DomainName; outputs: readonly string[] }>;
+
+export type StageName = keyof typeof STAGES;
+
+/** What a native stage gets: the same inputs a shim gets (the run directory), and the run's logger. */
+export interface NativeStageContext {
+  readonly runDir: RunDir;
+  readonly log: RunLog;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export type NativeStage = (context: NativeStageContext) => Promise<ExitStatus>;
+
+export type Implementation = 'bash' | 'ts' | 'shadow';
+
+export interface StageOutcome {
+  readonly status: ExitStatus;
+  /** The implementation whose result counts. */
+  readonly ran: 'bash' | 'ts';
+  readonly fellBack: boolean;
+}
+
+/** Compares a shadow run with the real one; returns a report when they differ (native/switch/shadow.ts). */
+export type ShadowCompare = (stage: StageName, real: RunDir, scratch: RunDir, realLogOffset: number) => string | undefined;
+
+export interface StageRunnerOptions {
+  readonly codeDir: string;
+  readonly runDir: RunDir;
+  readonly log: RunLog;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly implementation: (domain: DomainName) => Implementation;
+  readonly fallback: boolean;
+  readonly natives: Partial<Record<StageName, NativeStage>>;
+  readonly shadow?: {
+    readonly scratchContext: (scratch: RunDir) => void;
+    readonly compare: ShadowCompare;
+    readonly report: (stage: StageName, diff: string) => string;
+  };
+}
+
+const LOG_LINE_LEVEL = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(WARNING|ERROR)\] (.*)$/;
+
+/** The exit status the lines of a legacy stage imply (run.md §2: the code can be recomputed from the log). */
+export function statusFromLogLines(text: string): ExitStatus {
+  let status: ExitStatus = 0;
+  for (const line of text.split('\n')) {
+    const match = LOG_LINE_LEVEL.exec(line);
+    if (match === null) continue;
+    if (match[1] === 'ERROR') return 2;
+    if (!(match[2] ?? '').startsWith('parity: ')) status = 1;
+  }
+  return status;
+}
+
+export class StageRunner {
+  private running: ProcessPromise | undefined;
+
+  constructor(private readonly options: StageRunnerOptions) {}
+
+  /** Runs one stage with the implementation its domain's flag selects; the run's exit code is raised here. */
+  async run(stage: StageName): Promise<StageOutcome> {
+    const { domain } = STAGES[stage];
+    const native = this.options.natives[stage];
+    const wanted = this.options.implementation(domain);
+    if (native === undefined || wanted === 'bash') return { status: await this.bash(stage), ran: 'bash', fellBack: false };
+    if (wanted === 'shadow') return { status: await this.shadow(stage, native), ran: 'bash', fellBack: false };
+    return this.ts(stage, native);
+  }
+
+  /** The running shim, if any, is stopped (its whole process group): used on SIGTERM/SIGINT. */
+  async stop(signal: NodeJS.Signals): Promise<void> {
+    const child = this.running;
+    if (child === undefined) return;
+    const pid = child.pid;
+    try {
+      if (pid !== undefined) process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+    await Promise.race([child, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  }
+
+  private async bash(stage: StageName, runDir: RunDir = this.options.runDir, quiet = false): Promise<ExitStatus> {
+    const offset = runDir.logSize();
+    const shim = join(this.options.codeDir, 'shims', stage);
+    const child = $({
+      nothrow: true, quiet: true, detached: true, env: { ...this.options.env },
+      stdio: ['ignore', quiet ? 'ignore' : 'inherit', quiet ? 'ignore' : 'inherit'],
+    })`${shim} ${runDir.path}`;
+    if (!quiet) this.running = child;
+    const result = await child;
+    if (!quiet) this.running = undefined;
+    const status = asExitStatus(result.exitCode ?? undefined);
+    if (status === undefined) {
+      const how = result.signal !== null ? `signal ${result.signal}` : `status ${result.exitCode ?? 'unknown'}`;
+      if (!quiet) this.options.log.error(`Internal failure in phase ${stage} (${how})`);
+      return 2;
+    }
+    if (!quiet) this.options.log.exitCode.raise(statusFromLogLines(runDir.logSince(offset)));
+    if (!quiet) this.options.log.exitCode.raise(status);
+    return status;
+  }
+
+  private async ts(stage: StageName, native: NativeStage): Promise<StageOutcome> {
+    const { runDir, log } = this.options;
+    const stateSize = statSync(runDir.statePath).size;
+    try {
+      const status = await native({ runDir, log, env: this.options.env });
+      log.exitCode.raise(status);
+      return { status, ran: 'ts', fellBack: false };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (!this.options.fallback) {
+        log.error(`Internal failure in native stage ${stage}: ${reason}`);
+        return { status: 2, ran: 'ts', fellBack: false };
+      }
+      log.warning(`Native stage ${stage} failed internally (${reason}); rerunning it in bash`);
+      truncateSync(runDir.statePath, stateSize);
+      for (const output of STAGES[stage].outputs) rmSync(join(runDir.path, output), { recursive: true, force: true });
+      runDir.setState(`FALLBACKS_${STAGES[stage].domain.toUpperCase()}`, String(this.fallbacks(stage) + 1));
+      return { status: await this.bash(stage), ran: 'bash', fellBack: true };
+    }
+  }
+
+  private fallbacks(stage: StageName): number {
+    const key = `FALLBACKS_${STAGES[stage].domain.toUpperCase()}`;
+    return Number(this.options.runDir.readState().get(key) ?? '0');
+  }
+
+  /**
+   * Shadow (ARCHITECTURE): bash runs for real; the native stage runs on a scratch copy of the run directory
+   * (its context pointed at scratch output paths), and the two are compared. A mismatch or a native failure is
+   * a `parity:` WARNING (which never changes the exit code), a counter in state and a report beside the log.
+   */
+  private async shadow(stage: StageName, native: NativeStage): Promise<ExitStatus> {
+    const { runDir, log } = this.options;
+    const shadow = this.options.shadow;
+    const scratchPath = mkdtempSync(join(runDir.path, '..', 'proxmox-backup-shadow.'));
+    const scratch = RunDir.open(scratchPath);
+    cpSync(runDir.path, scratchPath, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    const offset = runDir.logSize();
+    const status = await this.bash(stage);
+    if (shadow === undefined) {
+      rmSync(scratchPath, { recursive: true, force: true });
+      return status;
+    }
+    shadow.scratchContext(scratch);
+    const { domain } = STAGES[stage];
+    try {
+      const quietLog = log.scratch(scratch.logPath);
+      await native({ runDir: scratch, log: quietLog, env: this.options.env });
+      quietLog.close();
+      const diff = shadow.compare(stage, runDir, scratch, offset);
+      if (diff !== undefined) {
+        const report = shadow.report(stage, diff);
+        log.warning(`parity: native ${stage} differs from bash; diff report ${report}`);
+        this.countMismatch(domain);
+      }
+    } catch (error) {
+      log.warning(`parity: native ${stage} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.countMismatch(domain);
+    } finally {
+      rmSync(scratchPath, { recursive: true, force: true });
+    }
+    return status;
+  }
+
+  private countMismatch(domain: DomainName): void {
+    const key = `PARITY_MISMATCHES_${domain.toUpperCase()}`;
+    const current = Number(this.options.runDir.readState().get(key) ?? '0');
+    this.options.runDir.setState(key, String(current + 1));
+  }
+}
