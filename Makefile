@@ -13,7 +13,12 @@ build: setup
 gen-keys: setup
 	node dist/native/tools/gen-keys.js
 
-test: setup lint test-unit test-bats
+test: setup lint test-unit test-bats test-parity
+
+# The default parity set (every fixture host × the default scenarios, bash vs ts, against golden/); the
+# nightly job adds --matrix. PARITY_ARGS passes more (e.g. --host DIR --scenario happy --update-golden).
+test-parity:
+	bin/switch-mode parity --quiet --report .parity-out/report.json $(PARITY_ARGS)
 
 test-unit:
 	npx vitest run

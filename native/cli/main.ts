@@ -7,6 +7,7 @@ import type { ExitStatus } from '../core/exit-code.js';
 import { runCheck } from './commands/check.js';
 import { parseFlagOverrides, runResolve, runSet, runStatus, runTarget } from './commands/flags.js';
 import { runBackup } from './commands/run-backup.js';
+import { runParityCommand } from './commands/parity.js';
 import { readEnvironment, UsageError } from './environment.js';
 import { err } from './output.js';
 
@@ -51,6 +52,17 @@ async function main(argv: string[]): Promise<ExitStatus> {
       (y) => configOptions(y), (args) => {
         status = runCheck(readEnvironment(), args);
       })
+    .command('parity', 'run the parity harness: bash vs ts on fixture hosts, diffed against golden/', (y) => y
+      .option('host', { type: 'string', array: true, describe: 'host directory (fixture-host format); repeatable; default: the fixture hosts' })
+      .option('scenario', { type: 'string', array: true, describe: 'scenario name; repeatable; default: the default set' })
+      .option('matrix', { type: 'boolean', describe: 'every scenario on every host, and each single-domain flip' })
+      .option('update-golden', { type: 'boolean', describe: 'rewrite golden/HOST/SCENARIO from path A (review the diff)' })
+      .option('report', { type: 'string', describe: 'write the JSON report to this file' })
+      .option('keep', { type: 'boolean', describe: 'keep the sandboxes (their paths are in the report)' })
+      .option('jobs', { type: 'number', describe: 'runs in parallel (default: the CPU count)' })
+      .option('quiet', { type: 'boolean', describe: 'no progress lines on stderr' }), async (args) => {
+      status = await runParityCommand(readEnvironment(), { ...args, updateGolden: args['update-golden'] });
+    })
     .command('resolve <domain>', false, (y) => configOptions(y).positional('domain', { type: 'string', demandOption: true }),
       async (args) => {
         status = await runResolve(readEnvironment(), args.domain, parseFlagOverrides(args.flag));

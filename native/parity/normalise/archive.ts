@@ -1,0 +1,86 @@
+// Archive normaliser (ARCHITECTURE "Parity harness"): the archive as a sorted manifest, one line per entry —
+// path, type, mode, owner, size, sha256 of the content, link target — never the compressed bytes, which depend
+// on the compressor's build. The archive is decompressed by the real CLI tools (as an operator would) and the
+// tar stream parsed with the `tar` package, hashing each entry as it streams by: nothing is held in memory.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import { Parser, type ReadEntry } from 'tar';
+
+const DECOMPRESSORS: readonly (readonly [RegExp, readonly string[]])[] = [
+  [/\.tar\.gz$|\.tgz$/, ['gzip', '-dc']],
+  [/\.tar\.bz2$/, ['bzip2', '-dc']],
+  [/\.tar\.xz$/, ['xz', '-dc']],
+  [/\.tar\.lzma$/, ['xz', '--format=lzma', '-dc']],
+  [/\.tar\.zst$/, ['zstd', '-dcq']],
+];
+
+const TYPE: Readonly<Record<string, string>> = {
+  File: 'f', OldFile: 'f', ContiguousFile: 'f', Directory: 'd', SymbolicLink: 'l', Link: 'h',
+  CharacterDevice: 'c', BlockDevice: 'b', FIFO: 'p',
+};
+
+export interface ManifestOptions {
+  /** uid:gid pairs shown as a token (the user the harness runs as owns every fixture and generated file). */
+  readonly selfIds?: { uid: number; gid: number };
+}
+
+function owner(entry: ReadEntry, options: ManifestOptions): string {
+  const uid = entry.uid ?? -1;
+  const gid = entry.gid ?? -1;
+  const self = options.selfIds;
+  const u = self !== undefined && uid === self.uid ? '<self>' : String(uid);
+  const g = self !== undefined && gid === self.gid ? '<self>' : String(gid);
+  return `${u}:${g}`;
+}
+
+function manifestLine(entry: ReadEntry, sha: string, options: ManifestOptions): string {
+  const type = TYPE[entry.type] ?? entry.type;
+  const mode = ((entry.mode ?? 0) & 0o7777).toString(8).padStart(4, '0');
+  const link = entry.linkpath !== undefined && entry.linkpath !== '' ? ` -> ${JSON.stringify(entry.linkpath)}` : '';
+  return `${JSON.stringify(entry.path)} ${type} ${mode} ${owner(entry, options)} ${entry.size ?? 0} ${sha}${link}`;
+}
+
+/** Parses a plain tar stream into manifest lines (unsorted, archive order). */
+export async function manifestOfTarStream(stream: NodeJS.ReadableStream, options: ManifestOptions = {}): Promise<string[]> {
+  const lines: string[] = [];
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry: ReadEntry) => {
+      const hash = createHash('sha256');
+      entry.on('data', (chunk: Buffer) => hash.update(chunk));
+      entry.on('end', () => {
+        const isFile = TYPE[entry.type] === 'f';
+        lines.push(manifestLine(entry, isFile ? hash.digest('hex') : '-', options));
+      });
+    },
+  });
+  await pipeline(stream, parser);
+  return lines;
+}
+
+/** The sorted manifest of an archive file, by its extension (.tar, .tar.gz, .tar.bz2, .tar.xz, .tar.lzma, .tar.zst). */
+export async function archiveManifest(path: string, options: ManifestOptions = {}): Promise<string> {
+  const name = basename(path);
+  const decompressor = DECOMPRESSORS.find(([pattern]) => pattern.test(name))?.[1];
+  let lines: string[];
+  if (decompressor === undefined) {
+    if (!name.endsWith('.tar')) throw new Error(`not an archive name this normaliser knows: ${name}`);
+    lines = await manifestOfTarStream(createReadStream(path), options);
+  } else {
+    const [file, ...args] = decompressor;
+    if (file === undefined) throw new Error('empty decompressor');
+    const child = execa(file, [...args, path], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
+    const parsed = manifestOfTarStream(child.stdout, options);
+    const [result, manifest] = await Promise.all([child, parsed]);
+    if (result.exitCode !== 0) throw new Error(`${file} failed on ${name}: ${result.stderr}`);
+    lines = manifest;
+  }
+  return lines.sort(compareBytes).map((l) => `${l}\n`).join('');
+}
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

@@ -1,0 +1,152 @@
+// One parity run (issue 6 §1): a host × scenario × flag variant in a fresh sandbox — its own BASE_DIR, config,
+// storage directories, TMPDIR and pinned clock — through bin/switch-mode, as cron would run it; then every
+// artefact normalised (normalise/*).
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
+import type { DomainName, FlagValue } from '../switch/flags.js';
+import { archiveManifest } from './normalise/archive.js';
+import { normaliseChecksum, normaliseMetadata, normaliseState } from './normalise/env.js';
+import { normaliseLog } from './normalise/log.js';
+import { listTier } from './normalise/tiers.js';
+import type { Replacements } from './normalise/tokens.js';
+import type { Scenario } from './scenarios.js';
+import { parseEnvFile } from '../core/state-env.js';
+
+export const PBK_NOW = '1732500000';   // 2024-11-25 02:00:00 UTC
+
+export interface Variant {
+  readonly name: string;
+  readonly flags: Readonly<Partial<Record<DomainName, FlagValue>>>;
+}
+
+/** Normalised artefacts by file name (the golden/HOST/SCENARIO/ layout) with the domain that produced each. */
+export interface Artefacts {
+  readonly files: Map<string, { domain: DomainName; text: string }>;
+  readonly exitCode: number | undefined;
+  readonly durationMs: number;
+}
+
+export interface HostInfo { readonly dir: string; readonly name: string; readonly type: string; readonly fqdn: string }
+
+export function readHost(dir: string): HostInfo {
+  const info = JSON.parse(readFileSync(join(dir, 'host.json'), 'utf8')) as { type?: string; fqdn?: string };
+  return { dir, name: basename(dir), type: info.type ?? 'unknown', fqdn: info.fqdn ?? 'localhost' };
+}
+
+const SANDBOX_CONFIG: Readonly<Record<string, string>> = {
+  LOCAL_BACKUP_PATH: '${BASE_DIR}/backup', LOCAL_LOG_PATH: '${BASE_DIR}/log', PROMETHEUS_ENABLED: 'false',
+  COMPRESSION_TYPE: 'zstd', COMPRESSION_MODE: 'standard', COMPRESSION_LEVEL: '3',
+};
+
+async function prepareHost(host: HostInfo, scenario: Scenario, sandbox: string): Promise<string> {
+  if (scenario.removeFiles === undefined || scenario.removeFiles.length === 0) return host.dir;
+  const copy = join(sandbox, 'host');
+  // GNU cp -a: fifos, sockets, modes and times as they are (the hostile host has all of them).
+  const copied = await execa('cp', ['-a', '--', host.dir, copy], { reject: false });
+  if (copied.exitCode !== 0) throw new Error(`cannot copy host ${host.dir}: ${copied.stderr}`);
+  // The stubs in bin/ are relative links to ../../_stub/stub: the copy needs that sibling too.
+  symlinkSync(join(host.dir, '..', '_stub'), join(sandbox, '_stub'));
+  for (const file of scenario.removeFiles) rmSync(join(copy, 'root', file), { force: true });
+  return copy;
+}
+
+function failingStubs(scenario: Scenario, sandbox: string): string | undefined {
+  if (scenario.failingCommands === undefined || scenario.failingCommands.length === 0) return undefined;
+  const dir = join(sandbox, 'failing-bin');
+  mkdirSync(dir);
+  for (const command of scenario.failingCommands) {
+    writeFileSync(join(dir, command), `#!/bin/sh\necho "${command}: simulated failure" >&2\nexit 3\n`, { mode: 0o755 });
+  }
+  return dir;
+}
+
+/** Older archives of this host, one day apart before the run, with their sidecars (retention scenarios). */
+function seedBackups(host: HostInfo, count: number, backupDir: string): void {
+  mkdirSync(backupDir, { recursive: true });
+  for (let day = 1; day <= count; day += 1) {
+    const when = new Date((Number(PBK_NOW) - day * 86400) * 1000);
+    const stamp = when.toISOString().replace('T', '_').replace(/:/g, '-').slice(0, 19);
+    const name = `${host.type}-backup-${host.fqdn}-${stamp}.tar.zst`;
+    writeFileSync(join(backupDir, name), `seeded ${stamp}\n`, { mode: 0o600 });
+    writeFileSync(join(backupDir, `${name}.sha256`), `${'0'.repeat(64)}  ${name}\n`, { mode: 0o600 });
+    for (const file of [name, `${name}.sha256`]) utimesSync(join(backupDir, file), when, when);
+  }
+}
+
+export interface RunRequest {
+  readonly host: HostInfo;
+  readonly scenario: Scenario;
+  readonly variant: Variant;
+  readonly codeDir: string;
+  readonly keep?: boolean;
+}
+
+export async function runInSandbox(request: RunRequest): Promise<Artefacts & { sandbox: string }> {
+  const { host, scenario, variant } = request;
+  const sandbox = mkdtempSync(join(tmpdir(), `pbk-parity-${host.name}-${scenario.name}-${variant.name}-`));
+  try {
+    const artefacts = await runIn(sandbox, request);
+    return { ...artefacts, sandbox };
+  } finally {
+    if (request.keep !== true) rmSync(sandbox, { recursive: true, force: true });
+  }
+}
+
+async function runIn(sandbox: string, request: RunRequest): Promise<Artefacts> {
+  const { host, scenario, variant, codeDir } = request;
+  for (const dir of ['env', 'tmp']) mkdirSync(join(sandbox, dir));
+  const config = { ...SANDBOX_CONFIG, ...scenario.config };
+  const configPath = join(sandbox, 'env', 'backup.env');
+  writeFileSync(configPath, Object.entries(config).map(([k, v]) => `${k}="${v}"\n`).join(''));
+  chmodSync(configPath, 0o600);
+  const hostDir = await prepareHost(host, scenario, sandbox);
+  const failing = failingStubs(scenario, sandbox);
+  if (scenario.seedBackups !== undefined) seedBackups(host, scenario.seedBackups, join(sandbox, 'backup'));
+  const path = [failing, join(hostDir, 'bin'), process.env.PATH ?? '/usr/bin:/bin'].filter((p) => p !== undefined).join(':');
+  const flagArgs = Object.entries(variant.flags).flatMap(([domain, value]) => ['--flag', `${domain}=${value}`]);
+  const started = performance.now();
+  const result = await execa(join(codeDir, 'bin', 'switch-mode'), ['run-backup', ...(scenario.args ?? []), ...flagArgs], {
+    env: {
+      PATH: path, SYSTEM_ROOT_PREFIX: join(hostDir, 'root'), BASE_DIR: sandbox, PBK_NOW, TZ: 'UTC', LC_ALL: 'C.UTF-8',
+      TMPDIR: join(sandbox, 'tmp'), PBK_KEEP_RUN_DIR: '1', PBK_COMMAND_TIMEOUT: '3', HOME: sandbox,
+    },
+    extendEnv: false, reject: false, timeout: 300_000, stdin: 'ignore',
+  });
+  const durationMs = performance.now() - started;
+  return { ...(await collectArtefacts(sandbox, hostDir, result.stdout, result.stderr, result.exitCode)), durationMs };
+}
+
+async function collectArtefacts(sandbox: string, hostDir: string, stdout: string, stderr: string,
+  exitCode: number | undefined): Promise<Omit<Artefacts, 'durationMs'>> {
+  const files = new Map<string, { domain: DomainName; text: string }>();
+  const runDirs = existsSync(join(sandbox, 'tmp')) ? readdirSync(join(sandbox, 'tmp')).filter((n) => n.startsWith('proxmox-backup-run.')) : [];
+  const runDir = runDirs.length === 1 && runDirs[0] !== undefined ? join(sandbox, 'tmp', runDirs[0]) : undefined;
+  const stateText = runDir !== undefined && existsSync(join(runDir, 'state.env')) ? readFileSync(join(runDir, 'state.env'), 'utf8') : '';
+  const serverId = stateText === '' ? undefined : parseEnvFile(stateText).get('SERVER_ID');
+  const replacements: Replacements = [
+    [sandbox, '<SANDBOX>'], [hostDir, '<HOST>'], ...(runDir !== undefined ? [[runDir, '<RUN_DIR>'] as const] : []),
+    ...(serverId !== undefined && serverId !== '' ? [[serverId, '<SERVER_ID>'] as const] : []),
+  ];
+  const put = (name: string, domain: DomainName, text: string): void => {
+    files.set(name, { domain, text });
+  };
+  put('exit-code', 'orchestrator', `${exitCode ?? 'none'}\n`);
+  put('console.txt', 'orchestrator', normaliseLog(stdout, replacements));
+  const stderrLines = stderr.split('\n').filter((l) => l !== '' && !l.startsWith('Run directory kept (PBK_KEEP_RUN_DIR=1)'));
+  put('stderr.txt', 'cli', normaliseLog(stderrLines.join('\n'), replacements));
+  const logDir = join(sandbox, 'log');
+  const logs = existsSync(logDir) ? readdirSync(logDir).filter((n) => n.endsWith('.log')).sort() : [];
+  put('log.txt', 'orchestrator', logs.length === 0 ? '(no log file)\n'
+    : logs.map((n) => `== ${n}\n${normaliseLog(readFileSync(join(logDir, n), 'utf8'), replacements)}`).join(''));
+  for (const [domain, text] of normaliseState(stateText, replacements)) put(`state.${domain}.env`, domain, text);
+  const backupFile = stateText === '' ? undefined : parseEnvFile(stateText).get('BACKUP_FILE');
+  if (backupFile !== undefined && backupFile !== '' && existsSync(backupFile)) {
+    put('manifest.txt', 'backup', await archiveManifest(backupFile, { selfIds: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } }));
+    if (existsSync(`${backupFile}.sha256`)) put('archive.sha256', 'backup', normaliseChecksum(readFileSync(`${backupFile}.sha256`, 'utf8')));
+    if (existsSync(`${backupFile}.metadata`)) put('archive.metadata', 'backup', normaliseMetadata(readFileSync(`${backupFile}.metadata`, 'utf8')));
+  }
+  put('tiers.txt', 'storage', `[local backups]\n${listTier(join(sandbox, 'backup'), replacements)}[local logs]\n${listTier(logDir, replacements)}`);
+  return { files, exitCode };
+}

@@ -1,0 +1,50 @@
+// Parity scenarios (issue 6, ARCHITECTURE "Parity harness"): each is a way one real node's run can go,
+// expressed as configuration, command line, PATH and host changes applied in a fresh sandbox.
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** Extra backup.env lines (over the sandbox defaults). */
+  readonly config?: Readonly<Record<string, string>>;
+  readonly args?: readonly string[];
+  /** Commands replaced, first on PATH, by a stub that prints to stderr and exits 3. */
+  readonly failingCommands?: readonly string[];
+  /** Files (relative to the host's root/) removed from a copy of the host. */
+  readonly removeFiles?: readonly string[];
+  /** Older backups of this host seeded in the local tier before the run (retention). */
+  readonly seedBackups?: number;
+  /** Hosts this scenario applies to (default: every host). */
+  readonly hosts?: readonly string[];
+  /** In `make test-parity` (the default set); the nightly `--matrix` runs every scenario. */
+  readonly inDefault: boolean;
+}
+
+const COMPRESSIONS = ['gzip', 'pigz', 'bzip2', 'xz', 'lzma', 'zstd', 'none'] as const;
+
+const COPYABLE_HOSTS = ['pve-single', 'pve-cluster', 'pbs', 'dual'];
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'happy', description: 'defaults (zstd), every switch on', inDefault: true },
+  { name: 'dry-run', description: '--dry-run: collection only, nothing written but the log', args: ['--dry-run'], inDefault: true },
+  { name: 'check-only', description: '--check-only: phases 0-8', args: ['--check-only'], inDefault: true, hosts: ['pve-single', 'pbs'] },
+  {
+    name: 'command-failing', description: 'uname fails (exit 3, stderr): a WARNING, the run goes on',
+    failingCommands: ['uname'], inDefault: true,
+  },
+  {
+    name: 'missing-optional', description: 'etc/resolv.conf absent on the host', removeFiles: ['etc/resolv.conf'],
+    hosts: COPYABLE_HOSTS, inDefault: true,
+  },
+  {
+    name: 'retention-overflow', description: 'three older backups in the local tier, MAX_LOCAL_BACKUPS=2',
+    config: { MAX_LOCAL_BACKUPS: '2' }, seedBackups: 3, inDefault: true,
+  },
+  ...COMPRESSIONS.map((type): Scenario => ({
+    name: `compression-${type}`, description: `COMPRESSION_TYPE=${type}`, config: { COMPRESSION_TYPE: type },
+    hosts: ['pve-single'], inDefault: true,
+  })),
+];
+
+export function scenarioByName(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
