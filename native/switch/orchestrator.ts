@@ -14,7 +14,8 @@ import { RunLog, type ConsoleSink, type DebugLevel } from '../core/log.js';
 import { Redactor, secretsOf } from '../core/redact.js';
 import { RunDir } from '../core/run-dir.js';
 import type { DomainName } from './flags.js';
-import { StageRunner, type Implementation, type NativeStage, type StageName, type StageRunnerOptions } from './stages.js';
+import { compareShadow, redirectScratchContext } from './shadow.js';
+import { StageRunner, type Implementation, type NativeStage, type StageName } from './stages.js';
 
 export interface OrchestratorOptions {
   readonly codeDir: string;
@@ -28,7 +29,6 @@ export interface OrchestratorOptions {
   readonly implementation: (domain: DomainName) => Implementation;
   readonly fallback: boolean;
   readonly natives?: Partial<Record<StageName, NativeStage>>;
-  readonly shadow?: StageRunnerOptions['shadow'];
   readonly stdout: ConsoleSink;
   readonly stderr: (line: string) => void;
 }
@@ -238,7 +238,15 @@ export class Orchestrator {
     this.runner = new StageRunner({
       codeDir: options.codeDir, runDir: this.runDir, log: this.log, env: this.env,
       implementation: options.implementation, fallback: options.fallback, natives: options.natives ?? {},
-      shadow: options.shadow,
+      shadow: {
+        scratchContext: redirectScratchContext,
+        compare: compareShadow,
+        report: (stage, diff) => {
+          const path = shadowReportPath(this.value('LOG_FILE'), this.value('LOCAL_LOG_PATH'), stage);
+          writeShadowReport(path, diff);
+          return path;
+        },
+      },
     });
   }
 
@@ -409,9 +417,9 @@ export class Orchestrator {
   }
 }
 
-/** Where a shadow diff report goes: beside the log file (run.md §1), or in BASE_DIR/log when there is none. */
-export function shadowReportPath(logFile: string, baseDir: string, stage: string): string {
-  const base = logFile !== '' ? logFile.replace(/\.log$/, '') : join(baseDir, 'log', 'proxmox-backup');
+/** Where a shadow diff report goes: beside the log file (run.md §1), or in LOCAL_LOG_PATH when there is none. */
+export function shadowReportPath(logFile: string, logDir: string, stage: string): string {
+  const base = logFile !== '' ? logFile.replace(/\.log$/, '') : join(logDir, 'proxmox-backup');
   return `${base}.parity-${stage}.diff`;
 }
 

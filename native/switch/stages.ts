@@ -39,8 +39,9 @@ export interface StageOutcome {
   readonly fellBack: boolean;
 }
 
-/** Compares a shadow run with the real one; returns a report when they differ (native/switch/shadow.ts). */
-export type ShadowCompare = (stage: StageName, real: RunDir, scratch: RunDir, realLogOffset: number) => string | undefined;
+/** Compares a shadow run with the real one from these offsets on; a diff when they differ (native/switch/shadow.ts). */
+export type ShadowCompare = (stage: StageName, real: RunDir, scratch: RunDir,
+  marks: { readonly log: number; readonly state: number }) => Promise<string | undefined>;
 
 export interface StageRunnerOptions {
   readonly codeDir: string;
@@ -154,22 +155,22 @@ export class StageRunner {
   private async shadow(stage: StageName, native: NativeStage): Promise<ExitStatus> {
     const { runDir, log } = this.options;
     const shadow = this.options.shadow;
+    if (shadow === undefined) return this.bash(stage);
     const scratchPath = mkdtempSync(join(runDir.path, '..', 'proxmox-backup-shadow.'));
     const scratch = RunDir.open(scratchPath);
+    const marks = { log: runDir.logSize(), state: statSync(runDir.statePath).size };
     cpSync(runDir.path, scratchPath, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    const offset = runDir.logSize();
     const status = await this.bash(stage);
-    if (shadow === undefined) {
-      rmSync(scratchPath, { recursive: true, force: true });
-      return status;
-    }
-    shadow.scratchContext(scratch);
     const { domain } = STAGES[stage];
     try {
+      shadow.scratchContext(scratch);
       const quietLog = log.scratch(scratch.logPath);
-      await native({ runDir: scratch, log: quietLog, env: this.options.env });
-      quietLog.close();
-      const diff = shadow.compare(stage, runDir, scratch, offset);
+      try {
+        await native({ runDir: scratch, log: quietLog, env: this.options.env });
+      } finally {
+        quietLog.close();
+      }
+      const diff = await shadow.compare(stage, runDir, scratch, marks);
       if (diff !== undefined) {
         const report = shadow.report(stage, diff);
         log.warning(`parity: native ${stage} differs from bash; diff report ${report}`);

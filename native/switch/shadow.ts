@@ -1,0 +1,70 @@
+// Shadow mode (ARCHITECTURE "Domains and flags"): the native stage runs on a scratch copy of the run directory
+// whose context points every output somewhere inside the scratch copy; afterwards its outputs are compared with
+// the real (bash) ones through the parity normalisers. Used by StageRunner when a domain's flag is `shadow`.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { archiveManifest } from '../parity/normalise/archive.js';
+import { normaliseChecksum, normaliseMetadata, normaliseState } from '../parity/normalise/env.js';
+import { normaliseLog } from '../parity/normalise/log.js';
+import { treeManifest } from '../parity/normalise/tree.js';
+import type { Replacements } from '../parity/normalise/tokens.js';
+import { parseEnvFile } from '../core/state-env.js';
+import type { RunDir } from '../core/run-dir.js';
+import type { StageName } from './stages.js';
+
+/** Context keys naming places a stage writes to: redirected into the scratch copy. */
+const OUTPUT_KEYS = ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', 'SECONDARY_BACKUP_PATH', 'SECONDARY_LOG_PATH', 'PROMETHEUS_TEXTFILE_DIR'] as const;
+
+export function redirectScratchContext(scratch: RunDir): void {
+  const context = scratch.readContext();
+  for (const key of OUTPUT_KEYS) {
+    if (context.has(key)) context.set(key, join(scratch.path, 'shadow-out', key.toLowerCase()));
+  }
+  context.set('RUN_DIR', scratch.path);
+  context.set('LOG_FILE', '');
+  scratch.writeContext(context);
+}
+
+export interface Marks { readonly log: number; readonly state: number }
+
+function sinceMark(path: string, offset: number): string {
+  return existsSync(path) ? readFileSync(path).subarray(offset).toString('utf8') : '';
+}
+
+async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacements: Replacements): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const state = sinceMark(dir.statePath, marks.state);
+  files.set('log', normaliseLog(sinceMark(dir.logPath, marks.log), replacements));
+  for (const [domain, text] of normaliseState(state, replacements)) files.set(`state.${domain}`, text);
+  if (stage === 'backup_collect') files.set('staging', treeManifest(dir.staging));
+  const backupFile = state === '' ? undefined : parseEnvFile(state).get('BACKUP_FILE');
+  if (backupFile !== undefined && existsSync(backupFile)) {
+    files.set('manifest', await archiveManifest(backupFile));
+    if (existsSync(`${backupFile}.sha256`)) files.set('sha256', normaliseChecksum(readFileSync(`${backupFile}.sha256`, 'utf8')));
+    if (existsSync(`${backupFile}.metadata`)) files.set('metadata', normaliseMetadata(readFileSync(`${backupFile}.metadata`, 'utf8')));
+  }
+  return files;
+}
+
+/** A unified diff of every artefact that differs (bash on the left), or undefined when they all agree. */
+export async function compareShadow(stage: StageName, real: RunDir, scratch: RunDir, marks: Marks): Promise<string | undefined> {
+  const realContext = real.readContext();
+  const scratchContext = scratch.readContext();
+  const replacements: [string, string][] = [[real.path, '<RUN_DIR>'], [scratch.path, '<RUN_DIR>']];
+  for (const key of OUTPUT_KEYS) {
+    const a = realContext.get(key);
+    const b = scratchContext.get(key);
+    if (a !== undefined && a !== '') replacements.push([a, `<${key}>`]);
+    if (b !== undefined && b !== '') replacements.push([b, `<${key}>`]);
+  }
+  const left = await artefactsOf(stage, real, marks, replacements);
+  const right = await artefactsOf(stage, scratch, marks, replacements);
+  const diffs: string[] = [];
+  for (const name of [...new Set([...left.keys(), ...right.keys()])].sort()) {
+    const a = left.get(name) ?? '(absent)\n';
+    const b = right.get(name) ?? '(absent)\n';
+    if (a !== b) diffs.push(createTwoFilesPatch(`bash/${stage}/${name}`, `ts/${stage}/${name}`, a, b));
+  }
+  return diffs.length === 0 ? undefined : diffs.join('\n');
+}

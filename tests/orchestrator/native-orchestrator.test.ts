@@ -1,0 +1,153 @@
+// The TypeScript orchestrator itself (issue 6 §0, §7): fallback, shadow, signals and the lock shared with the
+// legacy pipeline. Whole-run equality with bash is the parity harness's job (tests/parity, make test-parity).
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExitStatus } from '../../native/core/exit-code.js';
+import { parseEnvFile } from '../../native/core/state-env.js';
+import type { DomainName } from '../../native/switch/flags.js';
+import { Orchestrator } from '../../native/switch/orchestrator.js';
+import type { Implementation, NativeStage, NativeStageContext, StageName } from '../../native/switch/stages.js';
+import { archiveIn, hostEnv, logOf, makeSandbox, REPO, runLegacy, tarList, type Sandbox } from '../legacy/run.js';
+
+const savedUmask = process.umask();
+const savedTz = process.env.TZ;
+afterEach(() => {
+  process.umask(savedUmask);
+  if (savedTz === undefined) delete process.env.TZ;
+  else process.env.TZ = savedTz;
+});
+
+interface NativeRun { status: ExitStatus; stdout: string; stderr: string; state: Map<string, string> }
+
+async function runNative(host: string, sandbox: Sandbox, options: {
+  natives?: Partial<Record<StageName, NativeStage>>; flags?: Partial<Record<DomainName, Implementation>>; fallback?: boolean;
+}): Promise<NativeRun> {
+  let stdout = '';
+  let stderr = '';
+  const orchestrator = new Orchestrator({
+    codeDir: REPO, baseDir: sandbox.baseDir, env: hostEnv(host, sandbox, { PBK_KEEP_RUN_DIR: '1' }),
+    dryRun: false, checkOnly: false, implementation: (domain) => options.flags?.[domain] ?? 'bash',
+    fallback: options.fallback ?? false, natives: options.natives,
+    stdout: { write: (text) => { stdout += text; }, isTTY: false },
+    stderr: (line) => { stderr += `${line}\n`; },
+  });
+  const status = await orchestrator.run();
+  const tmp = join(sandbox.baseDir, 'tmp');
+  const runDir = readdirSync(tmp).find((n) => n.startsWith('proxmox-backup-run.'));
+  const state = runDir === undefined ? new Map<string, string>() : parseEnvFile(readFileSync(join(tmp, runDir, 'state.env'), 'utf8'));
+  return { status, stdout, stderr, state };
+}
+
+/** A "native" stage that is really the legacy one run on whatever run directory it is given. */
+function viaShim(stage: StageName, after?: (context: NativeStageContext) => void): NativeStage {
+  return async (context) => {
+    const result = await execa(join(REPO, 'shims', stage), [context.runDir.path], { reject: false, env: { ...context.env }, extendEnv: false });
+    after?.(context);
+    return result.exitCode === 0 || result.exitCode === 1 || result.exitCode === 2 ? result.exitCode : 2;
+  };
+}
+
+const throwing: NativeStage = () => Promise.reject(new Error('boom'));
+
+describe('fallback (ARCHITECTURE: "fallback": true)', () => {
+  it('reruns a native stage that failed internally in bash, says so, and counts it', async () => {
+    const sandbox = makeSandbox();
+    const run = await runNative('pve-single', sandbox, { natives: { backup_verify: throwing }, flags: { backup: 'ts' }, fallback: true });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('[WARNING] Native stage backup_verify failed internally (boom); rerunning it in bash');
+    expect(logOf(sandbox)).toContain('[SUCCESS] Archive verification completed successfully');   // a shim's line
+    expect(run.state.get('FALLBACKS_BACKUP')).toBe('1');
+    expect(run.state.get('STATUS_VERIFY')).toBe('0');
+  });
+
+  it('without fallback, the internal failure is an error of the run', async () => {
+    const sandbox = makeSandbox();
+    const run = await runNative('pve-single', sandbox, { natives: { backup_verify: throwing }, flags: { backup: 'ts' } });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toContain('[ERROR] Internal failure in native stage backup_verify: boom');
+    expect(archiveIn(sandbox)).toBeDefined();   // the archive made before stays
+  });
+});
+
+describe('shadow (ARCHITECTURE: bash result used, ts compared on a scratch copy)', () => {
+  it('is silent when the native twin produces the same outputs', async () => {
+    const sandbox = makeSandbox();
+    const run = await runNative('pve-single', sandbox, {
+      natives: { backup_collect: viaShim('backup_collect'), backup_archive: viaShim('backup_archive') }, flags: { backup: 'shadow' },
+    });
+    expect(run.stdout).not.toContain('parity:');
+    expect(run.status).toBe(0);
+    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
+    expect(readdirSync(sandbox.backupDir).filter((n) => !n.endsWith('.sha256') && !n.endsWith('.metadata'))).toHaveLength(1);
+  });
+
+  it('reports a mismatch with a parity: warning and a diff beside the log, changing neither exit code nor archive', async () => {
+    const sandbox = makeSandbox();
+    const extra = viaShim('backup_collect', ({ runDir }) => writeFileSync(join(runDir.staging, 'etc', 'only-in-ts.cfg'), 'x\n'));
+    const run = await runNative('pve-single', sandbox, { natives: { backup_collect: extra }, flags: { backup: 'shadow' } });
+    expect(run.status).toBe(0);
+    const report = join(sandbox.logDir, 'pve-backup-pve1.lab.example-2024-11-25_02-00-00.parity-backup_collect.diff');
+    expect(run.stdout).toContain(`[WARNING] parity: native backup_collect differs from bash; diff report ${report}`);
+    expect(readFileSync(report, 'utf8')).toMatch(/^\+"\.\/etc\/only-in-ts\.cfg" f 0600 /m);
+    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBe('1');
+    const archive = archiveIn(sandbox);
+    expect(archive).toBeDefined();
+    expect(await tarList(archive ?? '')).not.toContain('./etc/only-in-ts.cfg');
+  });
+
+  it('counts a native failure in shadow as a mismatch, never as a failure of the run', async () => {
+    const sandbox = makeSandbox();
+    const run = await runNative('pve-single', sandbox, { natives: { backup_verify: throwing }, flags: { backup: 'shadow' } });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('[WARNING] parity: native backup_verify failed: boom');
+    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBe('1');
+  });
+});
+
+function switchMode(host: string, sandbox: Sandbox, flags: string[]) {
+  return execa(join(REPO, 'bin', 'switch-mode'), ['run-backup', ...flags], {
+    env: hostEnv(host, sandbox), extendEnv: false, reject: false, timeout: 120_000,
+  });
+}
+
+describe('signals and the lock (run.md §1 phase 16, §7)', () => {
+  it('on SIGTERM: a clear line, exit 2, no partial archive, run directory gone, lock free again', async () => {
+    const sandbox = makeSandbox();
+    const running = switchMode('hostile', sandbox, ['--flag', 'orchestrator=ts']);   // lspci hangs 3 s there
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    running.kill('SIGTERM');
+    const result = await running;
+    expect(result.exitCode).toBe(2);
+    expect(logOf(sandbox)).toContain('[ERROR] Backup interrupted by SIGTERM; partial archive removed');
+    expect(existsSync(sandbox.backupDir) ? readdirSync(sandbox.backupDir) : []).toEqual([]);
+    expect(readdirSync(join(sandbox.baseDir, 'tmp'))).toEqual([]);
+    expect((await switchMode('pve-single', sandbox, ['--flag', 'orchestrator=ts'])).exitCode).toBe(0);
+  });
+
+  it('excludes a legacy run while it holds the lock, and is excluded by one', async () => {
+    const sandbox = makeSandbox();
+    const native = switchMode('hostile', sandbox, ['--flag', 'orchestrator=ts']);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const legacy = await runLegacy('pve-single', sandbox);
+    expect(legacy.exitCode).toBe(2);
+    expect(legacy.stdout).toMatch(/\[ERROR\] Another backup run is in progress \(PID \d+\)/);
+    expect((await native).exitCode).toBe(1);
+
+    mkdirSync(join(sandbox.baseDir, 'lock'), { recursive: true });
+    const lockPath = join(sandbox.baseDir, 'lock', 'proxmox-backup.lock');
+    writeFileSync(lockPath, 'pid=4242\nstart=1\n');
+    const holder = execa('sh', ['-c', 'exec 9>>"$0"; flock 9; exec sleep 30', lockPath], { reject: false });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const refused = await switchMode('pve-single', sandbox, ['--flag', 'orchestrator=ts']);
+    holder.kill();
+    await holder;
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stdout).toContain('[ERROR] Another backup run is in progress (PID 4242)');
+    const taken = await switchMode('pve-single', sandbox, ['--flag', 'orchestrator=ts']);
+    expect(taken.exitCode).toBe(0);
+    expect(taken.stdout).toContain('[INFO] Stale lock from PID 4242 taken over');
+    expect(readFileSync(lockPath, 'utf8')).toBe('');
+  });
+});

@@ -1,0 +1,82 @@
+// The parity harness catches what it is for (issue 6 "Done when"): a difference injected into one domain of
+// path B is reported with a readable diff naming that domain and fails the run; known differences accept
+// exactly what they describe, expire, and go stale.
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatDiffs, formatSummary } from '../../native/parity/report.js';
+import { runParity, type ParityOptions } from '../../native/parity/runner.js';
+import { REPO } from '../legacy/run.js';
+
+/** A copy of the installed code (bin, legacy, shims, dist, VERSION) with one file patched. */
+function patchedCode(file: string, from: string, to: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pbk-code-'));
+  for (const part of ['bin', 'legacy', 'shims', 'dist', 'VERSION']) {
+    cpSync(join(REPO, part), join(dir, part), { recursive: true, verbatimSymlinks: true });
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  const path = join(dir, file);
+  const text = readFileSync(path, 'utf8');
+  if (!text.includes(from)) throw new Error(`${file} does not contain ${from}`);
+  writeFileSync(path, text.replace(from, to));
+  return dir;
+}
+
+const base: ParityOptions = { codeDir: REPO, hosts: [join(REPO, 'parity', 'hosts', 'pve-single')], scenarios: ['happy'], jobs: 2 };
+
+describe('injected differences', () => {
+  it('a change in the legacy backup stage run by path B is caught and named "backup"', async () => {
+    const code = patchedCode('legacy/lib/backup.sh', '  collect_finish_dirs\n', '  printf \'x\\n\' > "${STAGING}/etc/injected.cfg"\n  collect_finish_dirs\n');
+    const report = await runParity({ ...base, codeDirB: code });
+    expect(report.ok).toBe(false);
+    const manifest = report.cases[0]?.comparisons.find((c) => c.left === 'A-bash' && c.artefact === 'manifest.txt');
+    expect(manifest?.verdict).toBe('differs');
+    expect(manifest?.domain).toBe('backup');
+    expect(manifest?.diff).toMatch(/^\+"\.\/etc\/injected\.cfg" f /m);
+    const text = formatDiffs(report);
+    expect(text).toContain('pve-single × happy: manifest.txt differs (A-bash vs B-ts), domain backup');
+    expect(formatSummary(report)).toMatch(/pve-single\s+happy\s+✓\s+✗\s+✗/);   // cli ✓, orchestrator ✗ (log), backup ✗
+  });
+
+  it('a change in the TS orchestrator is caught and named "orchestrator"; a known difference accepts exactly it', async () => {
+    const code = patchedCode('dist/native/switch/orchestrator.js', "'Checking dependencies'", "'Checking dependencies now'");
+    const report = await runParity({ ...base, codeDirB: code });
+    expect(report.ok).toBe(false);
+    const log = report.cases[0]?.comparisons.find((c) => c.left === 'A-bash' && c.artefact === 'log.txt');
+    expect(log?.domain).toBe('orchestrator');
+    expect(log?.diff).toContain('+<TS> [STEP] Checking dependencies now');
+    expect(report.cases[0]?.comparisons.filter((c) => c.verdict === 'differs').every((c) => c.domain === 'orchestrator')).toBe(true);
+
+    const known = join(mkdtempSync(join(tmpdir(), 'pbk-known-')), 'known-differences.json');
+    const entries = [
+      { match: { artefact: 'log.txt', line: 'Checking dependencies' }, reason: 'wording change under review', expires: '2099-12-31' },
+      { match: { host: 'pve-*', artefact: '*.txt', line: 'Checking dependencies' }, reason: 'same, any text artefact', expires: '2099-12-31' },
+      { match: { line: 'never matches anything' }, reason: 'left over', expires: '2099-12-31' },
+    ];
+    writeFileSync(known, JSON.stringify({ entries }));
+    const accepted = await runParity({ ...base, codeDirB: code, knownDifferencesPath: known });
+    expect(accepted.ok).toBe(true);
+    expect(accepted.cases[0]?.comparisons.some((c) => c.verdict === 'accepted')).toBe(true);
+    expect(accepted.stale.map((e) => e.reason)).toEqual(['left over']);
+
+    writeFileSync(known, JSON.stringify({ entries: [{ ...entries[1], expires: '2020-01-01' }] }));
+    const expired = await runParity({ ...base, codeDirB: code, knownDifferencesPath: known });
+    expect(expired.ok).toBe(false);
+    expect(expired.errors).toEqual(['known difference expired on 2020-01-01: same, any text artefact']);
+  });
+});
+
+describe('hosts outside parity/hosts', () => {
+  it('are compared A = B only and reported as having no golden files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbk-host-'));
+    const host = join(dir, 'pve-single');
+    cpSync(join(REPO, 'parity', 'hosts', 'pve-single'), host, { recursive: true, verbatimSymlinks: true });
+    symlinkSync(join(REPO, 'parity', 'hosts', '_stub'), join(dir, '_stub'));
+    const report = await runParity({ ...base, hosts: [host] });
+    expect(report.ok).toBe(true);
+    expect(report.cases[0]?.golden).toBe('none');
+    expect(report.cases[0]?.comparisons.every((c) => c.left === 'A-bash')).toBe(true);
+    expect(formatSummary(report)).toContain('1 case(s) without golden files: compared A = B only');
+  });
+});
