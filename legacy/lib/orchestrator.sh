@@ -101,12 +101,7 @@ orchestrator_dependencies() {
     return 2
   fi
   backup_select_compressor || return 2
-  if [[ "$ENABLE_SECONDARY_BACKUP" == true ]]; then
-    log_warning 'Secondary storage is not built yet in the legacy pipeline: no secondary copy this run'
-  fi
-  if [[ "$ENABLE_CLOUD_BACKUP" == true ]]; then
-    log_warning 'Cloud storage is not built yet in the legacy pipeline: no cloud upload this run'
-  fi
+  storage_check_tiers
   return 0
 }
 
@@ -120,17 +115,8 @@ orchestrator_context_keys() {
   done
 }
 
-# orchestrator_late_phases (12-15): what part 2 of the legacy pipeline will do, said plainly meanwhile.
+# orchestrator_late_phases (13-14): what part 2 of the legacy pipeline will do, said plainly meanwhile.
 orchestrator_late_phases() {
-  local count=0 file
-  if [[ "$DRY_RUN" != true && "${STATUS_ARCHIVE:-2}" == 0 && "${STATUS_VERIFY:-2}" != 2 ]] && (( MAX_LOCAL_BACKUPS > 0 )); then
-    for file in "${LOCAL_BACKUP_PATH}/${PROXMOX_TYPE}-backup-${HOSTNAME}-"*.tar*; do
-      if [[ -f "$file" && "$file" != *.sha256 && "$file" != *.metadata && "$file" != *.tmp ]]; then count=$(( count + 1 )); fi
-    done
-    if (( count > MAX_LOCAL_BACKUPS )); then
-      log_warning "Retention is not built yet in the legacy pipeline: ${count} backups exceed MAX_LOCAL_BACKUPS=${MAX_LOCAL_BACKUPS}; nothing deleted"
-    fi
-  fi
   if [[ "$DRY_RUN" != true || "$NOTIFY_DRY_RUN" == true ]]; then
     if [[ "$TELEGRAM_ENABLED" == true || "$EMAIL_ENABLED" == true || "$WEBHOOK_ENABLED" == true ]]; then
       log_warning 'Notifications are not built yet in the legacy pipeline: nothing sent'
@@ -177,11 +163,10 @@ orchestrator_summary() {
   else
     log_warning 'Backup file information not available'
   fi
-  local sec=disabled clo=disabled
-  log_info "BACKUP = PRI $(orchestrator_emoji "$primary") - SEC $(orchestrator_emoji "$sec") - CLO $(orchestrator_emoji "$clo")"
+  log_info "BACKUP = PRI $(orchestrator_emoji "$primary") - SEC $(orchestrator_emoji "${STATUS_SECONDARY:-disabled}") - CLO $(orchestrator_emoji "${STATUS_CLOUD:-disabled}")"
   local log_state=disabled
   [[ -z "${LOG_FILE:-}" ]] || log_state=ok
-  log_info "LOG = PRI $(orchestrator_emoji "$log_state") - SEC $(orchestrator_emoji disabled) - CLO $(orchestrator_emoji disabled)"
+  log_info "LOG = PRI $(orchestrator_emoji "${LOG_PRIMARY:-$log_state}") - SEC $(orchestrator_emoji "${LOG_SECONDARY:-disabled}") - CLO $(orchestrator_emoji "${LOG_CLOUD:-disabled}")"
   duration=$(( $(core_now) - START_TIME ))
   log_info "Duration: $(core_format_duration "$duration")"
   log_info "Server MAC Address: $(orchestrator_mac)"

@@ -40,6 +40,19 @@ const SANDBOX_CONFIG: Readonly<Record<string, string>> = {
   COMPRESSION_TYPE: 'zstd', COMPRESSION_MODE: 'standard', COMPRESSION_LEVEL: '3',
 };
 
+/** Secondary and cloud tiers inside the sandbox; the remote is defined in the sandbox's own rclone.conf. */
+function tierConfig(scenario: Scenario, sandbox: string): Record<string, string> {
+  writeFileSync(join(sandbox, 'rclone.conf'), '[parity-cloud]\ntype = local\n\n[parity-down]\ntype = webdav\nurl = http://127.0.0.1:9/\n',
+    { mode: 0o600 });
+  if (scenario.tiers === undefined) return {};
+  return {
+    ENABLE_SECONDARY_BACKUP: 'true', SECONDARY_BACKUP_PATH: '${BASE_DIR}/secondary/backup', SECONDARY_LOG_PATH: '${BASE_DIR}/secondary/log',
+    ENABLE_CLOUD_BACKUP: 'true', RCLONE_REMOTE: scenario.tiers === 'up' ? 'parity-cloud' : 'parity-down',
+    CLOUD_BACKUP_PATH: join(sandbox, 'cloud', 'backup'), CLOUD_LOG_PATH: join(sandbox, 'cloud', 'log'),
+    CLOUD_CONNECTIVITY_TIMEOUT: '5',
+  };
+}
+
 async function prepareHost(host: HostInfo, scenario: Scenario, sandbox: string): Promise<string> {
   if (scenario.removeFiles === undefined || scenario.removeFiles.length === 0) return host.dir;
   const copy = join(sandbox, 'host');
@@ -97,13 +110,19 @@ export async function runInSandbox(request: RunRequest): Promise<Artefacts & { s
 async function runIn(sandbox: string, request: RunRequest): Promise<Artefacts> {
   const { host, scenario, variant, codeDir } = request;
   for (const dir of ['env', 'tmp']) mkdirSync(join(sandbox, dir));
-  const config = { ...SANDBOX_CONFIG, ...scenario.config };
+  const config = { ...SANDBOX_CONFIG, ...tierConfig(scenario, sandbox), ...scenario.config };
   const configPath = join(sandbox, 'env', 'backup.env');
   writeFileSync(configPath, Object.entries(config).map(([k, v]) => `${k}="${v}"\n`).join(''));
   chmodSync(configPath, 0o600);
   const hostDir = await prepareHost(host, scenario, sandbox);
   const failing = failingStubs(scenario, sandbox);
-  if (scenario.seedBackups !== undefined) seedBackups(host, scenario.seedBackups, join(sandbox, 'backup'));
+  if (scenario.seedBackups !== undefined) {
+    seedBackups(host, scenario.seedBackups, join(sandbox, 'backup'));
+    if (scenario.tiers === 'up') {
+      seedBackups(host, scenario.seedBackups, join(sandbox, 'secondary', 'backup'));
+      seedBackups(host, scenario.seedBackups, join(sandbox, 'cloud', 'backup'));
+    }
+  }
   const path = [failing, join(hostDir, 'bin'), process.env.PATH ?? '/usr/bin:/bin'].filter((p) => p !== undefined).join(':');
   const flagArgs = Object.entries(variant.flags).flatMap(([domain, value]) => ['--flag', `${domain}=${value}`]);
   const started = performance.now();
@@ -111,6 +130,7 @@ async function runIn(sandbox: string, request: RunRequest): Promise<Artefacts> {
     env: {
       PATH: path, SYSTEM_ROOT_PREFIX: join(hostDir, 'root'), BASE_DIR: sandbox, PBK_NOW, TZ: 'UTC', LC_ALL: 'C.UTF-8',
       TMPDIR: join(sandbox, 'tmp'), PBK_KEEP_RUN_DIR: '1', PBK_COMMAND_TIMEOUT: '3', HOME: sandbox,
+      RCLONE_CONFIG: join(sandbox, 'rclone.conf'),
     },
     extendEnv: false, reject: false, timeout: 300_000, stdin: 'ignore',
   });
@@ -147,6 +167,9 @@ async function collectArtefacts(sandbox: string, hostDir: string, stdout: string
     if (existsSync(`${backupFile}.sha256`)) put('archive.sha256', 'backup', normaliseChecksum(readFileSync(`${backupFile}.sha256`, 'utf8')));
     if (existsSync(`${backupFile}.metadata`)) put('archive.metadata', 'backup', normaliseMetadata(readFileSync(`${backupFile}.metadata`, 'utf8')));
   }
-  put('tiers.txt', 'storage', `[local backups]\n${listTier(join(sandbox, 'backup'), replacements)}[local logs]\n${listTier(logDir, replacements)}`);
+  const tiers: [string, string][] = [['local backups', join(sandbox, 'backup')], ['local logs', logDir],
+    ['secondary backups', join(sandbox, 'secondary', 'backup')], ['secondary logs', join(sandbox, 'secondary', 'log')],
+    ['cloud backups', join(sandbox, 'cloud', 'backup')], ['cloud logs', join(sandbox, 'cloud', 'log')]];
+  put('tiers.txt', 'storage', tiers.map(([label, dir]) => `[${label}]\n${listTier(dir, replacements)}`).join(''));
   return { files, exitCode };
 }

@@ -13,6 +13,9 @@ export interface Scenario {
   readonly removeFiles?: readonly string[];
   /** Older backups of this host seeded in the local tier before the run (retention). */
   readonly seedBackups?: number;
+  /** The secondary tier (a sandbox dir) and the cloud tier (an rclone remote): `up` a local-type remote,
+   * `down` a WebDAV remote on a closed loopback port. */
+  readonly tiers?: 'up' | 'down';
   /** Hosts this scenario applies to (default: every host). */
   readonly hosts?: readonly string[];
   /** In `make test-parity` (the default set); the nightly `--matrix` runs every scenario. */
@@ -38,6 +41,20 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'retention-overflow', description: 'three older backups in the local tier, MAX_LOCAL_BACKUPS=2',
     config: { MAX_LOCAL_BACKUPS: '2' }, seedBackups: 3, inDefault: true,
+  },
+  {
+    name: 'three-tiers', description: 'secondary and cloud on, three older sets seeded in every tier, MAX_*=2',
+    tiers: 'up', seedBackups: 3, config: { MAX_LOCAL_BACKUPS: '2', MAX_SECONDARY_BACKUPS: '2', MAX_CLOUD_BACKUPS: '2' },
+    hosts: ['pve-single', 'pbs'], inDefault: true,
+  },
+  {
+    name: 'cloud-down', description: 'the cloud remote refuses connections: WARNING, cloud off, the rest complete',
+    tiers: 'down', hosts: ['pve-single'], inDefault: true,
+  },
+  {
+    name: 'secondary-readonly', description: 'the secondary path cannot be written: WARNING, cloud still uploaded',
+    tiers: 'up', config: { SECONDARY_BACKUP_PATH: '/proc/pbk-parity/backup', SECONDARY_LOG_PATH: '/proc/pbk-parity/log' },
+    hosts: ['pve-single'], inDefault: true,
   },
   ...COMPRESSIONS.map((type): Scenario => ({
     name: `compression-${type}`, description: `COMPRESSION_TYPE=${type}`, config: { COMPRESSION_TYPE: type },

@@ -211,7 +211,9 @@ export class Orchestrator {
     if (!stop && (await this.phase('COLLECT', async () => this.stage('backup_collect'))) !== 0) stop = this.exitCode.current >= 2;
     if (!stop && (await this.phase('ARCHIVE', async () => this.stage('backup_archive'))) !== 0) stop = this.value('STATUS_ARCHIVE') === '2';
     if (!stop && !options.dryRun) await this.phase('VERIFY', async () => this.stage('backup_verify'));
+    await this.phase('STORAGE', async () => this.stage('storage_run'));   // every storage failure is a warning
     this.latePhases();
+    await this.phase('LOGS', async () => this.stage('storage_logs'));
     this.summary();
     return this.exitCode.current;
   }
@@ -310,32 +312,13 @@ export class Orchestrator {
       return 2;
     }
     if ((await this.stage('backup_select_compressor')) !== 0) return 2;
-    if (this.value('ENABLE_SECONDARY_BACKUP') === 'true') {
-      this.log.warning('Secondary storage is not built yet in the legacy pipeline: no secondary copy this run');
-    }
-    if (this.value('ENABLE_CLOUD_BACKUP') === 'true') {
-      this.log.warning('Cloud storage is not built yet in the legacy pipeline: no cloud upload this run');
-    }
+    await this.stage('storage_check_tiers');
     return 0;
   }
 
-  /** Phases 12–15 (issue 5 builds them in both implementations); what is not done yet is said plainly. */
+  /** Phases 13–14 (issue 5 builds them in both implementations); what is not done yet is said plainly. */
   private latePhases(): void {
     const dryRun = this.options.dryRun;
-    const max = Number(this.value('MAX_LOCAL_BACKUPS') || '0');
-    if (!dryRun && this.value('STATUS_ARCHIVE') === '0' && (this.value('STATUS_VERIFY') || '2') !== '2' && max > 0) {
-      const dir = this.value('LOCAL_BACKUP_PATH');
-      const prefix = `${this.value('PROXMOX_TYPE')}-backup-${this.value('HOSTNAME')}-`;
-      let count = 0;
-      for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-        if (!name.startsWith(prefix) || !name.slice(prefix.length).includes('.tar')) continue;
-        if (name.endsWith('.sha256') || name.endsWith('.metadata') || name.endsWith('.tmp')) continue;
-        if (statSync(join(dir, name)).isFile()) count += 1;
-      }
-      if (count > max) {
-        this.log.warning(`Retention is not built yet in the legacy pipeline: ${count} backups exceed MAX_LOCAL_BACKUPS=${max}; nothing deleted`);
-      }
-    }
     if (!dryRun || this.value('NOTIFY_DRY_RUN') === 'true') {
       if (['TELEGRAM_ENABLED', 'EMAIL_ENABLED', 'WEBHOOK_ENABLED'].some((k) => this.value(k) === 'true')) {
         this.log.warning('Notifications are not built yet in the legacy pipeline: nothing sent');
@@ -370,9 +353,10 @@ export class Orchestrator {
     } else {
       log.warning('Backup file information not available');
     }
-    log.info(`BACKUP = PRI ${emoji(primary)} - SEC ${emoji('disabled')} - CLO ${emoji('disabled')}`);
+    const tier = (key: string, fallback: string): string => emoji(this.value(key) || fallback);
+    log.info(`BACKUP = PRI ${emoji(primary)} - SEC ${tier('STATUS_SECONDARY', 'disabled')} - CLO ${tier('STATUS_CLOUD', 'disabled')}`);
     const logState = this.value('LOG_FILE') === '' ? 'disabled' : 'ok';
-    log.info(`LOG = PRI ${emoji(logState)} - SEC ${emoji('disabled')} - CLO ${emoji('disabled')}`);
+    log.info(`LOG = PRI ${tier('LOG_PRIMARY', logState)} - SEC ${tier('LOG_SECONDARY', 'disabled')} - CLO ${tier('LOG_CLOUD', 'disabled')}`);
     log.info(`Duration: ${formatDuration(Math.trunc(this.now().getTime() / 1000) - this.startTime)}`);
     log.info(`Server MAC Address: ${firstMac()}`);
     log.info(`Server Unique ID: ${this.value('SERVER_ID') || 'unknown'}`);

@@ -17,6 +17,9 @@ export const STAGES = {
   backup_collect: { domain: 'backup', outputs: ['staging'] },
   backup_archive: { domain: 'backup', outputs: [] },
   backup_verify: { domain: 'backup', outputs: [] },
+  storage_check_tiers: { domain: 'storage', outputs: [] },
+  storage_run: { domain: 'storage', outputs: [] },
+  storage_logs: { domain: 'storage', outputs: [] },
 } as const satisfies Record<string, { domain: DomainName; outputs: readonly string[] }>;
 
 export type StageName = keyof typeof STAGES;

@@ -18,7 +18,8 @@ const VOLATILE: readonly (readonly [RegExp, string])[] = [
 export function stateKeyDomain(key: string): DomainName {
   if (/^(STATUS|DURATION)_(LOGFILE|DEPENDENCIES)$/.test(key)) return 'orchestrator';
   if (/^(PARITY_MISMATCHES|FALLBACKS)_/.test(key)) return 'orchestrator';
-  if (/^(STATUS|DURATION)_(SECONDARY|CLOUD|RETENTION|CONSISTENCY|STORAGE|LOGS)/.test(key) || /^(SECONDARY|CLOUD|TIER)_/.test(key)) return 'storage';
+  if (/^STATUS_(PRIMARY|SECONDARY|CLOUD|STORAGE|LOGS)$/.test(key) || /^DURATION_(STORAGE|LOGS)$/.test(key)
+    || /^(PRIMARY|SECONDARY|CLOUD|TIER)_/.test(key) || /^LOG_(PRIMARY|SECONDARY|CLOUD)$/.test(key)) return 'storage';
   if (/^(STATUS|DURATION)_NOTIFY/.test(key) || /^(TELEGRAM|EMAIL|WEBHOOK)_/.test(key)) return 'notify';
   if (/^(STATUS|DURATION)_METRICS/.test(key) || /^METRICS_/.test(key)) return 'metrics';
   return 'backup';
