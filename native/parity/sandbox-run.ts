@@ -40,6 +40,19 @@ const SANDBOX_CONFIG: Readonly<Record<string, string>> = {
   COMPRESSION_TYPE: 'zstd', COMPRESSION_MODE: 'standard', COMPRESSION_LEVEL: '3',
 };
 
+/** The test-only age identity of the harness (parity/age-test.key): its recipient encrypts, it decrypts. */
+export function ageTestIdentity(codeDir: string): string {
+  return join(codeDir, 'parity', 'age-test.key');
+}
+
+function encryptionConfig(scenario: Scenario, codeDir: string): Record<string, string> {
+  if (scenario.encrypt !== true) return {};
+  const text = readFileSync(ageTestIdentity(codeDir), 'utf8');
+  const recipient = /# public key: (age1[a-z0-9]+)/.exec(text)?.[1];
+  if (recipient === undefined) throw new Error(`${ageTestIdentity(codeDir)}: no public key line`);
+  return { ENCRYPT_ARCHIVE: 'true', AGE_RECIPIENTS: recipient };
+}
+
 /** Secondary and cloud tiers inside the sandbox; the remote is defined in the sandbox's own rclone.conf. */
 function tierConfig(scenario: Scenario, sandbox: string): Record<string, string> {
   writeFileSync(join(sandbox, 'rclone.conf'), '[parity-cloud]\ntype = local\n\n[parity-down]\ntype = webdav\nurl = http://127.0.0.1:9/\n',
@@ -110,7 +123,7 @@ export async function runInSandbox(request: RunRequest): Promise<Artefacts & { s
 async function runIn(sandbox: string, request: RunRequest): Promise<Artefacts> {
   const { host, scenario, variant, codeDir } = request;
   for (const dir of ['env', 'tmp']) mkdirSync(join(sandbox, dir));
-  const config = { ...SANDBOX_CONFIG, ...tierConfig(scenario, sandbox), ...scenario.config };
+  const config = { ...SANDBOX_CONFIG, ...tierConfig(scenario, sandbox), ...encryptionConfig(scenario, codeDir), ...scenario.config };
   const configPath = join(sandbox, 'env', 'backup.env');
   writeFileSync(configPath, Object.entries(config).map(([k, v]) => `${k}="${v}"\n`).join(''));
   chmodSync(configPath, 0o600);
@@ -135,11 +148,11 @@ async function runIn(sandbox: string, request: RunRequest): Promise<Artefacts> {
     extendEnv: false, reject: false, timeout: 300_000, stdin: 'ignore',
   });
   const durationMs = performance.now() - started;
-  return { ...(await collectArtefacts(sandbox, hostDir, result.stdout, result.stderr, result.exitCode)), durationMs };
+  return { ...(await collectArtefacts(sandbox, hostDir, result.stdout, result.stderr, result.exitCode, ageTestIdentity(codeDir))), durationMs };
 }
 
 async function collectArtefacts(sandbox: string, hostDir: string, stdout: string, stderr: string,
-  exitCode: number | undefined): Promise<Omit<Artefacts, 'durationMs'>> {
+  exitCode: number | undefined, ageIdentity: string): Promise<Omit<Artefacts, 'durationMs'>> {
   const files = new Map<string, { domain: DomainName; text: string }>();
   const runDirs = existsSync(join(sandbox, 'tmp')) ? readdirSync(join(sandbox, 'tmp')).filter((n) => n.startsWith('proxmox-backup-run.')) : [];
   const runDir = runDirs.length === 1 && runDirs[0] !== undefined ? join(sandbox, 'tmp', runDirs[0]) : undefined;
@@ -163,7 +176,7 @@ async function collectArtefacts(sandbox: string, hostDir: string, stdout: string
   for (const [domain, text] of normaliseState(stateText, replacements)) put(`state.${domain}.env`, domain, text);
   const backupFile = stateText === '' ? undefined : parseEnvFile(stateText).get('BACKUP_FILE');
   if (backupFile !== undefined && backupFile !== '' && existsSync(backupFile)) {
-    put('manifest.txt', 'backup', await archiveManifest(backupFile, { selfIds: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } }));
+    put('manifest.txt', 'backup', await archiveManifest(backupFile, { ageIdentity, selfIds: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } }));
     if (existsSync(`${backupFile}.sha256`)) put('archive.sha256', 'backup', normaliseChecksum(readFileSync(`${backupFile}.sha256`, 'utf8')));
     if (existsSync(`${backupFile}.metadata`)) put('archive.metadata', 'backup', normaliseMetadata(readFileSync(`${backupFile}.metadata`, 'utf8')));
   }

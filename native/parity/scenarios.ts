@@ -16,6 +16,8 @@ export interface Scenario {
   /** The secondary tier (a sandbox dir) and the cloud tier (an rclone remote): `up` a local-type remote,
    * `down` a WebDAV remote on a closed loopback port. */
   readonly tiers?: 'up' | 'down';
+  /** Archives encrypted to the test recipient of parity/age-test.key (the normaliser decrypts with it). */
+  readonly encrypt?: boolean;
   /** Hosts this scenario applies to (default: every host). */
   readonly hosts?: readonly string[];
   /** In `make test-parity` (the default set); the nightly `--matrix` runs every scenario. */
@@ -55,6 +57,10 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'secondary-readonly', description: 'the secondary path cannot be written: WARNING, cloud still uploaded',
     tiers: 'up', config: { SECONDARY_BACKUP_PATH: '/proc/pbk-parity/backup', SECONDARY_LOG_PATH: '/proc/pbk-parity/log' },
     hosts: ['pve-single'], inDefault: true,
+  },
+  {
+    name: 'encryption-on', description: 'ENCRYPT_ARCHIVE=true to the test age recipient; content verification skipped',
+    encrypt: true, hosts: ['pve-single', 'dual'], inDefault: true,
   },
   ...COMPRESSIONS.map((type): Scenario => ({
     name: `compression-${type}`, description: `COMPRESSION_TYPE=${type}`, config: { COMPRESSION_TYPE: type },

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { Parser, type ReadEntry } from 'tar';
 
 const DECOMPRESSORS: readonly (readonly [RegExp, readonly string[]])[] = [
@@ -23,6 +23,8 @@ const TYPE: Readonly<Record<string, string>> = {
 };
 
 export interface ManifestOptions {
+  /** An age identity file: `.age` archives are decrypted with the real `age` CLI first. */
+  readonly ageIdentity?: string;
   /** uid:gid pairs shown as a token (the user the harness runs as owns every fixture and generated file). */
   readonly selfIds?: { uid: number; gid: number };
 }
@@ -61,23 +63,41 @@ export async function manifestOfTarStream(stream: NodeJS.ReadableStream, options
   return lines;
 }
 
-/** The sorted manifest of an archive file, by its extension (.tar, .tar.gz, .tar.bz2, .tar.xz, .tar.lzma, .tar.zst). */
+/** The sorted manifest of an archive file, by its extension (.tar, .tar.gz, .tar.bz2, .tar.xz, .tar.lzma, .tar.zst, each optionally .age). */
 export async function archiveManifest(path: string, options: ManifestOptions = {}): Promise<string> {
-  const name = basename(path);
+  const encrypted = path.endsWith('.age');
+  const name = basename(encrypted ? path.slice(0, -4) : path);
   const decompressor = DECOMPRESSORS.find(([pattern]) => pattern.test(name))?.[1];
-  let lines: string[];
-  if (decompressor === undefined) {
-    if (!name.endsWith('.tar')) throw new Error(`not an archive name this normaliser knows: ${name}`);
-    lines = await manifestOfTarStream(createReadStream(path), options);
-  } else {
-    const [file, ...args] = decompressor;
-    if (file === undefined) throw new Error('empty decompressor');
-    const child = execa(file, [...args, path], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false } });
-    const parsed = manifestOfTarStream(child.stdout, options);
-    const [result, manifest] = await Promise.all([child, parsed]);
-    if (result.exitCode !== 0) throw new Error(`${file} failed on ${name}: ${result.stderr}`);
-    lines = manifest;
-  }
+  if (decompressor === undefined && !name.endsWith('.tar')) throw new Error(`not an archive name this normaliser knows: ${basename(path)}`);
+  if (encrypted && options.ageIdentity === undefined) throw new Error(`encrypted archive and no age identity: ${basename(path)}`);
+  // The stages: [age -d] | [decompressor] | tar parser. Each stage is the real CLI, as an operator would run it.
+  const stages: (readonly string[])[] = [];
+  if (encrypted) stages.push(['age', '-d', '-i', options.ageIdentity ?? '']);
+  if (decompressor !== undefined) stages.push(decompressor);
+  if (stages.length === 0) return sortManifest(await manifestOfTarStream(createReadStream(path), options));
+  const children = stages.map(([file, ...args], index) => {
+    if (file === undefined) throw new Error('empty stage');
+    return spawn(file, index === 0 ? [...args, path] : args, { stdio: [index === 0 ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  });
+  for (let i = 1; i < children.length; i += 1) children[i - 1]?.stdout?.pipe(children[i]?.stdin as NodeJS.WritableStream);
+  const errors = children.map((child) => {
+    let text = '';
+    child.stderr?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    return new Promise<string | undefined>((resolve) => {
+      child.on('close', (code) => resolve(code === 0 ? undefined : `${child.spawnfile} exited ${code ?? 'by signal'}: ${text.trim()}`));
+      child.on('error', (error) => resolve(`${child.spawnfile}: ${error.message}`));
+    });
+  });
+  const last = children[children.length - 1];
+  if (last?.stdout === null || last === undefined) throw new Error('no output stream');
+  const [lines, ...failures] = await Promise.all([manifestOfTarStream(last.stdout, options).catch((e: unknown) => e), ...errors]);
+  const failure = failures.find((f) => f !== undefined);
+  if (failure !== undefined) throw new Error(`cannot read ${basename(path)}: ${failure}`);
+  if (!Array.isArray(lines)) throw lines instanceof Error ? lines : new Error(String(lines));
+  return sortManifest(lines as string[]);
+}
+
+function sortManifest(lines: string[]): string {
   return lines.sort(compareBytes).map((l) => `${l}\n`).join('');
 }
 

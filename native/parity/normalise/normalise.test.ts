@@ -130,6 +130,20 @@ describe('archive normaliser', () => {
     expect(manifest?.split('\n')[0]).toBe('"./" d 0755 <self>:<self> 0 -');
   });
 
+  it('decrypts an age-encrypted archive with the identity it is given, and refuses without one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbk-manifest-'));
+    mkdirSync(join(dir, 'tree'));
+    writeFileSync(join(dir, 'tree', 'a.cfg'), 'x\n');
+    await execa('age-keygen', ['-o', join(dir, 'id.key')]);
+    const recipient = (await execa('age-keygen', ['-y', join(dir, 'id.key')])).stdout.trim();
+    await execa('sh', ['-c', 'tar -C "$1" -c . | zstd -q | age -r "$2" > "$3"', 'sh', join(dir, 'tree'), recipient, join(dir, 'a.tar.zst.age')]);
+    const manifest = await archiveManifest(join(dir, 'a.tar.zst.age'), { ageIdentity: join(dir, 'id.key') });
+    expect(manifest).toContain('"./a.cfg" f ');
+    await expect(archiveManifest(join(dir, 'a.tar.zst.age'))).rejects.toThrow(/no age identity/);
+    writeFileSync(join(dir, 'other.key'), (await execa('age-keygen')).stdout);
+    await expect(archiveManifest(join(dir, 'a.tar.zst.age'), { ageIdentity: join(dir, 'other.key') })).rejects.toThrow(/cannot read a.tar.zst.age: age exited/);
+  });
+
   it('refuses a file that is not an archive it knows, and a corrupt one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pbk-manifest-'));
     writeFileSync(join(dir, 'x.zip'), 'x');
