@@ -115,16 +115,19 @@ orchestrator_context_keys() {
   done
 }
 
-# orchestrator_late_phases (13-14): what part 2 of the legacy pipeline will do, said plainly meanwhile.
-orchestrator_late_phases() {
+# orchestrator_notify_phase (13): what part 2 of the legacy pipeline will do, said plainly meanwhile.
+orchestrator_notify_phase() {
   if [[ "$DRY_RUN" != true || "$NOTIFY_DRY_RUN" == true ]]; then
     if [[ "$TELEGRAM_ENABLED" == true || "$EMAIL_ENABLED" == true || "$WEBHOOK_ENABLED" == true ]]; then
       log_warning 'Notifications are not built yet in the legacy pipeline: nothing sent'
     fi
   fi
-  if [[ "$PROMETHEUS_ENABLED" == true && "$CHECK_ONLY" != true ]]; then
-    log_warning 'Metrics are not built yet in the legacy pipeline: no textfile written'
-  fi
+}
+
+# orchestrator_migration_keys: which implementation produced each domain (metrics.md §2 #25-28): all legacy.
+orchestrator_migration_keys() {
+  local domain
+  for domain in CLI ORCHESTRATOR BACKUP STORAGE NOTIFY METRICS; do state_set "IMPL_${domain}" legacy; done
 }
 
 orchestrator_emoji() {

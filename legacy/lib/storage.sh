@@ -226,8 +226,8 @@ storage_cloud_verify() {
   fi
   local by_size=false
   while IFS= read -r file; do
-    size="$(perl -MJSON::PP -e 'my $l = decode_json(join "", <STDIN>); for (@$l) { print $_->{Size} if $_->{Name} eq $ARGV[0] }' "$file" <<< "$listing")"
-    hash="$(perl -MJSON::PP -e 'my $l = decode_json(join "", <STDIN>); for (@$l) { print lc($_->{Hashes}{sha256} // "") if $_->{Name} eq $ARGV[0] }' "$file" <<< "$listing")"
+    size="$(perl -MJSON::PP -e 'my $l = decode_json(join "", <STDIN>); for (@$l) { print $_->{Size} if $_->{Name} eq $ARGV[0] }' -- "$file" <<< "$listing")"
+    hash="$(perl -MJSON::PP -e 'my $l = decode_json(join "", <STDIN>); for (@$l) { print lc($_->{Hashes}{sha256} // "") if $_->{Name} eq $ARGV[0] }' -- "$file" <<< "$listing")"
     if [[ "$size" != "$(stat -c %s -- "${LOCAL_BACKUP_PATH}/${file}")" ]]; then
       storage_cloud_verify_failed "$remote" "$name" "${file} listed with size ${size:-none}"
       return 1

@@ -10,7 +10,8 @@ import { archiveManifest } from './normalise/archive.js';
 import { normaliseChecksum, normaliseMetadata, normaliseState } from './normalise/env.js';
 import { normaliseLog } from './normalise/log.js';
 import { listTier } from './normalise/tiers.js';
-import type { Replacements } from './normalise/tokens.js';
+import { replaceLiterals, type Replacements } from './normalise/tokens.js';
+import { normaliseMetrics } from './normalise/metrics.js';
 import type { Scenario } from './scenarios.js';
 import { parseEnvFile } from '../core/state-env.js';
 
@@ -36,7 +37,8 @@ export function readHost(dir: string): HostInfo {
 }
 
 const SANDBOX_CONFIG: Readonly<Record<string, string>> = {
-  LOCAL_BACKUP_PATH: '${BASE_DIR}/backup', LOCAL_LOG_PATH: '${BASE_DIR}/log', PROMETHEUS_ENABLED: 'false',
+  LOCAL_BACKUP_PATH: '${BASE_DIR}/backup', LOCAL_LOG_PATH: '${BASE_DIR}/log',
+  PROMETHEUS_ENABLED: 'true', PROMETHEUS_TEXTFILE_DIR: '${BASE_DIR}/metrics',
   COMPRESSION_TYPE: 'zstd', COMPRESSION_MODE: 'standard', COMPRESSION_LEVEL: '3',
 };
 
@@ -180,6 +182,8 @@ async function collectArtefacts(sandbox: string, hostDir: string, stdout: string
     if (existsSync(`${backupFile}.sha256`)) put('archive.sha256', 'backup', normaliseChecksum(readFileSync(`${backupFile}.sha256`, 'utf8')));
     if (existsSync(`${backupFile}.metadata`)) put('archive.metadata', 'backup', normaliseMetadata(readFileSync(`${backupFile}.metadata`, 'utf8')));
   }
+  const prom = join(sandbox, 'metrics', 'proxmox_backup.prom');
+  if (existsSync(prom)) put('metrics.prom', 'metrics', normaliseMetrics(replaceLiterals(readFileSync(prom, 'utf8'), replacements)));
   const tiers: [string, string][] = [['local backups', join(sandbox, 'backup')], ['local logs', logDir],
     ['secondary backups', join(sandbox, 'secondary', 'backup')], ['secondary logs', join(sandbox, 'secondary', 'log')],
     ['cloud backups', join(sandbox, 'cloud', 'backup')], ['cloud logs', join(sandbox, 'cloud', 'log')]];

@@ -13,9 +13,9 @@ import { acquireRunLock, type RunLock } from '../core/lock.js';
 import { RunLog, type ConsoleSink, type DebugLevel } from '../core/log.js';
 import { Redactor, secretsOf } from '../core/redact.js';
 import { RunDir } from '../core/run-dir.js';
-import type { DomainName } from './flags.js';
+import { DOMAINS, type DomainName } from './flags.js';
 import { compareShadow, redirectScratchContext } from './shadow.js';
-import { StageRunner, type Implementation, type NativeStage, type StageName } from './stages.js';
+import { STAGES, StageRunner, type Implementation, type NativeStage, type StageName } from './stages.js';
 
 export interface OrchestratorOptions {
   readonly codeDir: string;
@@ -212,7 +212,9 @@ export class Orchestrator {
     if (!stop && (await this.phase('ARCHIVE', async () => this.stage('backup_archive'))) !== 0) stop = this.value('STATUS_ARCHIVE') === '2';
     if (!stop && !options.dryRun) await this.phase('VERIFY', async () => this.stage('backup_verify'));
     await this.phase('STORAGE', async () => this.stage('storage_run'));   // every storage failure is a warning
-    this.latePhases();
+    this.notifyPhase();
+    this.runDir?.setState('RUN_EXIT_CODE', String(this.exitCode.current));
+    await this.phase('METRICS', async () => this.stage('metrics_write'));
     await this.phase('LOGS', async () => this.stage('storage_logs'));
     this.summary();
     return this.exitCode.current;
@@ -237,6 +239,7 @@ export class Orchestrator {
     }
     this.facts.set('RUN_DIR', this.runDir.path);
     this.writeContext();
+    this.writeMigrationKeys();
     this.runner = new StageRunner({
       codeDir: options.codeDir, runDir: this.runDir, log: this.log, env: this.env,
       implementation: options.implementation, fallback: options.fallback, natives: options.natives ?? {},
@@ -250,6 +253,22 @@ export class Orchestrator {
         },
       },
     });
+  }
+
+  /** Which implementation produces each domain, and which run in shadow (metrics.md §2 #25-28). */
+  private writeMigrationKeys(): void {
+    const natives = new Set<DomainName>();
+    for (const [name, def] of Object.entries(STAGES)) {
+      if (this.options.natives?.[name as StageName] !== undefined) natives.add(def.domain);
+    }
+    for (const domain of DOMAINS) {
+      const impl = this.options.implementation(domain);
+      const native = domain === 'orchestrator' || (impl === 'ts' && natives.has(domain));
+      this.runDir?.setState(`IMPL_${domain.toUpperCase()}`, native ? 'native' : 'legacy');
+    }
+    for (const domain of DOMAINS) {
+      if (this.options.implementation(domain) === 'shadow') this.runDir?.setState(`SHADOW_${domain.toUpperCase()}`, '1');
+    }
   }
 
   private writeContext(): void {
@@ -316,16 +335,13 @@ export class Orchestrator {
     return 0;
   }
 
-  /** Phases 13–14 (issue 5 builds them in both implementations); what is not done yet is said plainly. */
-  private latePhases(): void {
+  /** Phase 13 (issue 5 builds it in both implementations); what is not done yet is said plainly. */
+  private notifyPhase(): void {
     const dryRun = this.options.dryRun;
     if (!dryRun || this.value('NOTIFY_DRY_RUN') === 'true') {
       if (['TELEGRAM_ENABLED', 'EMAIL_ENABLED', 'WEBHOOK_ENABLED'].some((k) => this.value(k) === 'true')) {
         this.log.warning('Notifications are not built yet in the legacy pipeline: nothing sent');
       }
-    }
-    if (this.value('PROMETHEUS_ENABLED') === 'true' && !this.options.checkOnly) {
-      this.log.warning('Metrics are not built yet in the legacy pipeline: no textfile written');
     }
   }
 

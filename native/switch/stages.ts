@@ -20,6 +20,7 @@ export const STAGES = {
   storage_check_tiers: { domain: 'storage', outputs: [] },
   storage_run: { domain: 'storage', outputs: [] },
   storage_logs: { domain: 'storage', outputs: [] },
+  metrics_write: { domain: 'metrics', outputs: [] },
 } as const satisfies Record<string, { domain: DomainName; outputs: readonly string[] }>;
 
 export type StageName = keyof typeof STAGES;
@@ -140,14 +141,9 @@ export class StageRunner {
       log.warning(`Native stage ${stage} failed internally (${reason}); rerunning it in bash`);
       truncateSync(runDir.statePath, stateSize);
       for (const output of STAGES[stage].outputs) rmSync(join(runDir.path, output), { recursive: true, force: true });
-      runDir.setState(`FALLBACKS_${STAGES[stage].domain.toUpperCase()}`, String(this.fallbacks(stage) + 1));
+      runDir.setState(`FALLBACK_${STAGES[stage].domain.toUpperCase()}`, '1');
       return { status: await this.bash(stage), ran: 'bash', fellBack: true };
     }
-  }
-
-  private fallbacks(stage: StageName): number {
-    const key = `FALLBACKS_${STAGES[stage].domain.toUpperCase()}`;
-    return Number(this.options.runDir.readState().get(key) ?? '0');
   }
 
   /**

@@ -58,7 +58,7 @@ describe('fallback (ARCHITECTURE: "fallback": true)', () => {
     expect(run.status).toBe(1);
     expect(run.stdout).toContain('[WARNING] Native stage backup_verify failed internally (boom); rerunning it in bash');
     expect(logOf(sandbox)).toContain('[SUCCESS] Archive verification completed successfully');   // a shim's line
-    expect(run.state.get('FALLBACKS_BACKUP')).toBe('1');
+    expect(run.state.get('FALLBACK_BACKUP')).toBe('1');
     expect(run.state.get('STATUS_VERIFY')).toBe('0');
   });
 

@@ -12,12 +12,14 @@ const VOLATILE: readonly (readonly [RegExp, string])[] = [
   [/^COMPRESSION_RATIO$/, '<RATIO>'],
   [/^SHA256$/, '<SHA256>'],
   [/^SERVER_ID$/, '<SERVER_ID>'],
+  [/^IMPL_[A-Z]+$/, '<IMPL>'],            // which side ran: differs between paths by design
+  [/^CLOUD_UPLOADED_BYTES$/, '<SIZE>'],
 ];
 
 /** Which domain writes a state key (the stage contract's outputs, shims/README.md). */
 export function stateKeyDomain(key: string): DomainName {
   if (/^(STATUS|DURATION)_(LOGFILE|DEPENDENCIES)$/.test(key)) return 'orchestrator';
-  if (/^(PARITY_MISMATCHES|FALLBACKS)_/.test(key)) return 'orchestrator';
+  if (/^(PARITY_MISMATCHES|FALLBACK|IMPL|SHADOW)_/.test(key) || key === 'RUN_EXIT_CODE') return 'orchestrator';
   if (/^STATUS_(PRIMARY|SECONDARY|CLOUD|STORAGE|LOGS)$/.test(key) || /^DURATION_(STORAGE|LOGS)$/.test(key)
     || /^(PRIMARY|SECONDARY|CLOUD|TIER)_/.test(key) || /^LOG_(PRIMARY|SECONDARY|CLOUD)$/.test(key)) return 'storage';
   if (/^(STATUS|DURATION)_NOTIFY/.test(key) || /^(TELEGRAM|EMAIL|WEBHOOK)_/.test(key)) return 'notify';

@@ -81,13 +81,19 @@ describe('sidecar normalisers', () => {
 });
 
 describe('metrics normaliser', () => {
-  it('sorts samples, keeps HELP/TYPE and counts, tokenises time-valued and compressed-size series', () => {
-    const text = '# HELP proxmox_backup_files_total Files\n# TYPE proxmox_backup_files_total gauge\n'
-      + 'proxmox_backup_last_run_timestamp_seconds 1732500000\nproxmox_backup_files_total{host="a"} 128\n'
-      + 'proxmox_backup_archive_size_bytes 13900\nproxmox_backup_duration_seconds 2\n';
-    expect(normaliseMetrics(text)).toBe('# HELP proxmox_backup_files_total Files\n# TYPE proxmox_backup_files_total gauge\n'
-      + 'proxmox_backup_archive_size_bytes <V>\nproxmox_backup_duration_seconds <V>\n'
-      + 'proxmox_backup_files_total{host="a"} 128\nproxmox_backup_last_run_timestamp_seconds <V>\n');
+  it('keeps order, HELP/TYPE and counts; tokenises time-valued, size and implementation series (metrics.md §5)', () => {
+    const text = '# HELP proxmox_backup_included_files Files\n# TYPE proxmox_backup_included_files gauge\n'
+      + 'proxmox_backup_included_files 128\n\n'
+      + '# HELP proxmox_backup_start_timestamp_seconds Start\n# TYPE proxmox_backup_start_timestamp_seconds gauge\n'
+      + 'proxmox_backup_start_timestamp_seconds 1732500000\n'
+      + 'proxmox_backup_phase_duration_seconds{phase="collect"} 2\n'
+      + 'proxmox_backup_domain_implementation{domain="orchestrator",impl="native"} 1\n';
+    expect(normaliseMetrics(text)).toBe('# HELP proxmox_backup_included_files Files\n# TYPE proxmox_backup_included_files gauge\n'
+      + 'proxmox_backup_included_files 128\n\n'
+      + '# HELP proxmox_backup_start_timestamp_seconds Start\n# TYPE proxmox_backup_start_timestamp_seconds gauge\n'
+      + 'proxmox_backup_start_timestamp_seconds <V>\n'
+      + 'proxmox_backup_phase_duration_seconds{phase="collect"} <V>\n'
+      + 'proxmox_backup_domain_implementation{domain="orchestrator",impl="native"} <V>\n');
   });
 
   it('shows a line it cannot parse instead of hiding it', () => {
