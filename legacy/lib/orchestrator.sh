@@ -115,15 +115,6 @@ orchestrator_context_keys() {
   done
 }
 
-# orchestrator_notify_phase (13): what part 2 of the legacy pipeline will do, said plainly meanwhile.
-orchestrator_notify_phase() {
-  if [[ "$DRY_RUN" != true || "$NOTIFY_DRY_RUN" == true ]]; then
-    if [[ "$TELEGRAM_ENABLED" == true || "$EMAIL_ENABLED" == true || "$WEBHOOK_ENABLED" == true ]]; then
-      log_warning 'Notifications are not built yet in the legacy pipeline: nothing sent'
-    fi
-  fi
-}
-
 # orchestrator_migration_keys: which implementation produced each domain (metrics.md §2 #25-28): all legacy.
 orchestrator_migration_keys() {
   local domain

@@ -12,6 +12,8 @@ import { normaliseLog } from './normalise/log.js';
 import { listTier } from './normalise/tiers.js';
 import { replaceLiterals, type Replacements } from './normalise/tokens.js';
 import { normaliseMetrics } from './normalise/metrics.js';
+import { normaliseHttpLog, normaliseNotifyText } from './normalise/notify.js';
+import { fakeSendmail, startHttpSink, TELEGRAM_OK, type HttpSink } from './sinks.js';
 import type { Scenario } from './scenarios.js';
 import { parseEnvFile } from '../core/state-env.js';
 
@@ -123,9 +125,32 @@ export async function runInSandbox(request: RunRequest): Promise<Artefacts & { s
 }
 
 async function runIn(sandbox: string, request: RunRequest): Promise<Artefacts> {
-  const { host, scenario, variant, codeDir } = request;
+  const { scenario } = request;
   for (const dir of ['env', 'tmp']) mkdirSync(join(sandbox, dir));
-  const config = { ...SANDBOX_CONFIG, ...tierConfig(scenario, sandbox), ...encryptionConfig(scenario, codeDir), ...scenario.config };
+  const sink = await startHttpSink(scenario.notify === 'down' ? [] : [TELEGRAM_OK]);
+  if (scenario.notify === 'down') await sink.close();
+  try {
+    return await runWithSink(sandbox, request, sink);
+  } finally {
+    if (scenario.notify !== 'down') await sink.close();
+  }
+}
+
+/** The notification channels of every parity run: e-mail through a recording sendmail, Telegram to the sink. */
+function notifyConfig(scenario: Scenario, sandbox: string, sink: HttpSink): Record<string, string> {
+  return {
+    EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com', SENDMAIL_PATH: fakeSendmail(sandbox, scenario.notify === 'down' ? 75 : 0),
+    TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: PARITY_BOT_TOKEN, TELEGRAM_CHAT_ID: '-1001234567890', TELEGRAM_API_BASE: sink.base,
+  };
+}
+
+/** A well-formed, made-up bot token (notify.md §3.1): it only ever reaches the loopback sink. */
+const PARITY_BOT_TOKEN = '1234567890:AAparity-harness_test_token_0123456789';
+
+async function runWithSink(sandbox: string, request: RunRequest, sink: HttpSink): Promise<Artefacts> {
+  const { host, scenario, variant, codeDir } = request;
+  const config = { ...SANDBOX_CONFIG, ...notifyConfig(scenario, sandbox, sink), ...tierConfig(scenario, sandbox),
+    ...encryptionConfig(scenario, codeDir), ...scenario.config };
   const configPath = join(sandbox, 'env', 'backup.env');
   writeFileSync(configPath, Object.entries(config).map(([k, v]) => `${k}="${v}"\n`).join(''));
   chmodSync(configPath, 0o600);
@@ -150,7 +175,23 @@ async function runIn(sandbox: string, request: RunRequest): Promise<Artefacts> {
     extendEnv: false, reject: false, timeout: 300_000, stdin: 'ignore',
   });
   const durationMs = performance.now() - started;
-  return { ...(await collectArtefacts(sandbox, hostDir, result.stdout, result.stderr, result.exitCode, ageTestIdentity(codeDir))), durationMs };
+  const artefacts = await collectArtefacts(sandbox, hostDir, result.stdout, result.stderr, result.exitCode, ageTestIdentity(codeDir));
+  const replacements: Replacements = [[sandbox, '<SANDBOX>'], [hostDir, '<HOST>'], ...serverIdOf(sandbox)];
+  artefacts.files.set('notify-http.log', { domain: 'notify', text: normaliseHttpLog(sink.requests, replacements) });
+  const mail = join(sandbox, 'sendmail.log');
+  artefacts.files.set('notify-mail.log', {
+    domain: 'notify', text: existsSync(mail) ? normaliseNotifyText(readFileSync(mail, 'utf8'), replacements) : '(no mail)\n',
+  });
+  return { ...artefacts, durationMs };
+}
+
+function serverIdOf(sandbox: string): [string, string][] {
+  try {
+    const id = /^SERVER_ID=(\d{16})$/m.exec(readFileSync(join(sandbox, 'config', '.server_identity'), 'utf8'))?.[1];
+    return id === undefined ? [] : [[id, '<SERVER_ID>']];
+  } catch {
+    return [];
+  }
 }
 
 async function collectArtefacts(sandbox: string, hostDir: string, stdout: string, stderr: string,

@@ -16,6 +16,9 @@ export interface Scenario {
   /** The secondary tier (a sandbox dir) and the cloud tier (an rclone remote): `up` a local-type remote,
    * `down` a WebDAV remote on a closed loopback port. */
   readonly tiers?: 'up' | 'down';
+  /** The notification sinks: `up` (a Bot API server answering ok, a sendmail that accepts; the default) or
+   * `down` (a closed port, a sendmail exiting 75). */
+  readonly notify?: 'up' | 'down';
   /** Archives encrypted to the test recipient of parity/age-test.key (the normaliser decrypts with it). */
   readonly encrypt?: boolean;
   /** Hosts this scenario applies to (default: every host). */
@@ -61,6 +64,10 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'encryption-on', description: 'ENCRYPT_ARCHIVE=true to the test age recipient; content verification skipped',
     encrypt: true, hosts: ['pve-single', 'dual'], inDefault: true,
+  },
+  {
+    name: 'notify-down', description: 'the Telegram API refuses connections and sendmail exits 75: WARNINGs, exit 1',
+    notify: 'down', hosts: ['pve-single'], inDefault: true,
   },
   ...COMPRESSIONS.map((type): Scenario => ({
     name: `compression-${type}`, description: `COMPRESSION_TYPE=${type}`, config: { COMPRESSION_TYPE: type },

@@ -202,6 +202,7 @@ export class Orchestrator {
     this.log.skip('Security checks are not built yet in the legacy pipeline');
     let stop = (await this.phase('DEPENDENCIES', async () => this.dependencies())) !== 0;
     if (options.checkOnly) {
+      if (this.value('NOTIFY_DRY_RUN') === 'true') await this.phase('NOTIFY', async () => this.stage('notify_run'));
       if (this.exitCode.current === 0) this.log.success('Check-only mode completed successfully');
       this.summary();
       return this.exitCode.current;
@@ -212,7 +213,7 @@ export class Orchestrator {
     if (!stop && (await this.phase('ARCHIVE', async () => this.stage('backup_archive'))) !== 0) stop = this.value('STATUS_ARCHIVE') === '2';
     if (!stop && !options.dryRun) await this.phase('VERIFY', async () => this.stage('backup_verify'));
     await this.phase('STORAGE', async () => this.stage('storage_run'));   // every storage failure is a warning
-    this.notifyPhase();
+    await this.phase('NOTIFY', async () => this.stage('notify_run'));   // a channel failure is a warning
     this.runDir?.setState('RUN_EXIT_CODE', String(this.exitCode.current));
     await this.phase('METRICS', async () => this.stage('metrics_write'));
     await this.phase('LOGS', async () => this.stage('storage_logs'));
@@ -333,16 +334,6 @@ export class Orchestrator {
     if ((await this.stage('backup_select_compressor')) !== 0) return 2;
     await this.stage('storage_check_tiers');
     return 0;
-  }
-
-  /** Phase 13 (issue 5 builds it in both implementations); what is not done yet is said plainly. */
-  private notifyPhase(): void {
-    const dryRun = this.options.dryRun;
-    if (!dryRun || this.value('NOTIFY_DRY_RUN') === 'true') {
-      if (['TELEGRAM_ENABLED', 'EMAIL_ENABLED', 'WEBHOOK_ENABLED'].some((k) => this.value(k) === 'true')) {
-        this.log.warning('Notifications are not built yet in the legacy pipeline: nothing sent');
-      }
-    }
   }
 
   /** Phase 16's summary block (run.md §5.4), line for line as orchestrator_summary writes it. */

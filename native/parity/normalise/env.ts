@@ -22,7 +22,7 @@ export function stateKeyDomain(key: string): DomainName {
   if (/^(PARITY_MISMATCHES|FALLBACK|IMPL|SHADOW)_/.test(key) || key === 'RUN_EXIT_CODE') return 'orchestrator';
   if (/^STATUS_(PRIMARY|SECONDARY|CLOUD|STORAGE|LOGS)$/.test(key) || /^DURATION_(STORAGE|LOGS)$/.test(key)
     || /^(PRIMARY|SECONDARY|CLOUD|TIER)_/.test(key) || /^LOG_(PRIMARY|SECONDARY|CLOUD)$/.test(key)) return 'storage';
-  if (/^(STATUS|DURATION)_NOTIFY/.test(key) || /^(TELEGRAM|EMAIL|WEBHOOK)_/.test(key)) return 'notify';
+  if (/^(STATUS|DURATION)_NOTIFY/.test(key) || /^(TELEGRAM|EMAIL|WEBHOOK|NOTIFY)_/.test(key)) return 'notify';
   if (/^(STATUS|DURATION)_METRICS/.test(key) || /^METRICS_/.test(key)) return 'metrics';
   return 'backup';
 }

@@ -7,6 +7,7 @@ import { archiveManifest } from './archive.js';
 import { envAssignments, normaliseChecksum, normaliseMetadata, normaliseState, stateKeyDomain } from './env.js';
 import { normaliseLog, normaliseLogLine } from './log.js';
 import { normaliseMetrics } from './metrics.js';
+import { normaliseHttpLog, normaliseNotifyText } from './notify.js';
 import { listTier } from './tiers.js';
 
 describe('log normaliser', () => {
@@ -156,5 +157,25 @@ describe('archive normaliser', () => {
     await expect(archiveManifest(join(dir, 'x.zip'))).rejects.toThrow(/not an archive name/);
     writeFileSync(join(dir, 'y.tar.zst'), 'not zstd at all');
     await expect(archiveManifest(join(dir, 'y.tar.zst'))).rejects.toThrow();
+  });
+});
+
+describe('notification normaliser (notify.md §9)', () => {
+  it('records requests in order with the compared headers, form fields decoded, tokens for volatile values', () => {
+    const requests = [{
+      method: 'POST', url: '/bot123456789:AAH-test_token_abcdefghijklmnopqrstuvwx/sendMessage', at: 0,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'proxmox-backup/0.1.0', accept: '*/*', host: '127.0.0.1:4321' },
+      body: `chat_id=-100&text=${encodeURIComponent('✅ t\n💾 Size: 13.6 KiB · ratio 60.64%\n🔹 Local: 80.1 GiB\n⏱️ Duration: 00:00:03\n📦 /tmp/sb/backup/a')}`,
+    }];
+    expect(normaliseHttpLog(requests, [['/tmp/sb', '<SANDBOX>']])).toBe('== request 1\nPOST /bot***/sendMessage\n'
+      + 'content-type: application/x-www-form-urlencoded\nuser-agent: proxmox-backup/0.1.0\n\n'
+      + '[chat_id]\n-100\n[text]\n✅ t\n💾 Size: <SIZE> · ratio <RATIO>\n🔹 Local: <FREE>\n⏱️ Duration: <DURATION>\n📦 <SANDBOX>/backup/a\n');
+    expect(normaliseHttpLog([])).toBe('(no request)\n');
+  });
+
+  it('canonicalises JSON bodies and tokenises the Date header of a mail', () => {
+    const requests = [{ method: 'POST', url: '/hook', at: 0, headers: { 'content-type': 'application/json' }, body: '{"b":1,"a":{"d":2,"c":3}}' }];
+    expect(normaliseHttpLog(requests)).toBe('== request 1\nPOST /hook\ncontent-type: application/json\n\n{\n  "a": {\n    "c": 3,\n    "d": 2\n  },\n  "b": 1\n}\n');
+    expect(normaliseNotifyText('From: x\nDate: Mon, 30 Nov 2026 22:50:01 +0000\nTo: y\n')).toBe('From: x\nDate: <DATE>\nTo: y\n');
   });
 });

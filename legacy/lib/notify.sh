@@ -1,0 +1,402 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034,SC2153 # NOTIFY_* results are shared between functions; config keys come from the context
+# The notify domain (notify.md): phase 13. One frozen run summary rendered per channel; e-mail (sendmail),
+# then Telegram (personal mode), then webhooks. Stage: notify_run. Needs log.sh, core.sh, storage.sh.
+# Built so far: the summary, e-mail through sendmail, Telegram personal mode. SMTP, Telegram's centralized
+# mode and webhooks say plainly that they are not built yet (a WARNING, the channel `failed`).
+
+NOTIFY_WAITS=(1 2)   # seconds before attempts 2 and 3 (§6.1)
+
+# notify_outcome: C from run.log (run.md §2), parity lines ignored; NOTIFY_C and NOTIFY_STATUS.
+notify_outcome() {
+  NOTIFY_C=0
+  if grep -q '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log"; then NOTIFY_C=2
+  elif grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -vq '\[WARNING\] parity: '; then NOTIFY_C=1; fi
+  case "$NOTIFY_C" in 0) NOTIFY_STATUS=success ;; 1) NOTIFY_STATUS=warning ;; *) NOTIFY_STATUS=error ;; esac
+}
+
+notify_emoji() {
+  case "$1" in ok | success | sent) printf '✅' ;; warning) printf '⚠️' ;; error | failed) printf '❌' ;; *) printf '➖' ;; esac
+}
+
+notify_title() {
+  local tag='' type word
+  [[ "$DRY_RUN" != true ]] || tag='[DRY RUN] '
+  [[ "$CHECK_ONLY" != true ]] || tag='[CHECK] '
+  case "$PROXMOX_TYPE" in pve) type=PVE ;; pbs) type=PBS ;; dual) type=PVE+PBS ;; *) type=UNKNOWN ;; esac
+  case "$NOTIFY_STATUS" in success) word=OK ;; warning) word=WARNING ;; *) word=FAILED ;; esac
+  printf '%s %s%s backup %s - %s' "$(notify_emoji "$NOTIFY_STATUS")" "$tag" "$type" "$word" "$HOSTNAME"
+}
+
+# notify_tier_status TIER: the tiers.<t>.status of §2.1.
+notify_tier_status() {
+  local key enabled
+  if [[ "$1" == primary ]]; then storage_primary_status; return 0; fi
+  key="STATUS_${1^^}"
+  if [[ -n "${!key:-}" ]]; then printf '%s' "${!key}"; return 0; fi
+  enabled="ENABLE_${1^^}_BACKUP"
+  if [[ "${!enabled}" == true ]]; then printf skipped; else printf disabled; fi
+}
+
+# notify_tier_line LABEL TIER MAX_KEY
+notify_tier_line() {
+  local label="$1" tier="$2" status count_key max text
+  status="$(notify_tier_status "$tier")"
+  count_key="${tier^^}_BACKUP_COUNT"
+  max="${!3}"
+  if storage_gfs_on || (( max == 0 )); then max=''; fi
+  case "$status" in
+    ok | warning | error)
+      if [[ -z "${!count_key:-}" ]]; then text="$status"
+      elif [[ -z "$max" ]]; then text="${!count_key} backups"
+      else text="${!count_key}/${max} backups"; fi
+      ;;
+    *) text="$status" ;;
+  esac
+  printf '%s %s: %s\n' "$(notify_emoji "$status")" "$label" "$text"
+}
+
+# notify_free DIR: free bytes as df -B1 --output=avail, or nothing.
+notify_free() {
+  local bavail frsize
+  [[ -d "$1" ]] || return 0
+  read -r bavail frsize < <(stat -f -c '%a %S' -- "$1") || return 0
+  printf '%s' "$(( bavail * frsize ))"
+}
+
+# notify_cut TEXT: at most 200 code points (199 and …).
+notify_cut() {
+  perl -CSA -e 'my $t = $ARGV[0]; print length($t) > 200 ? substr($t, 0, 199) . "\x{2026}" : $t' -- "$1"
+}
+
+notify_issues_block() {
+  local errors warnings shown=0 line
+  errors="$(grep -c '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log" || true)"
+  warnings="$(grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -vc '\[WARNING\] parity: ' || true)"
+  (( errors + warnings > 0 )) || return 0
+  printf '\n❗ Errors: %s · Warnings: %s\n' "$errors" "$warnings"
+  while IFS= read -r line; do
+    printf '❌ %s\n' "$(notify_cut "${line#*\[ERROR\] }")"
+    shown=$(( shown + 1 ))
+  done < <(grep '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log" | head -n 5)
+  while IFS= read -r line; do
+    printf '⚠️ %s\n' "$(notify_cut "${line#*\[WARNING\] }")"
+    shown=$(( shown + 1 ))
+  done < <(grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -v '\[WARNING\] parity: ' | head -n 5)
+  (( errors + warnings == shown )) || printf '… and %s more\n' "$(( errors + warnings - shown ))"
+}
+
+# notify_body [email-line]: §2.4, lines joined by \n, no trailing newline. With an argument, Telegram's
+# `Email:` line is added to the tiers block.
+notify_body() {
+  local free duration
+  {
+    notify_tier_line Local primary MAX_LOCAL_BACKUPS
+    notify_tier_line Secondary secondary MAX_SECONDARY_BACKUPS
+    notify_tier_line Cloud cloud MAX_CLOUD_BACKUPS
+    [[ $# -eq 0 ]] || printf '%s Email: %s\n' "$(notify_emoji "$1")" "$1"
+    if [[ "$CHECK_ONLY" != true ]]; then
+      printf '\n'
+      if [[ -n "${BACKUP_FILE:-}" && -f "${BACKUP_FILE:-}" ]]; then
+        printf '📦 %s\n' "${BACKUP_FILE##*/}"
+        if [[ "${COMPRESSION_RATIO:-Unknown}" == Unknown ]]; then printf '💾 Size: %s\n' "$(core_human_size "${ARCHIVE_SIZE:-0}")"
+        else printf '💾 Size: %s · ratio %s\n' "$(core_human_size "${ARCHIVE_SIZE:-0}")" "$COMPRESSION_RATIO"; fi
+      elif [[ "$DRY_RUN" == true ]]; then printf '📦 Dry run: no archive created\n'
+      else printf '📦 No archive created\n'; fi
+      [[ -z "${FILES_INCLUDED:-}" ]] || printf '📁 Files included: %s\n' "$FILES_INCLUDED"
+      (( ${FILE_MISSING:-0} == 0 )) || printf '⚠️ Missing critical files: %s\n' "$FILE_MISSING"
+    fi
+    printf '\n💽 Free space\n'
+    free="$(notify_free "$LOCAL_BACKUP_PATH")"
+    printf '🔹 Local: %s\n' "$([[ -n "$free" ]] && core_human_size "$free" || printf unknown)"
+    if [[ "$(notify_tier_status secondary)" != disabled ]]; then
+      free="$(notify_free "${SECONDARY_BACKUP_PATH:-}")"
+      [[ -z "$free" ]] || printf '🔹 Secondary: %s\n' "$(core_human_size "$free")"
+    fi
+    duration="${BACKUP_DURATION:-$(( $(core_now) - START_TIME ))}"
+    printf '\n🕑 Started: %(%Y-%m-%d %H:%M:%S)T\n' "$START_TIME"
+    printf '⏱️ Duration: %s\n🆔 Server ID: %s\n🔢 Exit code: %s\n' "$(core_format_duration "$duration")" "$SERVER_ID" "$NOTIFY_C"
+    notify_issues_block
+  }
+}
+
+# notify_truncate: stdin → at most 4096 UTF-16 code units, cut before a line end (§2.5).
+notify_truncate() {
+  perl -CSD -e '
+    local $/; my $t = <STDIN>; my $units = sub { my $n = 0; $n += ord($_) > 0xFFFF ? 2 : 1 for split //, $_[0]; $n };
+    if ($units->($t) <= 4096) { print $t; exit }
+    my $marker = "\n[message truncated]"; my @lines = split /\n/, $t, -1; my $out = "";
+    for my $l (@lines) { my $next = $out eq "" ? $l : "$out\n$l"; last if $units->($next . $marker) > 4096; $out = $next }
+    print $out . $marker;'
+}
+
+# notify_keep NAME: stdin into RUN_DIR/notify/NAME (0600), the copy of what a channel sends (§7).
+notify_keep() {
+  mkdir -p -- "${RUN_DIR}/notify"
+  ( umask 077 && cat > "${RUN_DIR}/notify/$1" )
+}
+
+# notify_run (phase 13)
+notify_run() {
+  if [[ "$CHECK_ONLY" == true && "$NOTIFY_DRY_RUN" != true ]]; then return 0; fi
+  log_step 'Sending notifications'
+  notify_outcome
+  NOTIFY_TITLE="$(notify_title)"
+  NOTIFY_BODY="$(notify_body)"
+  local channel result any_sent=false any_failed=false
+  NOTIFY_EMAIL=disabled NOTIFY_TELEGRAM=disabled NOTIFY_WEBHOOK=disabled NOTIFY_SAID_DRY='' NOTIFY_SAID_BELOW=''
+  for channel in email telegram webhook; do
+    notify_decide "$channel"
+    result="$NOTIFY_DECISION"
+    if [[ "$result" == deliver ]]; then
+      "notify_send_${channel}"
+      result="$NOTIFY_RESULT"
+    fi
+    printf -v "NOTIFY_${channel^^}" '%s' "$result"
+    [[ "$result" != sent ]] || any_sent=true
+    [[ "$result" != failed ]] || any_failed=true
+  done
+  if [[ "$any_failed" == true && "$any_sent" == false ]]; then log_warning 'All notification channels failed'; fi
+  state_set NOTIFY_EMAIL "$NOTIFY_EMAIL"
+  state_set NOTIFY_TELEGRAM "$NOTIFY_TELEGRAM"
+  state_set NOTIFY_WEBHOOK "$NOTIFY_WEBHOOK"
+  [[ "$any_failed" == false ]] || return 1
+}
+
+# notify_decide CHANNEL: rows 1-3 of §1.2 into NOTIFY_DECISION (disabled, skipped or deliver); lines once per phase.
+notify_decide() {
+  local enabled label
+  case "$1" in email) enabled="$EMAIL_ENABLED" label='E-mail' ;; telegram) enabled="$TELEGRAM_ENABLED" label=Telegram ;;
+    *) enabled="$WEBHOOK_ENABLED" label=Webhook ;; esac
+  NOTIFY_DECISION=deliver
+  if [[ "$enabled" != true ]]; then
+    log_skip "${label} notification disabled"
+    NOTIFY_DECISION=disabled
+  elif [[ ( "$DRY_RUN" == true || "$CHECK_ONLY" == true ) && "$NOTIFY_DRY_RUN" != true ]]; then
+    [[ -n "$NOTIFY_SAID_DRY" ]] || log_info 'Dry run: would send notifications (NOTIFY_DRY_RUN=false)'
+    NOTIFY_SAID_DRY=1 NOTIFY_DECISION=skipped
+  elif [[ "$NOTIFY_ON" == warning && "$NOTIFY_C" -lt 1 ]] || [[ "$NOTIFY_ON" == error && "$NOTIFY_C" -lt 2 ]]; then
+    [[ -n "$NOTIFY_SAID_BELOW" ]] || log_info "Notifications not sent: outcome ${NOTIFY_STATUS} is below NOTIFY_ON=${NOTIFY_ON}"
+    NOTIFY_SAID_BELOW=1 NOTIFY_DECISION=skipped
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# E-mail (§4)
+
+NOTIFY_ADDRESS_RE='^[A-Za-z0-9._%+=-]+@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$'
+
+# notify_root_pam_email: the e-mail of root@pam under SYSTEM_ROOT_PREFIX (§4.1), with the file it came from.
+notify_root_pam_email() {
+  local p="${SYSTEM_ROOT_PREFIX%/}" file mail
+  NOTIFY_RECIPIENT_SOURCE=''
+  if [[ "$PROXMOX_TYPE" == pve || "$PROXMOX_TYPE" == dual ]]; then
+    file="${p}/etc/pve/user.cfg"
+    mail="$(awk -F: '$1 == "user" && $2 == "root@pam" { print $7; exit }' "$file" 2> /dev/null || true)"
+    if [[ -n "$mail" ]]; then NOTIFY_RECIPIENT_SOURCE="/etc/pve/user.cfg"; printf '%s' "$mail"; return 0; fi
+  fi
+  if [[ "$PROXMOX_TYPE" == pbs || "$PROXMOX_TYPE" == dual ]]; then
+    file="${p}/etc/proxmox-backup/user.cfg"
+    mail="$(awk '/^user: / { inside = ($2 == "root@pam") } inside && $1 == "email" { print $2; exit }' "$file" 2> /dev/null || true)"
+    if [[ -n "$mail" ]]; then NOTIFY_RECIPIENT_SOURCE="/etc/proxmox-backup/user.cfg"; printf '%s' "$mail"; return 0; fi
+  fi
+}
+
+# notify_recipients: NOTIFY_RCPT (valid addresses); returns 1 when none (the WARNING already logged).
+notify_recipients() {
+  local list="$EMAIL_RECIPIENT" item
+  NOTIFY_RCPT=()
+  if [[ -z "${list//[[:space:],]/}" ]]; then
+    list="$(notify_root_pam_email)"
+    if [[ -z "$list" ]]; then
+      log_warning 'No e-mail recipient: EMAIL_RECIPIENT is empty and root@pam has no e-mail address'
+      return 1
+    fi
+    notify_root_pam_email > /dev/null
+    log_info "E-mail recipient taken from root@pam in ${NOTIFY_RECIPIENT_SOURCE}"
+  fi
+  local -a items
+  IFS=, read -r -a items <<< "$list"
+  for item in "${items[@]}"; do
+    item="${item#"${item%%[![:space:]]*}"}"
+    item="${item%"${item##*[![:space:]]}"}"
+    [[ -n "$item" ]] || continue
+    if [[ "$item" =~ $NOTIFY_ADDRESS_RE ]]; then NOTIFY_RCPT+=("$item")
+    else log_warning "Invalid e-mail address ignored: $(log_esc "$item")"; fi
+  done
+  (( ${#NOTIFY_RCPT[@]} > 0 ))
+}
+
+# notify_subject TEXT: RFC 2047, UTF-8 chunks of at most 39 bytes never inside a code point, joined by LF + space.
+notify_subject() {
+  perl -MMIME::Base64 -MEncode -CA -e '
+    my @words; my $chunk = "";
+    for my $c (split //, $ARGV[0]) {
+      my $b = Encode::encode("UTF-8", $c);
+      if (length($chunk) + length($b) > 39) { push @words, $chunk; $chunk = "" }
+      $chunk .= $b;
+    }
+    push @words, $chunk if length $chunk;
+    print join("
+ ", map { "=?UTF-8?B?" . encode_base64($_, "") . "?=" } @words);' -- "$1"
+}
+
+notify_phase_word() {
+  local key="STATUS_$1"
+  case "${!key:-}" in 0) printf ok ;; 1) printf warning ;; 2) printf error ;; *) printf 'not run' ;; esac
+}
+
+notify_details() {
+  local versions='' level type="${COMPRESSION_EFFECTIVE:-$COMPRESSION_TYPE}"
+  [[ -z "${PVE_VERSION:-}" ]] || versions="PVE ${PVE_VERSION}"
+  [[ -z "${PBS_VERSION:-}" ]] || versions+="${versions:+ · }PBS ${PBS_VERSION}"
+  printf 'Details\n'
+  printf '  %-14s%s\n' 'Host type:' "$PROXMOX_TYPE" 'Versions:' "${versions:-none detected}"
+  if [[ "$CHECK_ONLY" != true ]]; then
+    level="$COMPRESSION_LEVEL"
+    if [[ -n "${BACKUP_FILE:-}" && -f "${BACKUP_FILE}.metadata" ]]; then level="$(sed -n 's/^COMPRESSION_LEVEL=//p' "${BACKUP_FILE}.metadata")"; fi
+    [[ "$type" != none ]] || level=none
+    printf '  %-14s%s\n' 'Archive:' "$([[ -n "${BACKUP_FILE:-}" && -f "${BACKUP_FILE:-}" ]] && printf '%s' "$BACKUP_FILE" || printf none)"
+    printf '  %-14s%s\n' 'Compression:' "${type}, level ${level:-none}, mode ${COMPRESSION_MODE}, encrypted $([[ "$ENCRYPT_ARCHIVE" == true ]] && printf yes || printf no)"
+  fi
+  printf '  %-14s%s\n' 'Phases:' "security $(notify_phase_word SECURITY), dependencies $(notify_phase_word DEPENDENCIES), collect $(notify_phase_word COLLECT), archive $(notify_phase_word ARCHIVE), verify $(notify_phase_word VERIFY), storage $(notify_phase_word STORAGE)"
+  printf '  %-14s%s\n' 'Log file:' "${LOG_FILE:-none}"
+}
+
+# notify_email_message FROM: the whole message, LF line endings (§4.2).
+notify_email_message() {
+  local from="$1" to subject
+  printf -v to '%s, ' "${NOTIFY_RCPT[@]}"
+  to="${to%, }"
+  subject="${EMAIL_SUBJECT_PREFIX}${EMAIL_SUBJECT_PREFIX:+ }${NOTIFY_TITLE} ($(printf '%(%Y-%m-%d %H:%M)T' "$START_TIME"))"
+  printf 'From: %s\nTo: %s\nSubject: %s\n' "$from" "$to" "$(notify_subject "$subject")"
+  printf 'Date: %s\n' "$(LC_ALL=C; printf '%(%a, %d %b %Y %H:%M:%S %z)T' -1)"
+  printf 'Message-ID: <proxmox-backup.%s.%s@%s>\n' "$RUN_TIMESTAMP" "$SERVER_ID" "$HOSTNAME"
+  printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n'
+  printf 'Auto-Submitted: auto-generated\nX-Auto-Response-Suppress: All\nList-Id: <backup-reports.%s>\n\n' "$HOSTNAME"
+  printf '%s\n\n%s\n\n' "$NOTIFY_TITLE" "$NOTIFY_BODY"
+  notify_details
+  printf '\n-- \nproxmox-backup %s · server %s\n' "$(core_version)" "$SERVER_ID"
+}
+
+notify_send_email() {
+  NOTIFY_RESULT=failed
+  local key from
+  for key in EMAIL_FROM EMAIL_RECIPIENT EMAIL_SUBJECT_PREFIX; do
+    if [[ "${!key}" == *[$'\r\n']* ]]; then log_warning "E-mail not sent: ${key} contains a line break"; return 0; fi
+  done
+  from="${EMAIL_FROM:-root@${HOSTNAME}}"
+  if [[ ! "$from" =~ ^[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+$ && ! "$from" =~ ^[\ -~]+\ \<[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+\>$ ]]; then
+    log_warning 'E-mail not sent: EMAIL_FROM is not a valid address'
+    return 0
+  fi
+  notify_recipients || return 0
+  if [[ "$EMAIL_DELIVERY_METHOD" == smtp ]]; then
+    log_warning 'E-mail via SMTP is not built yet in the legacy pipeline: nothing sent'
+    return 0
+  fi
+  notify_email_message "$from" | notify_keep email.eml
+  notify_sendmail ''
+}
+
+# notify_sendmail SUFFIX: §4.3 with the kept message; NOTIFY_RESULT.
+notify_sendmail() {
+  local rc status=0
+  printf -v rc '%s, ' "${NOTIFY_RCPT[@]}"
+  rc="${rc%, }"
+  log_info "Sending e-mail to ${rc} via sendmail"
+  if [[ ! -f "$SENDMAIL_PATH" || ! -x "$SENDMAIL_PATH" ]]; then
+    log_warning "E-mail via sendmail failed: $(log_esc "$SENDMAIL_PATH") not found or not executable"
+    return 0
+  fi
+  timeout -k 5 60 "$SENDMAIL_PATH" -t -i < "${RUN_DIR}/notify/email.eml" > /dev/null 2>&1 || status=$?
+  case "$status" in
+    0) log_success "E-mail sent to ${rc} via sendmail$1"; NOTIFY_RESULT=sent ;;
+    124) log_warning 'E-mail via sendmail failed: timeout after 60 s' ;;
+    *) log_warning "E-mail via sendmail failed: exit code ${status}" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Telegram, personal mode (§3.1, §6)
+
+notify_curl_reason() {
+  case "$1" in 6) printf 'name resolution failed' ;; 7) printf 'connection failed' ;; 28) printf timeout ;;
+    35 | 51 | 58 | 60) printf 'TLS error' ;; *) printf 'network error' ;; esac
+}
+
+# notify_curl_quote TEXT: a curl config string value.
+notify_curl_quote() {
+  local v="${1//\\/\\\\}"
+  printf '"%s"' "${v//\"/\\\"}"
+}
+
+# notify_post URL DATA: one attempt; NOTIFY_HTTP (code or empty), NOTIFY_CURL (exit), body in RUN_DIR/notify/.response.
+notify_post() {
+  local response="${RUN_DIR}/notify/.response" headers="${RUN_DIR}/notify/.headers"
+  NOTIFY_CURL=0
+  NOTIFY_HTTP="$(printf 'url = %s\ndata = %s\nheader = "Content-Type: application/x-www-form-urlencoded"\nuser-agent = "proxmox-backup/%s"\n' \
+    "$(notify_curl_quote "$1")" "$(notify_curl_quote "$2")" "$(core_version)" \
+    | curl --config - --silent --show-error --connect-timeout 5 --max-time 20 --proto =http,https \
+      --output "$response" --dump-header "$headers" --write-out '%{http_code}' 2> /dev/null)" || NOTIFY_CURL=$?
+  [[ "$NOTIFY_HTTP" != 000 ]] || NOTIFY_HTTP=''
+}
+
+# notify_json FIELD: a top-level (or a.b) field of the last response, empty when absent or not JSON.
+notify_json() {
+  perl -MJSON::PP -e 'local $/; my $d = eval { decode_json(<STDIN>) } or exit 0; for my $k (split /\./, $ARGV[0]) { ref $d eq "HASH" or exit 0; $d = $d->{$k} }
+    print JSON::PP::is_bool($d) ? ($d ? "true" : "false") : ref $d ? "" : ($d // "")' -- "$1" < "${RUN_DIR}/notify/.response" 2> /dev/null || true
+}
+
+notify_send_telegram() {
+  NOTIFY_RESULT=failed
+  if [[ "$BOT_TELEGRAM_TYPE" == centralized ]]; then
+    [[ -z "$TELEGRAM_SERVER_API_HOST" ]] || log_warning 'Telegram centralized mode is not built yet in the legacy pipeline: nothing sent'
+    return 0
+  fi
+  if [[ -z "$TELEGRAM_BOT_TOKEN" || -z "$TELEGRAM_CHAT_ID" ]]; then log_warning 'Telegram not sent: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is empty'; return 0; fi
+  if [[ ! "$TELEGRAM_BOT_TOKEN" =~ ^[0-9]+:[A-Za-z0-9_-]{35,}$ ]]; then log_warning 'Telegram not sent: TELEGRAM_BOT_TOKEN has an invalid format'; return 0; fi
+  if [[ ! "$TELEGRAM_CHAT_ID" =~ ^-?[0-9]+$ && ! "$TELEGRAM_CHAT_ID" =~ ^@[A-Za-z][A-Za-z0-9_]{4,}$ ]]; then
+    log_warning 'Telegram not sent: TELEGRAM_CHAT_ID has an invalid format'
+    return 0
+  fi
+  local text data base="${TELEGRAM_API_BASE%/}"
+  text="$(printf '%s\n\n%s' "$NOTIFY_TITLE" "$(notify_body "$NOTIFY_EMAIL")" | notify_truncate)"
+  printf '%s' "$text" | notify_keep telegram.txt
+  data="chat_id=$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$TELEGRAM_CHAT_ID")&text=$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$text")"
+  local attempt wait reason retry
+  for attempt in 1 2 3; do
+    log_debug "POST ${base}/bot***/sendMessage (attempt ${attempt}/3)"
+    notify_post "${base}/bot${TELEGRAM_BOT_TOKEN}/sendMessage" "$data"
+    retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
+    if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
+    elif [[ "$NOTIFY_HTTP" == 2?? ]]; then
+      if [[ "$(notify_json ok)" == true ]]; then log_success 'Telegram notification sent'; NOTIFY_RESULT=sent; return 0; fi
+      reason='invalid response'
+    else
+      reason="HTTP ${NOTIFY_HTTP}"
+      local description
+      description="$(notify_json description)"
+      [[ -z "$description" ]] || reason+=": $(notify_cut "${description%%$'\n'*}")"
+      if [[ "$NOTIFY_HTTP" == 429 || "$NOTIFY_HTTP" == 5?? ]]; then retry=true; fi
+      if [[ "$NOTIFY_HTTP" == 429 ]]; then
+        local after
+        after="$(notify_json parameters.retry_after)"
+        [[ -n "$after" ]] || after="$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9]*\).*/\1/p' "${RUN_DIR}/notify/.headers" | head -n 1)"
+        if [[ -n "$after" ]]; then wait="$after"; (( after <= 30 )) || retry=false; fi
+      fi
+    fi
+    if [[ "$retry" != true || "$attempt" == 3 ]]; then break; fi
+    log_info "Telegram attempt ${attempt}/3 failed (${reason}); retrying in ${wait} s"
+    sleep "$wait"
+  done
+  log_warning "Telegram notification failed: ${reason}"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Webhooks (§5): not built yet on this side.
+
+notify_send_webhook() {
+  NOTIFY_RESULT=failed
+  log_warning 'Webhook notifications are not built yet in the legacy pipeline: nothing sent'
+}

@@ -1,0 +1,52 @@
+// Notification normaliser (notify.md §9): what the loopback sinks recorded — HTTP requests in arrival order
+// (method, path with the Telegram token as ***, the compared headers, form fields decoded one per block) and
+// sendmail calls (argv, message) — with dates, durations, free space, archive size and ratio, the sandbox and
+// loopback ports tokenised.
+import type { Recorded } from '../sinks.js';
+import { replaceLiterals, type Replacements } from './tokens.js';
+
+const KEPT_HEADERS = ['content-type', 'user-agent', 'accept'] as const;
+
+export function normaliseNotifyText(text: string, replacements: Replacements = []): string {
+  return replaceLiterals(text, replacements)
+    .replace(/^(Date: ).*$/gm, '$1<DATE>')
+    .replace(/(⏱️ Duration: )\d\d:\d\d:\d\d/g, '$1<DURATION>')
+    .replace(/(🔹 (?:Local|Secondary): )[^\n]+/g, '$1<FREE>')
+    .replace(/(💾 Size: )[\d.]+ (?:B|KiB|MiB|GiB|TiB)( · ratio )-?[\d.]+%/g, '$1<SIZE>$2<RATIO>')
+    .replace(/(💾 Size: )[\d.]+ (?:B|KiB|MiB|GiB|TiB)$/gm, '$1<SIZE>')
+    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<PORT>')
+    .replace(/\bbot\d+:[A-Za-z0-9_-]{35,}/g, 'bot***');
+}
+
+function formBlocks(body: string): string {
+  return body.split('&').filter((p) => p !== '').map((pair) => {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, '%20'));
+    return `[${name}]\n${value}\n`;
+  }).join('');
+}
+
+function canonicalJson(body: string): string {
+  const sort = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sort);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sort((value as Record<string, unknown>)[k])]));
+    }
+    return value;
+  };
+  return `${JSON.stringify(sort(JSON.parse(body)), null, 2)}\n`;
+}
+
+export function normaliseHttpLog(requests: readonly Recorded[], replacements: Replacements = []): string {
+  if (requests.length === 0) return '(no request)\n';
+  return requests.map((r, i) => {
+    // Accept is compared for the central server's GET only (notify.md §9).
+    const headers = KEPT_HEADERS.filter((h) => r.headers[h] !== undefined && (h !== 'accept' || r.method === 'GET')).map((h) => `${h}: ${String(r.headers[h])}\n`).join('');
+    const type = String(r.headers['content-type'] ?? '');
+    let body = r.body;
+    if (type.startsWith('application/x-www-form-urlencoded')) body = formBlocks(r.body);
+    else if (type.startsWith('application/json')) body = canonicalJson(r.body);
+    return normaliseNotifyText(`== request ${i + 1}\n${r.method} ${r.url}\n${headers}\n${body}`, replacements);
+  }).join('');
+}

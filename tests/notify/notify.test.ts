@@ -1,0 +1,169 @@
+// The notify domain of the legacy pipeline (notify.md §10) against loopback sinks: an HTTP server speaking the
+// Bot API (reached through TELEGRAM_API_BASE) and a fake sendmail.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { logOf, makeSandbox, runLegacy, type Sandbox } from '../legacy/run.js';
+import { fakeSendmail, formField, startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
+
+const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
+let sinks: HttpSink[] = [];
+afterEach(async () => {
+  await Promise.all(sinks.map((s) => s.close()));
+  sinks = [];
+});
+
+async function telegram(replies = [TELEGRAM_OK]): Promise<HttpSink> {
+  const sink = await startHttpSink(replies);
+  sinks.push(sink);
+  return sink;
+}
+
+function telegramSandbox(base: string, extra: Record<string, string> = {}): Sandbox {
+  return makeSandbox({ TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_CHAT_ID: '-100123', TELEGRAM_API_BASE: base, ...extra });
+}
+
+describe('Telegram personal mode (notify.md §3, §10.2-6)', () => {
+  it('posts the run summary as plain text, token never in the log', async () => {
+    const sink = await telegram();
+    const sandbox = telegramSandbox(sink.base);
+    const result = await runLegacy('pve-single', sandbox);
+    expect(result.exitCode, logOf(sandbox)).toBe(0);
+    expect(sink.requests).toHaveLength(1);
+    const [request] = sink.requests;
+    expect(request?.method).toBe('POST');
+    expect(request?.url).toBe(`/bot${TOKEN}/sendMessage`);
+    expect(request?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(request?.headers['user-agent']).toBe('proxmox-backup/0.1.0');
+    expect(formField(request?.body ?? '', 'chat_id')).toBe('-100123');
+    const text = formField(request?.body ?? '', 'text') ?? '';
+    expect(text.split('\n').slice(0, 6)).toEqual([
+      '✅ PVE backup OK - pve1.lab.example', '', '✅ Local: 1/20 backups', '➖ Secondary: disabled', '➖ Cloud: disabled', '➖ Email: disabled',
+    ]);
+    expect(text).toMatch(/\n📦 pve-backup-pve1\.lab\.example-2024-11-25_02-00-00\.tar\.zst\n💾 Size: [\d.]+ KiB · ratio [\d.]+%\n📁 Files included: 128\n/);
+    expect(text).toContain('\n🕑 Started: 2024-11-25 02:00:00\n⏱️ Duration: 00:00:00\n');
+    expect(text.endsWith('🔢 Exit code: 0')).toBe(true);
+    expect(request?.body).toMatch(/text=%E2%9C%85%20PVE%20backup/);   // RFC 3986: a space is %20
+    const log = logOf(sandbox);
+    expect(log).toContain('[SUCCESS] Telegram notification sent');
+    expect(log).not.toContain(TOKEN);
+    const kept = readFileSync(join(sandbox.baseDir, 'log', 'pve-backup-pve1.lab.example-2024-11-25_02-00-00.log'), 'utf8');
+    expect(kept).toContain('[SKIP] E-mail notification disabled');
+  });
+
+  it('a 401 is a WARNING naming the reason, exit 1 although the text said exit 0', async () => {
+    const sink = await telegram([{ status: 401, body: '{"ok":false,"error_code":401,"description":"Unauthorized"}' }]);
+    const sandbox = telegramSandbox(sink.base);
+    const result = await runLegacy('pve-single', sandbox);
+    expect(result.exitCode).toBe(1);
+    expect(sink.requests).toHaveLength(1);
+    expect(formField(sink.requests[0]?.body ?? '', 'text')).toContain('🔢 Exit code: 0');
+    expect(logOf(sandbox)).toContain('[WARNING] Telegram notification failed: HTTP 401: Unauthorized');
+    expect(logOf(sandbox)).toContain('[WARNING] All notification channels failed');
+  });
+
+  it('retries a 500 after 1 s and a 429 after retry_after; gives up at once on a retry_after over 30 s', async () => {
+    const sink = await telegram([{ status: 500, body: '{"ok":false}' }, TELEGRAM_OK]);
+    expect((await runLegacy('pve-single', telegramSandbox(sink.base))).exitCode).toBe(0);
+    expect(sink.requests).toHaveLength(2);
+    expect((sink.requests[1]?.at ?? 0) - (sink.requests[0]?.at ?? 0)).toBeGreaterThanOrEqual(900);
+    const limited = await telegram([{ status: 429, body: '{"ok":false,"description":"Too Many Requests","parameters":{"retry_after":60}}' }]);
+    const sandbox = telegramSandbox(limited.base);
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    expect(limited.requests).toHaveLength(1);
+    expect(logOf(sandbox)).toContain('[WARNING] Telegram notification failed: HTTP 429: Too Many Requests');
+  });
+
+  it('a closed port is `connection failed` after 3 attempts; bad settings send nothing', async () => {
+    const closed = await telegram();
+    const base = closed.base;
+    await closed.close();
+    sinks = [];
+    const sandbox = telegramSandbox(base);
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    expect(logOf(sandbox)).toContain('[INFO] Telegram attempt 1/3 failed (connection failed); retrying in 1 s');
+    expect(logOf(sandbox)).toContain('[WARNING] Telegram notification failed: connection failed');
+    const sink = await telegram();
+    const bad = telegramSandbox(sink.base, { TELEGRAM_CHAT_ID: 'abc' });
+    expect((await runLegacy('pve-single', bad)).exitCode).toBe(1);
+    expect(logOf(bad)).toContain('[WARNING] Telegram not sent: TELEGRAM_CHAT_ID has an invalid format');
+    const invalid = await telegram([{ status: 200, body: '{"ok":false}' }]);
+    const noOk = telegramSandbox(invalid.base);
+    expect((await runLegacy('pve-single', noOk)).exitCode).toBe(1);
+    expect(logOf(noOk)).toContain('[WARNING] Telegram notification failed: invalid response');
+    expect(invalid.requests).toHaveLength(1);
+    expect(sink.requests).toHaveLength(0);
+  });
+});
+
+describe('e-mail through sendmail (notify.md §4, §10.14-17)', () => {
+  it('pipes one plain-text message to sendmail -t -i; Telegram, after it, says the e-mail was sent', async () => {
+    const sink = await telegram();
+    const sandbox = telegramSandbox(sink.base);
+    const sendmail = fakeSendmail(sandbox.baseDir);
+    const withMail = makeSandboxLike(sandbox, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com', SENDMAIL_PATH: sendmail });
+    const result = await runLegacy('pve-single', withMail);
+    expect(result.exitCode).toBe(0);
+    const recorded = readFileSync(join(sandbox.baseDir, 'sendmail.log'), 'utf8');
+    expect(recorded.split('\n')[0]).toBe('argv: -t -i');
+    expect(recorded).toContain('\nFrom: root@pve1.lab.example\nTo: admin@example.com\nSubject: =?UTF-8?B?');
+    expect(recorded).toMatch(/\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\n/);
+    expect(recorded).toContain('\nMessage-ID: <proxmox-backup.2024-11-25_02-00-00.');
+    expect(recorded).toContain('\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n');
+    expect(recorded).toContain('\n\n✅ PVE backup OK - pve1.lab.example\n\n✅ Local: 1/20 backups\n➖ Secondary: disabled\n➖ Cloud: disabled\n\n📦 ');
+    expect(recorded).toContain('\nDetails\n  Host type:    pve\n  Versions:     PVE 8.3.1\n');
+    expect(recorded).toContain('\n-- \nproxmox-backup 0.1.0 · server ');
+    const subject = /Subject: (.*(?:\n .*)*)\n/.exec(recorded)?.[1] ?? '';
+    const decoded = subject.split('\n ').map((w) => Buffer.from(/=\?UTF-8\?B\?(.*)\?=/.exec(w)?.[1] ?? '', 'base64')).reduce((a, b) => Buffer.concat([a, b]));
+    expect(decoded.toString('utf8')).toBe('[Proxmox-Backup] ✅ PVE backup OK - pve1.lab.example (2024-11-25 02:00)');
+    expect(subject.split('\n ').every((w) => Buffer.from(/\?B\?(.*)\?=/.exec(w)?.[1] ?? '', 'base64').length <= 39)).toBe(true);
+    expect(formField(sink.requests[0]?.body ?? '', 'text')).toContain('\n✅ Email: sent\n');
+    expect(logOf(withMail)).toContain('[SUCCESS] E-mail sent to admin@example.com via sendmail');
+  });
+
+  it('reports a failing or missing sendmail and drops a bad address', async () => {
+    const sandbox = makeSandbox();
+    const failing = makeSandboxLike(sandbox, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'ok@example.com, bad@@x', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir, 75) });
+    expect((await runLegacy('pve-single', failing)).exitCode).toBe(1);
+    expect(logOf(failing)).toContain('[WARNING] Invalid e-mail address ignored: bad@@x');
+    expect(logOf(failing)).toContain('[WARNING] E-mail via sendmail failed: exit code 75');
+    expect(readFileSync(join(sandbox.baseDir, 'sendmail.log'), 'utf8')).toContain('To: ok@example.com\n');
+    const missing = makeSandbox({ EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'ok@example.com', SENDMAIL_PATH: '/nonexistent/sendmail' });
+    expect((await runLegacy('pve-single', missing)).exitCode).toBe(1);
+    expect(logOf(missing)).toContain('[WARNING] E-mail via sendmail failed: /nonexistent/sendmail not found or not executable');
+  });
+
+  it('takes the recipient from root@pam in user.cfg when EMAIL_RECIPIENT is empty', async () => {
+    const sandbox = makeSandbox();
+    const mail = makeSandboxLike(sandbox, { EMAIL_ENABLED: 'true', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) });
+    expect((await runLegacy('pve-single', mail)).exitCode).toBe(0);
+    expect(logOf(mail)).toContain('[INFO] E-mail recipient taken from root@pam in /etc/pve/user.cfg');
+  });
+});
+
+describe('when notifications go out (notify.md §1, §10.9-11)', () => {
+  it('dry-run sends only with NOTIFY_DRY_RUN=true, tagged; NOTIFY_ON=error skips a good run', async () => {
+    const sink = await telegram();
+    const quiet = telegramSandbox(sink.base);
+    expect((await runLegacy('pve-single', quiet, ['--dry-run'])).exitCode).toBe(0);
+    expect(logOf(quiet)).toContain('[INFO] Dry run: would send notifications (NOTIFY_DRY_RUN=false)');
+    expect(sink.requests).toHaveLength(0);
+    const loud = telegramSandbox(sink.base, { NOTIFY_DRY_RUN: 'true' });
+    expect((await runLegacy('pve-single', loud, ['--dry-run'])).exitCode).toBe(0);
+    const text = formField(sink.requests[0]?.body ?? '', 'text') ?? '';
+    expect(text.startsWith('✅ [DRY RUN] PVE backup OK - pve1.lab.example\n\n➖ Local: skipped')).toBe(true);
+    expect(text).toContain('\n📦 Dry run: no archive created\n');
+    const onError = telegramSandbox(sink.base, { NOTIFY_ON: 'error' });
+    expect((await runLegacy('pve-single', onError)).exitCode).toBe(0);
+    expect(logOf(onError)).toContain('[INFO] Notifications not sent: outcome success is below NOTIFY_ON=error');
+    expect(sink.requests).toHaveLength(1);
+  });
+});
+
+/** A sandbox's config with more keys appended (same BASE_DIR). */
+function makeSandboxLike(sandbox: Sandbox, extra: Record<string, string>): Sandbox {
+  const text = readFileSync(sandbox.configPath, 'utf8') + Object.entries(extra).map(([k, v]) => `${k}="${v}"\n`).join('');
+  writeFileSync(sandbox.configPath, text);
+  return sandbox;
+}
+import { writeFileSync } from 'node:fs';
