@@ -83,11 +83,18 @@ async function prepareHost(host: HostInfo, scenario: Scenario, sandbox: string):
 }
 
 function failingStubs(scenario: Scenario, sandbox: string): string | undefined {
-  if (scenario.failingCommands === undefined || scenario.failingCommands.length === 0) return undefined;
+  const failing = scenario.failingCommands ?? [];
+  const broken = scenario.brokenDecompressors ?? [];
+  if (failing.length === 0 && broken.length === 0) return undefined;
   const dir = join(sandbox, 'failing-bin');
   mkdirSync(dir);
-  for (const command of scenario.failingCommands) {
+  for (const command of failing) {
     writeFileSync(join(dir, command), `#!/bin/sh\necho "${command}: simulated failure" >&2\nexit 3\n`, { mode: 0o755 });
+  }
+  for (const command of broken) {
+    // Decompression (-d, -dc, --decompress) fails; anything else runs the real program from /usr/bin.
+    writeFileSync(join(dir, command), `#!/bin/sh\nfor a in "$@"; do case "$a" in -d*|--decompress) echo "${command}: simulated corruption" >&2; exit 1;; esac; done\n`
+      + `exec /usr/bin/${command} "$@"\n`, { mode: 0o755 });
   }
   return dir;
 }

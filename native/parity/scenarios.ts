@@ -9,6 +9,8 @@ export interface Scenario {
   readonly args?: readonly string[];
   /** Commands replaced, first on PATH, by a stub that prints to stderr and exits 3. */
   readonly failingCommands?: readonly string[];
+  /** Compressors wrapped first on PATH so that decompressing fails (exit 1) while compressing works. */
+  readonly brokenDecompressors?: readonly string[];
   /** Files (relative to the host's root/) removed from a copy of the host. */
   readonly removeFiles?: readonly string[];
   /** Older backups of this host seeded in the local tier before the run (retention). */
@@ -64,6 +66,10 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'encryption-on', description: 'ENCRYPT_ARCHIVE=true to the test age recipient; content verification skipped',
     encrypt: true, hosts: ['pve-single', 'dual'], inDefault: true,
+  },
+  {
+    name: 'verify-fails', description: 'zstd cannot decompress: verification ERROR, no copy, no rotation, exit 2',
+    brokenDecompressors: ['zstd'], config: { MAX_LOCAL_BACKUPS: '1' }, seedBackups: 1, hosts: ['pve-single', 'pbs'], inDefault: true,
   },
   {
     name: 'notify-down', description: 'the Telegram API refuses connections and sendmail exits 75: WARNINGs, exit 1',

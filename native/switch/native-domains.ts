@@ -1,8 +1,9 @@
-// Which domains have a native implementation in this build. A flag set to ts or shadow for a domain
+// Which domains have a native implementation in this build (backup: some stages; the others run through their
+// shims, native/backup/index.ts). A flag set to ts or shadow for a domain
 // not listed here runs bash, and `switch-mode status` says so: a flag never makes a backup vanish.
 import type { DomainName, FlagValue } from './flags.js';
 
-export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['orchestrator']);
+export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['orchestrator', 'backup']);
 
 export interface Effective {
   readonly value: 'bash' | 'ts' | 'shadow';

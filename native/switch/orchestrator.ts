@@ -1,10 +1,11 @@
 // The TypeScript orchestrator (run.md §1; ARCHITECTURE "Domains and flags"): the same phases, in the same
 // order, with the same log lines, state keys and exit code as legacy/bin/proxmox-backup, each stage dispatched
 // per its domain's flag (in-process, or the legacy function through its shim).
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CONFIG_KEYS, isSecretKey } from '../core/config-keys.js';
 import { loadConfig, type LoadedConfig } from '../core/config.js';
+import { hasProgram } from '../core/programs.js';
 import { esc } from '../core/esc.js';
 import { execCommand } from '../core/exec.js';
 import { ExitCode, type ExitStatus } from '../core/exit-code.js';
@@ -14,7 +15,6 @@ import { RunLog, type ConsoleSink, type DebugLevel } from '../core/log.js';
 import { Redactor, secretsOf } from '../core/redact.js';
 import { RunDir } from '../core/run-dir.js';
 import { DOMAINS, type DomainName } from './flags.js';
-import { compareShadow, redirectScratchContext } from './shadow.js';
 import { STAGES, StageRunner, type Implementation, type NativeStage, type StageName } from './stages.js';
 
 export interface OrchestratorOptions {
@@ -53,20 +53,7 @@ export function cleanPath(path: string): { path: string; warnings: string[] } {
   return { path: kept.join(':'), warnings };
 }
 
-/** An executable regular file of that name on PATH (core_has_program). */
-export function hasProgram(name: string, path: string): boolean {
-  for (const dir of path.split(':')) {
-    const candidate = join(dir, name);
-    try {
-      if (!statSync(candidate).isFile()) continue;
-      accessSync(candidate, constants.X_OK);
-      return true;
-    } catch {
-      continue;
-    }
-  }
-  return false;
-}
+export { hasProgram } from '../core/programs.js';
 
 async function resolveTimezone(env: Readonly<Record<string, string | undefined>>): Promise<string> {
   if (env.TZ !== undefined && env.TZ !== '') return env.TZ;
@@ -245,8 +232,9 @@ export class Orchestrator {
       codeDir: options.codeDir, runDir: this.runDir, log: this.log, env: this.env,
       implementation: options.implementation, fallback: options.fallback, natives: options.natives ?? {},
       shadow: {
-        scratchContext: redirectScratchContext,
-        compare: compareShadow,
+        // Loaded on first use: the parity normalisers (tar, diff) are not needed by a run without shadow.
+        scratchContext: async (scratch) => (await import('./shadow.js')).redirectScratchContext(scratch),
+        compare: async (stage, real, scratch, marks) => (await import('./shadow.js')).compareShadow(stage, real, scratch, marks),
         report: (stage, diff) => {
           const path = shadowReportPath(this.value('LOG_FILE'), this.value('LOCAL_LOG_PATH'), stage);
           writeShadowReport(path, diff);

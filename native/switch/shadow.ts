@@ -1,7 +1,7 @@
 // Shadow mode (ARCHITECTURE "Domains and flags"): the native stage runs on a scratch copy of the run directory
 // whose context points every output somewhere inside the scratch copy; afterwards its outputs are compared with
 // the real (bash) ones through the parity normalisers. Used by StageRunner when a domain's flag is `shadow`.
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { archiveManifest } from '../parity/normalise/archive.js';
@@ -20,6 +20,14 @@ export function redirectScratchContext(scratch: RunDir): void {
   const context = scratch.readContext();
   for (const key of OUTPUT_KEYS) {
     if (context.has(key)) context.set(key, join(scratch.path, 'shadow-out', key.toLowerCase()));
+  }
+  // BASE_DIR holds state a stage may change (config/.server_identity): the native side gets a copy of it.
+  const base = context.get('BASE_DIR');
+  if (base !== undefined && base !== '') {
+    const copy = join(scratch.path, 'shadow-out', 'base');
+    mkdirSync(copy, { recursive: true });
+    if (existsSync(join(base, 'config'))) cpSync(join(base, 'config'), join(copy, 'config'), { recursive: true, preserveTimestamps: true });
+    context.set('BASE_DIR', copy);
   }
   context.set('RUN_DIR', scratch.path);
   context.set('LOG_FILE', '');
@@ -51,7 +59,8 @@ async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacem
 export async function compareShadow(stage: StageName, real: RunDir, scratch: RunDir, marks: Marks): Promise<string | undefined> {
   const realContext = real.readContext();
   const scratchContext = scratch.readContext();
-  const replacements: [string, string][] = [[real.path, '<RUN_DIR>'], [scratch.path, '<RUN_DIR>']];
+  const replacements: [string, string][] = [[real.path, '<RUN_DIR>'], [scratch.path, '<RUN_DIR>'],
+    [realContext.get('BASE_DIR') ?? '', '<BASE_DIR>'], [scratchContext.get('BASE_DIR') ?? '', '<BASE_DIR>']];
   for (const key of OUTPUT_KEYS) {
     const a = realContext.get(key);
     const b = scratchContext.get(key);

@@ -1,7 +1,8 @@
 // Per-stage dispatch of the TypeScript orchestrator (ARCHITECTURE "Domains and flags"): each stage runs
 // in-process (ts), through its legacy shim (bash, via zx), or both (shadow). A native stage that fails for an
 // internal reason is rerun in bash when flags.json says `"fallback": true`.
-import { cpSync, mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import type { ExitStatus } from '../core/exit-code.js';
@@ -57,7 +58,7 @@ export interface StageRunnerOptions {
   readonly fallback: boolean;
   readonly natives: Partial<Record<StageName, NativeStage>>;
   readonly shadow?: {
-    readonly scratchContext: (scratch: RunDir) => void;
+    readonly scratchContext: (scratch: RunDir) => Promise<void>;
     readonly compare: ShadowCompare;
     readonly report: (stage: StageName, diff: string) => string;
   };
@@ -159,11 +160,14 @@ export class StageRunner {
     const scratchPath = mkdtempSync(join(runDir.path, '..', 'proxmox-backup-shadow.'));
     const scratch = RunDir.open(scratchPath);
     const marks = { log: runDir.logSize(), state: statSync(runDir.statePath).size };
-    cpSync(runDir.path, scratchPath, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    // GNU cp -a: staging may hold any byte in a name, fifos and sockets (the hostile host has them all).
+    const copied = spawnSync('cp', ['-a', '--', `${runDir.path}/.`, scratchPath], { stdio: 'ignore' });
+    // The native side must see the inputs as they were before the real stage ran (the identity file…).
+    if (copied.status === 0) await shadow.scratchContext(scratch);
     const status = await this.bash(stage);
     const { domain } = STAGES[stage];
     try {
-      shadow.scratchContext(scratch);
+      if (copied.status !== 0) throw new Error('cannot copy the run directory for the shadow run');
       const quietLog = log.scratch(scratch.logPath);
       try {
         await native({ runDir: scratch, log: quietLog, env: this.options.env });

@@ -8,6 +8,7 @@ import type { ExitStatus } from '../../native/core/exit-code.js';
 import { parseEnvFile } from '../../native/core/state-env.js';
 import type { DomainName } from '../../native/switch/flags.js';
 import { Orchestrator } from '../../native/switch/orchestrator.js';
+import { NATIVE_BACKUP_STAGES } from '../../native/backup/index.js';
 import type { Implementation, NativeStage, NativeStageContext, StageName } from '../../native/switch/stages.js';
 import { archiveIn, hostEnv, logOf, makeSandbox, REPO, runLegacy, tarList, type Sandbox } from '../legacy/run.js';
 
@@ -112,11 +113,30 @@ function switchMode(host: string, sandbox: Sandbox, flags: string[]) {
   });
 }
 
+describe('the native backup stages in shadow on every fixture host', () => {
+  it.each(['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'])('%s: detect, compressor choice and verify agree with bash', async (host) => {
+    const sandbox = makeSandbox();
+    const run = await runNative(host, sandbox, { natives: NATIVE_BACKUP_STAGES, flags: { backup: 'shadow' } });
+    expect(run.stdout).not.toContain('parity:');
+    expect(run.state.get('SHADOW_BACKUP')).toBe('1');
+    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
+  });
+});
+
+/** Resolves once a run holds the sandbox's lock (its pid= line is written). */
+async function lockHeld(sandbox: Sandbox): Promise<void> {
+  const lockFile = join(sandbox.baseDir, 'lock', 'proxmox-backup.lock');
+  for (let i = 0; i < 150 && !(existsSync(lockFile) && readFileSync(lockFile, 'utf8').startsWith('pid=')); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('signals and the lock (run.md §1 phase 16, §7)', () => {
   it('on SIGTERM: a clear line, exit 2, no partial archive, run directory gone, lock free again', async () => {
     const sandbox = makeSandbox();
     const running = switchMode('hostile', sandbox, ['--flag', 'orchestrator=ts']);   // lspci hangs 3 s there
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await lockHeld(sandbox);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     running.kill('SIGTERM');
     const result = await running;
     expect(result.exitCode).toBe(2);
@@ -129,7 +149,7 @@ describe('signals and the lock (run.md §1 phase 16, §7)', () => {
   it('excludes a legacy run while it holds the lock, and is excluded by one', async () => {
     const sandbox = makeSandbox();
     const native = switchMode('hostile', sandbox, ['--flag', 'orchestrator=ts']);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await lockHeld(sandbox);
     const legacy = await runLegacy('pve-single', sandbox);
     expect(legacy.exitCode).toBe(2);
     expect(legacy.stdout).toMatch(/\[ERROR\] Another backup run is in progress \(PID \d+\)/);

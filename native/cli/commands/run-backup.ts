@@ -10,6 +10,7 @@ import type { CliEnvironment } from '../environment.js';
 import { err } from '../output.js';
 import { resolveAll } from './flags.js';
 import { Orchestrator } from '../../switch/orchestrator.js';
+import { NATIVE_BACKUP_STAGES } from '../../backup/index.js';
 
 export interface RunBackupArgs {
   readonly config?: string;
@@ -49,7 +50,7 @@ export async function runBackup(environment: CliEnvironment, args: RunBackupArgs
       configPath: args.config, dryRun: args.dryRun === true, checkOnly: args.checkOnly === true,
       debugLevel: args.extreme === true ? 'extreme' : args.verbose === true ? 'advanced' : undefined,
       implementation: (domain) => effectiveImplementation(domain, valueOf(domain)).value,
-      fallback: flags.matrix.fallback,
+      fallback: flags.matrix.fallback, natives: NATIVE_BACKUP_STAGES,
       stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
       stderr: err,
     });
