@@ -2,8 +2,8 @@
 # shellcheck disable=SC2034,SC2153 # NOTIFY_* results are shared between functions; config keys come from the context
 # The notify domain (notify.md): phase 13. One frozen run summary rendered per channel; e-mail (sendmail),
 # then Telegram (personal mode), then webhooks. Stage: notify_run. Needs log.sh, core.sh, storage.sh.
-# Built so far: the summary, e-mail through sendmail, Telegram personal mode. SMTP, Telegram's centralized
-# mode and webhooks say plainly that they are not built yet (a WARNING, the channel `failed`).
+# Built so far: the summary, e-mail through sendmail and SMTP (curl), Telegram personal mode. Telegram's
+# centralized mode and webhooks say plainly that they are not built yet (a WARNING, the channel `failed`).
 
 NOTIFY_WAITS=(1 2)   # seconds before attempts 2 and 3 (§6.1)
 
@@ -291,12 +291,48 @@ notify_send_email() {
     return 0
   fi
   notify_recipients || return 0
-  if [[ "$EMAIL_DELIVERY_METHOD" == smtp ]]; then
-    log_warning 'E-mail via SMTP is not built yet in the legacy pipeline: nothing sent'
+  if [[ "$EMAIL_DELIVERY_METHOD" == smtp && -z "$SMTP_HOST" ]]; then log_warning 'E-mail not sent: SMTP_HOST is empty'; return 0; fi
+  notify_email_message "$from" | notify_keep email.eml
+  if [[ "$EMAIL_DELIVERY_METHOD" != smtp ]]; then notify_sendmail ''; return 0; fi
+  notify_smtp "$from" && return 0
+  [[ "$EMAIL_FALLBACK_SENDMAIL" == true ]] || return 0
+  log_info 'Falling back to sendmail'
+  notify_sendmail ' (fallback)'
+}
+
+# notify_smtp_reason CURL_EXIT: the §4.4 failure reason.
+notify_smtp_reason() {
+  case "$1" in 6) printf 'name resolution failed' ;; 7) printf 'connection failed' ;; 28) printf timeout ;;
+    35 | 51 | 58 | 60 | 77 | 83) printf 'TLS error' ;; 64) printf 'STARTTLS not offered' ;; 67) printf 'authentication failed' ;;
+    *) printf 'rejected by server' ;; esac
+}
+
+# notify_smtp FROM (§4.4) through curl, everything (credentials included) in a config on stdin; NOTIFY_RESULT.
+notify_smtp() {
+  local from="$1" rc scheme=smtp status=0 address
+  printf -v rc '%s, ' "${NOTIFY_RCPT[@]}"
+  rc="${rc%, }"
+  address="$from"
+  if [[ "$from" =~ \<([^\>]+)\>$ ]]; then address="${BASH_REMATCH[1]}"; fi
+  [[ "$SMTP_TLS" != tls ]] || scheme=smtps
+  log_info "Sending e-mail to ${rc} via SMTP ${SMTP_HOST}:${SMTP_PORT}"
+  {
+    printf 'url = %s\n' "$(notify_curl_quote "${scheme}://${SMTP_HOST}:${SMTP_PORT}/${HOSTNAME}")"
+    printf 'mail-from = %s\n' "$(notify_curl_quote "$address")"
+    local recipient
+    for recipient in "${NOTIFY_RCPT[@]}"; do printf 'mail-rcpt = %s\n' "$(notify_curl_quote "$recipient")"; done
+    printf 'upload-file = %s\ncrlf\n' "$(notify_curl_quote "${RUN_DIR}/notify/email.eml")"
+    if [[ "$SMTP_TLS" == starttls && -n "$SMTP_USER" ]]; then printf 'ssl-reqd\n'   # a password never travels in clear
+    elif [[ "$SMTP_TLS" == starttls ]]; then printf 'ssl\n'; fi
+    [[ -z "$SMTP_USER" ]] || printf 'user = %s\n' "$(notify_curl_quote "${SMTP_USER}:${SMTP_PASSWORD}")"
+  } | curl --config - --silent --connect-timeout 10 --max-time 60 > /dev/null 2>&1 || status=$?
+  if (( status == 0 )); then
+    log_success "E-mail sent to ${rc} via SMTP ${SMTP_HOST}:${SMTP_PORT}"
+    NOTIFY_RESULT=sent
     return 0
   fi
-  notify_email_message "$from" | notify_keep email.eml
-  notify_sendmail ''
+  log_warning "E-mail via SMTP failed: $(notify_smtp_reason "$status")"
+  return 1
 }
 
 # notify_sendmail SUFFIX: §4.3 with the kept message; NOTIFY_RESULT.

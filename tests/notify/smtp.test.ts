@@ -1,0 +1,100 @@
+// E-mail over SMTP (notify.md §4.4, §10.18-21) against a real SMTP server on loopback (aiosmtpd, through
+// tests/helpers/smtp-sink), with sendmail as the fallback.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fakeSendmail } from '../../native/parity/sinks.js';
+import { logOf, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+
+interface Sink { port: number; out: string; server: ResultPromise }
+let servers: ResultPromise[] = [];
+afterEach(async () => {
+  for (const server of servers) server.kill();
+  await Promise.allSettled(servers);
+  servers = [];
+});
+
+async function smtpSink(dir: string, rejectRcpt?: string): Promise<Sink> {
+  const out = join(dir, 'smtp.jsonl');
+  const server = execa('/usr/bin/python3', [join(REPO, 'tests', 'helpers', 'smtp-sink'), out, ...(rejectRcpt === undefined ? [] : ['--reject-rcpt', rejectRcpt])],
+    { reject: false, buffer: false });
+  servers.push(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('smtp-sink did not start')), 10_000);
+    server.stdout?.on('data', (chunk: Buffer) => {
+      const match = /PORT (\d+)/.exec(chunk.toString());
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+  });
+  return { port, out, server };
+}
+
+function withConfig(sandbox: Sandbox, extra: Record<string, string>): Sandbox {
+  writeFileSync(sandbox.configPath, readFileSync(sandbox.configPath, 'utf8') + Object.entries(extra).map(([k, v]) => `${k}="${v}"\n`).join(''));
+  return sandbox;
+}
+
+const smtpConfig = (port: number, extra: Record<string, string> = {}): Record<string, string> => ({
+  EMAIL_ENABLED: 'true', EMAIL_DELIVERY_METHOD: 'smtp', EMAIL_RECIPIENT: 'admin@example.com',
+  SMTP_HOST: '127.0.0.1', SMTP_PORT: String(port), SMTP_TLS: 'none', EMAIL_FALLBACK_SENDMAIL: 'false', ...extra,
+});
+
+describe('SMTP (notify.md §4.4)', () => {
+  it('delivers the message: EHLO the fqdn, MAIL FROM, RCPT TO, the DATA of the golden layout with CRLF', async () => {
+    const sandbox = makeSandbox();
+    const sink = await smtpSink(sandbox.baseDir);
+    withConfig(sandbox, smtpConfig(sink.port));
+    const result = await runLegacy('pve-single', sandbox);
+    expect(result.exitCode, logOf(sandbox)).toBe(0);
+    const [record] = readFileSync(sink.out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ehlo: string; mail_from: string; rcpt_tos: string[]; data: string });
+    expect(record?.ehlo).toBe('pve1.lab.example');
+    expect(record?.mail_from).toBe('root@pve1.lab.example');
+    expect(record?.rcpt_tos).toEqual(['admin@example.com']);
+    expect(record?.data).toContain('\r\nMessage-ID: <proxmox-backup.2024-11-25_02-00-00.');
+    expect(record?.data).toContain('\r\n\r\n✅ PVE backup OK - pve1.lab.example\r\n\r\n✅ Local: 1/20 backups\r\n');
+    expect(record?.data.endsWith(` · server ${record.data.match(/server (\d{16})/)?.[1] ?? ''}\r\n`)).toBe(true);
+    expect(logOf(sandbox)).toContain(`[SUCCESS] E-mail sent to admin@example.com via SMTP 127.0.0.1:${sink.port}`);
+  });
+
+  it('a refused recipient fails the send; with the fallback on, sendmail delivers it', async () => {
+    const sandbox = makeSandbox();
+    const sink = await smtpSink(sandbox.baseDir, 'admin@example.com');
+    withConfig(sandbox, smtpConfig(sink.port, { EMAIL_FALLBACK_SENDMAIL: 'true', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) }));
+    const result = await runLegacy('pve-single', sandbox);
+    expect(result.exitCode).toBe(1);
+    const log = logOf(sandbox);
+    expect(log).toContain('[WARNING] E-mail via SMTP failed: rejected by server');
+    expect(log).toContain('[INFO] Falling back to sendmail');
+    expect(log).toContain('[SUCCESS] E-mail sent to admin@example.com via sendmail (fallback)');
+    expect(existsSync(sink.out)).toBe(false);
+    expect(readFileSync(join(sandbox.baseDir, 'sendmail.log'), 'utf8')).toContain('To: admin@example.com\n');
+  });
+
+  it('never sends a password in clear: STARTTLS not offered with a user stops before AUTH', async () => {
+    const sandbox = makeSandbox();
+    const sink = await smtpSink(sandbox.baseDir);
+    withConfig(sandbox, smtpConfig(sink.port, { SMTP_TLS: 'starttls', SMTP_USER: 'backup', SMTP_PASSWORD: 'S3cret-passw0rd' }));
+    const result = await runLegacy('pve-single', sandbox);
+    expect(result.exitCode).toBe(1);
+    expect(logOf(sandbox)).toContain('[WARNING] E-mail via SMTP failed: STARTTLS not offered');
+    expect(logOf(sandbox)).not.toContain('S3cret-passw0rd');
+    expect(existsSync(sink.out)).toBe(false);
+  });
+
+  it('a closed port is `connection failed`; an empty SMTP_HOST sends nothing', async () => {
+    const sandbox = makeSandbox();
+    const sink = await smtpSink(sandbox.baseDir);
+    sink.server.kill();
+    await sink.server;
+    withConfig(sandbox, smtpConfig(sink.port));
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    expect(logOf(sandbox)).toContain('[WARNING] E-mail via SMTP failed: connection failed');
+    const empty = withConfig(makeSandbox(), smtpConfig(25, { SMTP_HOST: '' }));
+    expect((await runLegacy('pve-single', empty)).exitCode).toBe(1);
+    expect(logOf(empty)).toContain('[WARNING] E-mail not sent: SMTP_HOST is empty');
+  });
+});
