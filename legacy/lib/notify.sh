@@ -2,8 +2,8 @@
 # shellcheck disable=SC2034,SC2153 # NOTIFY_* results are shared between functions; config keys come from the context
 # The notify domain (notify.md): phase 13. One frozen run summary rendered per channel; e-mail (sendmail),
 # then Telegram (personal mode), then webhooks. Stage: notify_run. Needs log.sh, core.sh, storage.sh.
-# Built so far: the summary, e-mail through sendmail and SMTP (curl), Telegram personal mode. Telegram's
-# centralized mode and webhooks say plainly that they are not built yet (a WARNING, the channel `failed`).
+# Built: the summary, e-mail through sendmail and SMTP (curl), Telegram personal mode, webhooks in the five
+# formats. Telegram's centralized mode says plainly that it is not built yet (a WARNING, the channel `failed`).
 
 NOTIFY_WAITS=(1 2)   # seconds before attempts 2 and 3 (§6.1)
 
@@ -430,9 +430,200 @@ notify_send_telegram() {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# Webhooks (§5): not built yet on this side.
+# Webhooks (§5)
+
+# notify_js VALUE: a JSON string (UTF-8 written literally), `null` for the literal word null.
+notify_js() {
+  perl -CSA -MJSON::PP -e 'print JSON::PP->new->allow_nonref->encode($ARGV[0])' -- "$1"
+}
+
+# notify_jnum VALUE: a JSON number, or null when VALUE is empty.
+notify_jnum() {
+  if [[ "$1" =~ ^-?[0-9]+$ ]]; then printf '%s' "$1"; else printf null; fi
+}
+
+notify_jstr_or_null() {
+  if [[ -n "$1" ]]; then notify_js "$1"; else printf null; fi
+}
+
+# notify_redact_url URL: <scheme>://<host>[:<port>]/*** (or / without path or query), user info dropped (§5.1).
+notify_redact_url() {
+  local url="$1" scheme rest authority path
+  scheme="${url%%://*}"
+  rest="${url#*://}"
+  authority="${rest%%[/?#]*}"
+  path="${rest:${#authority}}"
+  authority="${authority##*@}"
+  if [[ -z "$path" || "$path" == / ]]; then printf '%s://%s/' "$scheme" "$authority"
+  else printf '%s://%s/***' "$scheme" "$authority"; fi
+}
+
+notify_phase_num() {
+  local key="STATUS_$1"
+  if [[ "${!key:-}" =~ ^[0-2]$ ]]; then printf '%s' "${!key}"; else printf null; fi
+}
+
+# notify_tier_json TIER MAX_KEY FREE_DIR
+notify_tier_json() {
+  local tier="$1" status count_key max free=''
+  status="$(notify_tier_status "$tier")"
+  count_key="${tier^^}_BACKUP_COUNT"
+  max="${!2}"
+  if storage_gfs_on || (( max == 0 )); then max=''; fi
+  [[ -z "$3" || "$status" == disabled ]] || free="$(notify_free "$3")"
+  printf '{"status":%s,"count":%s,"max":%s,"free_bytes":%s}' "$(notify_js "$status")" "$(notify_jnum "${!count_key:-}")" \
+    "$(notify_jnum "$max")" "$(notify_jnum "$free")"
+}
+
+notify_first_lines_json() {
+  local level="$1" line first=true
+  printf '['
+  while IFS= read -r line; do
+    [[ "$first" == true ]] || printf ','
+    first=false
+    notify_js "$(notify_cut "${line#*\["${level}"\] }")"
+  done < <(grep "^[0-9-]* [0-9:]* \[${level}\] " -- "${RUN_DIR}/run.log" | grep -v '\[WARNING\] parity: ' | head -n 5)
+  printf ']'
+}
+
+# notify_generic_json: the generic payload, keys in §5.2 order.
+notify_generic_json() {
+  local mode=backup duration archive=null files=null started errors warnings level
+  [[ "$DRY_RUN" != true ]] || mode=dry-run
+  [[ "$CHECK_ONLY" != true ]] || mode=check
+  duration="${BACKUP_DURATION:-$(( $(core_now) - START_TIME ))}"
+  started="$(printf '%(%Y-%m-%dT%H:%M:%S%z)T' "$START_TIME")"
+  started="${started:0:22}:${started:22}"
+  if [[ -n "${BACKUP_FILE:-}" && -f "${BACKUP_FILE:-}" ]]; then
+    level="$COMPRESSION_LEVEL"
+    [[ ! -f "${BACKUP_FILE}.metadata" ]] || level="$(sed -n 's/^COMPRESSION_LEVEL=//p' "${BACKUP_FILE}.metadata")"
+    [[ "${COMPRESSION_EFFECTIVE:-$COMPRESSION_TYPE}" != none ]] || level=''
+    archive="{\"name\":$(notify_js "${BACKUP_FILE##*/}"),\"path\":$(notify_js "$BACKUP_FILE"),\"size_bytes\":$(notify_jnum "${ARCHIVE_SIZE:-}")"
+    archive+=",\"size\":$(notify_js "$(core_human_size "${ARCHIVE_SIZE:-0}")"),\"compression_type\":$(notify_js "${COMPRESSION_EFFECTIVE:-$COMPRESSION_TYPE}")"
+    archive+=",\"compression_level\":$(notify_jnum "$level"),\"compression_mode\":$(notify_js "$COMPRESSION_MODE")"
+    archive+=",\"compression_ratio\":$(notify_jstr_or_null "${COMPRESSION_RATIO:-}"),\"encrypted\":$([[ "$ENCRYPT_ARCHIVE" == true ]] && printf true || printf false)}"
+  fi
+  [[ "$CHECK_ONLY" == true ]] || files="{\"included\":$(notify_jnum "${FILES_INCLUDED:-}"),\"missing\":$(notify_jnum "${FILE_MISSING:-}")}"
+  errors="$(grep -c '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log" || true)"
+  warnings="$(grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -vc '\[WARNING\] parity: ' || true)"
+  printf '{"schema":"proxmox-backup.notify/1","tool_version":%s,"mode":%s,"status":%s,"exit_code":%s,"title":%s,"text":%s,' \
+    "$(notify_js "$(core_version)")" "$(notify_js "$mode")" "$(notify_js "$NOTIFY_STATUS")" "$NOTIFY_C" \
+    "$(notify_js "$NOTIFY_TITLE")" "$(notify_js "$NOTIFY_BODY")"
+  printf '"host":{"fqdn":%s,"type":%s,"pve_version":%s,"pbs_version":%s,"server_id":%s},' "$(notify_js "$HOSTNAME")" \
+    "$(notify_js "$PROXMOX_TYPE")" "$(notify_jstr_or_null "${PVE_VERSION:-}")" "$(notify_jstr_or_null "${PBS_VERSION:-}")" "$(notify_js "$SERVER_ID")"
+  printf '"run":{"timestamp":%s,"started_at":%s,"duration_seconds":%s,"duration":%s,"log_file":%s},' "$(notify_js "$RUN_TIMESTAMP")" \
+    "$(notify_js "$started")" "$duration" "$(notify_js "$(core_format_duration "$duration")")" \
+    "$(if [[ -n "${LOG_FILE:-}" && -f "${LOG_FILE:-}" ]]; then notify_js "$LOG_FILE"; else printf null; fi)"
+  printf '"phases":{"security":%s,"dependencies":%s,"collect":%s,"archive":%s,"verify":%s,"storage":%s},' \
+    "$(notify_phase_num SECURITY)" "$(notify_phase_num DEPENDENCIES)" "$(notify_phase_num COLLECT)" \
+    "$(notify_phase_num ARCHIVE)" "$(notify_phase_num VERIFY)" "$(notify_phase_num STORAGE)"
+  printf '"archive":%s,"files":%s,' "$archive" "$files"
+  printf '"tiers":{"primary":%s,"secondary":%s,"cloud":%s},' "$(notify_tier_json primary MAX_LOCAL_BACKUPS "$LOCAL_BACKUP_PATH")" \
+    "$(notify_tier_json secondary MAX_SECONDARY_BACKUPS "${SECONDARY_BACKUP_PATH:-}")" "$(notify_tier_json cloud MAX_CLOUD_BACKUPS '')"
+  printf '"issues":{"errors":%s,"warnings":%s,"first_errors":%s,"first_warnings":%s}}' "$errors" "$warnings" \
+    "$(notify_first_lines_json ERROR)" "$(notify_first_lines_json WARNING)"
+}
+
+# notify_webhook_payload URL: WEBHOOK_TARGET (where to POST) and WEBHOOK_BODY for the format; 1 when the
+# URL cannot take this format (ntfy without a topic).
+notify_webhook_payload() {
+  local url="$1" title body color priority
+  title="$(notify_js "$NOTIFY_TITLE")"
+  WEBHOOK_TARGET="$url"
+  case "$WEBHOOK_FORMAT" in
+    generic) WEBHOOK_BODY="$(notify_generic_json)" ;;
+    discord)
+      case "$NOTIFY_STATUS" in success) color=3066993 ;; warning) color=15965202 ;; *) color=15158332 ;; esac
+      body="$(notify_js "$(printf '%s' "$NOTIFY_BODY" | notify_truncate)")"
+      title="$(notify_js "$(perl -CSA -e 'print substr($ARGV[0], 0, 256)' -- "$NOTIFY_TITLE")")"
+      WEBHOOK_BODY="{\"username\":\"proxmox-backup\",\"embeds\":[{\"title\":${title},\"description\":${body},\"color\":${color}}]}"
+      ;;
+    slack)
+      body="$(printf '%s\n\n%s' "$NOTIFY_TITLE" "$NOTIFY_BODY" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')"
+      WEBHOOK_BODY="{\"text\":$(notify_js "$body")}"
+      ;;
+    ntfy)
+      case "$NOTIFY_STATUS" in success) priority=3 ;; warning) priority=4 ;; *) priority=5 ;; esac
+      local base="${url%%\?*}" query='' topic
+      [[ "$url" != *\?* ]] || query="?${url#*\?}"
+      topic="${base##*/}"
+      if [[ -z "$topic" || "${base#*://}" != */* ]]; then return 1; fi
+      WEBHOOK_TARGET="${base%/*}/${query}"
+      WEBHOOK_BODY="{\"topic\":$(notify_js "$topic"),\"title\":${title},\"message\":$(notify_js "$NOTIFY_BODY"),\"priority\":${priority}}"
+      ;;
+    gotify)
+      case "$NOTIFY_STATUS" in success) priority=2 ;; warning) priority=5 ;; *) priority=8 ;; esac
+      WEBHOOK_BODY="{\"title\":${title},\"message\":$(notify_js "$NOTIFY_BODY"),\"priority\":${priority},\"extras\":{\"client::display\":{\"contentType\":\"text/plain\"}}}"
+      ;;
+  esac
+}
+
+# notify_webhook_post URL BODY: one attempt; NOTIFY_HTTP, NOTIFY_CURL, response in RUN_DIR/notify/.response.
+notify_webhook_post() {
+  NOTIFY_CURL=0
+  NOTIFY_HTTP="$({
+    printf 'url = %s\n' "$(notify_curl_quote "$1")"
+    printf 'header = "Content-Type: application/json"\nuser-agent = "proxmox-backup/%s"\n' "$(core_version)"
+    [[ -z "$WEBHOOK_AUTH_HEADER" ]] || printf 'header = %s\n' "$(notify_curl_quote "$WEBHOOK_AUTH_HEADER")"
+    printf 'data-binary = "@%s"\n' "${RUN_DIR}/notify/.body"
+  } | curl --config - --silent --connect-timeout 5 --max-time 20 --proto =http,https \
+      --output "${RUN_DIR}/notify/.response" --dump-header "${RUN_DIR}/notify/.headers" --write-out '%{http_code}' 2> /dev/null)" || NOTIFY_CURL=$?
+  [[ "$NOTIFY_HTTP" != 000 ]] || NOTIFY_HTTP=''
+}
+
+# notify_webhook_send N URL: one target with the retries of §6; 0 when delivered.
+notify_webhook_send() {
+  local n="$1" url="$2" shown attempt wait reason retry first
+  shown="$(notify_redact_url "$url")"
+  if ! notify_webhook_payload "$url"; then log_warning "Webhook ${n} (${shown}) failed: ntfy URL has no topic"; return 1; fi
+  printf '%s' "$WEBHOOK_BODY" | notify_keep "webhook-${n}.json"
+  cp -- "${RUN_DIR}/notify/webhook-${n}.json" "${RUN_DIR}/notify/.body"
+  for attempt in 1 2 3; do
+    log_debug "POST ${shown} (attempt ${attempt}/3)"
+    notify_webhook_post "$WEBHOOK_TARGET"
+    retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
+    if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
+    elif [[ "$NOTIFY_HTTP" == 2?? ]]; then
+      log_success "Webhook ${n} (${shown}) delivered (HTTP ${NOTIFY_HTTP})"
+      return 0
+    else
+      reason="HTTP ${NOTIFY_HTTP}"
+      first="$(head -n 1 "${RUN_DIR}/notify/.response" 2> /dev/null || true)"
+      [[ -z "$first" ]] || log_debug "Response body: $(notify_cut "$first")"
+      if [[ "$NOTIFY_HTTP" == 429 || "$NOTIFY_HTTP" == 5?? ]]; then retry=true; fi
+      if [[ "$NOTIFY_HTTP" == 429 ]]; then
+        local after
+        after="$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9]*\).*/\1/p' "${RUN_DIR}/notify/.headers" | head -n 1)"
+        if [[ -n "$after" ]]; then wait="$after"; (( after <= 30 )) || retry=false; fi
+      fi
+    fi
+    if [[ "$retry" != true || "$attempt" == 3 ]]; then break; fi
+    log_info "Webhook ${n} (${shown}) attempt ${attempt}/3 failed (${reason}); retrying in ${wait} s"
+    sleep "$wait"
+  done
+  log_warning "Webhook ${n} (${shown}) failed: ${reason}"
+  return 1
+}
 
 notify_send_webhook() {
   NOTIFY_RESULT=failed
-  log_warning 'Webhook notifications are not built yet in the legacy pipeline: nothing sent'
+  local -a urls=()
+  local url n=0 all=true
+  while IFS= read -r url; do [[ -z "$url" ]] || urls+=("$url"); done <<< "${WEBHOOK_URLS:-}"
+  if (( ${#urls[@]} == 0 )); then log_warning 'Webhook not sent: WEBHOOK_URLS is empty'; return 0; fi
+  if [[ -n "$WEBHOOK_AUTH_HEADER" && ! "$WEBHOOK_AUTH_HEADER" =~ ^[A-Za-z0-9-]+:\ ?[^$'\r\n']+$ ]]; then
+    log_warning 'Webhook not sent: WEBHOOK_AUTH_HEADER is not a valid header line'
+    return 0
+  fi
+  for url in "${urls[@]}"; do
+    n=$(( n + 1 ))
+    if [[ ! "$url" =~ ^https?://[^/?#@]*@?[^/?#:@]+(:[0-9]+)?([/?#].*)?$ ]]; then
+      log_warning "Webhook ${n} not sent: not a valid http(s) URL"
+      all=false
+      continue
+    fi
+    notify_webhook_send "$n" "$url" || all=false
+  done
+  rm -f -- "${RUN_DIR}/notify/.body"
+  [[ "$all" != true ]] || NOTIFY_RESULT=sent
 }

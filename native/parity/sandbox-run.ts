@@ -143,11 +143,13 @@ async function runIn(sandbox: string, request: RunRequest): Promise<Artefacts> {
   }
 }
 
-/** The notification channels of every parity run: e-mail through a recording sendmail, Telegram to the sink. */
+/** The notification channels of every parity run: e-mail through a recording sendmail, Telegram and a generic
+ * webhook to the sink. */
 function notifyConfig(scenario: Scenario, sandbox: string, sink: HttpSink): Record<string, string> {
   return {
     EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com', SENDMAIL_PATH: fakeSendmail(sandbox, scenario.notify === 'down' ? 75 : 0),
     TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: PARITY_BOT_TOKEN, TELEGRAM_CHAT_ID: '-1001234567890', TELEGRAM_API_BASE: sink.base,
+    WEBHOOK_ENABLED: 'true', WEBHOOK_URLS: `${sink.base}/webhook/parity-hook-token`,
   };
 }
 

@@ -6,6 +6,7 @@ import { replaceLiterals, tokeniseTempNames, type Replacements } from './tokens.
 const RULES: readonly (readonly [RegExp, string])[] = [
   [/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, '<TS> '],
   [/\bPID \d+/g, 'PID <PID>'],
+  [/\b127\.0\.0\.1:\d+/g, '127.0.0.1:<PORT>'],   // the loopback sinks of each sandbox
   [/^(<TS> \[INFO\] Duration: )\d\d:\d\d:\d\d$/, '$1<DURATION>'],
   [/^(<TS> \[INFO\] Server MAC Address: ).*$/, '$1<MAC>'],
   [/^(<TS> \[INFO\] Server Unique ID: )\d{16}$/, '$1<SERVER_ID>'],

@@ -27,11 +27,22 @@ function formBlocks(body: string): string {
   }).join('');
 }
 
-function canonicalJson(body: string): string {
+/** JSON keys whose values change run to run (notify.md §9), and their tokens. */
+const JSON_TOKENS: Readonly<Record<string, string>> = {
+  duration_seconds: '<DURATION>', duration: '<DURATION>', free_bytes: '<FREE>', size_bytes: '<SIZE>', size: '<SIZE>',
+  compression_ratio: '<RATIO>',
+};
+
+function canonicalJson(body: string, replacements: Replacements): string {
   const sort = (value: unknown): unknown => {
+    if (typeof value === 'string') return normaliseNotifyText(value, replacements);
     if (Array.isArray(value)) return value.map(sort);
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sort((value as Record<string, unknown>)[k])]));
+      return Object.fromEntries(Object.keys(value).sort().map((k) => {
+        const v = (value as Record<string, unknown>)[k];
+        const token = JSON_TOKENS[k];
+        return [k, token !== undefined && v !== null && typeof v !== 'object' ? token : sort(v)];
+      }));
     }
     return value;
   };
@@ -44,9 +55,9 @@ export function normaliseHttpLog(requests: readonly Recorded[], replacements: Re
     // Accept is compared for the central server's GET only (notify.md §9).
     const headers = KEPT_HEADERS.filter((h) => r.headers[h] !== undefined && (h !== 'accept' || r.method === 'GET')).map((h) => `${h}: ${String(r.headers[h])}\n`).join('');
     const type = String(r.headers['content-type'] ?? '');
-    let body = r.body;
-    if (type.startsWith('application/x-www-form-urlencoded')) body = formBlocks(r.body);
-    else if (type.startsWith('application/json')) body = canonicalJson(r.body);
-    return normaliseNotifyText(`== request ${i + 1}\n${r.method} ${r.url}\n${headers}\n${body}`, replacements);
+    const head = normaliseNotifyText(`== request ${i + 1}\n${r.method} ${r.url}\n${headers}\n`, replacements);
+    if (type.startsWith('application/json')) return head + canonicalJson(r.body, replacements);
+    const body = type.startsWith('application/x-www-form-urlencoded') ? formBlocks(r.body) : r.body;
+    return head + normaliseNotifyText(body, replacements);
   }).join('');
 }
