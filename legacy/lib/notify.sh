@@ -2,8 +2,8 @@
 # shellcheck disable=SC2034,SC2153 # NOTIFY_* results are shared between functions; config keys come from the context
 # The notify domain (notify.md): phase 13. One frozen run summary rendered per channel; e-mail (sendmail),
 # then Telegram (personal mode), then webhooks. Stage: notify_run. Needs log.sh, core.sh, storage.sh.
-# Built: the summary, e-mail through sendmail and SMTP (curl), Telegram personal mode, webhooks in the five
-# formats. Telegram's centralized mode says plainly that it is not built yet (a WARNING, the channel `failed`).
+# Every channel: e-mail through sendmail or SMTP (curl), Telegram in personal and centralized mode, webhooks in
+# the five formats. HTTP and SMTP go through curl with a config on stdin: no secret on a command line.
 
 NOTIFY_WAITS=(1 2)   # seconds before attempts 2 and 3 (§6.1)
 
@@ -140,6 +140,7 @@ notify_keep() {
 notify_run() {
   if [[ "$CHECK_ONLY" == true && "$NOTIFY_DRY_RUN" != true ]]; then return 0; fi
   log_step 'Sending notifications'
+  mkdir -p -- "${RUN_DIR}/notify"
   notify_outcome
   NOTIFY_TITLE="$(notify_title)"
   NOTIFY_BODY="$(notify_body)"
@@ -384,26 +385,72 @@ notify_json() {
     print JSON::PP::is_bool($d) ? ($d ? "true" : "false") : ref $d ? "" : ($d // "")' -- "$1" < "${RUN_DIR}/notify/.response" 2> /dev/null || true
 }
 
+# notify_get URL: one GET attempt (the central server); NOTIFY_HTTP, NOTIFY_CURL, response in .response.
+notify_get() {
+  NOTIFY_CURL=0
+  NOTIFY_HTTP="$(printf 'url = %s\nheader = "Accept: application/json"\nuser-agent = "proxmox-backup/%s"\n' \
+    "$(notify_curl_quote "$1")" "$(core_version)" \
+    | curl --config - --silent --connect-timeout 5 --max-time 20 --proto =http,https \
+      --output "${RUN_DIR}/notify/.response" --dump-header "${RUN_DIR}/notify/.headers" --write-out '%{http_code}' 2> /dev/null)" || NOTIFY_CURL=$?
+  [[ "$NOTIFY_HTTP" != 000 ]] || NOTIFY_HTTP=''
+}
+
+# notify_central_lookup (§3.2): TELEGRAM_TOKEN_IN_USE and TELEGRAM_CHAT_IN_USE from the central server; 1 with
+# the one WARNING when that fails.
+notify_central_lookup() {
+  local base="${TELEGRAM_SERVER_API_HOST%/}" attempt wait reason='' retry chat token
+  for attempt in 1 2 3; do
+    log_debug "GET ${base}/api/get-chat-id (attempt ${attempt}/3)"
+    notify_get "${base}/api/get-chat-id?server_id=${SERVER_ID}"
+    retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
+    if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
+    elif [[ "$NOTIFY_HTTP" == 429 || "$NOTIFY_HTTP" == 5?? ]]; then reason="HTTP ${NOTIFY_HTTP}"; retry=true
+    else break; fi
+    if [[ "$retry" != true || "$attempt" == 3 ]]; then break; fi
+    log_info "Telegram central server attempt ${attempt}/3 failed (${reason}); retrying in ${wait} s"
+    sleep "$wait"
+  done
+  case "$NOTIFY_HTTP" in
+    '') log_warning "Telegram central server unreachable: ${reason}"; return 1 ;;
+    200) ;;
+    403) log_warning "Telegram central server: bot not started; start the bot and send it server ID ${SERVER_ID}"; return 1 ;;
+    409) log_warning "Telegram central server: server ID ${SERVER_ID} is not registered"; return 1 ;;
+    422) log_warning "Telegram central server rejected server ID ${SERVER_ID}"; return 1 ;;
+    *) log_warning "Telegram central server returned HTTP ${NOTIFY_HTTP}"; return 1 ;;
+  esac
+  chat="$(notify_json chat_id)"
+  token="$(notify_json bot_token)"
+  if [[ ! "$token" =~ ^[0-9]+:[A-Za-z0-9_-]{35,}$ ]] || [[ ! "$chat" =~ ^-?[0-9]+$ && ! "$chat" =~ ^@[A-Za-z][A-Za-z0-9_]{4,}$ ]]; then
+    log_warning 'Telegram central server returned an invalid response'
+    return 1
+  fi
+  log_add_secret "$token"   # a secret from now on (§6.4)
+  log_debug 'Telegram chat resolved by the central server'
+  TELEGRAM_TOKEN_IN_USE="$token" TELEGRAM_CHAT_IN_USE="$chat"
+}
+
 notify_send_telegram() {
   NOTIFY_RESULT=failed
   if [[ "$BOT_TELEGRAM_TYPE" == centralized ]]; then
-    [[ -z "$TELEGRAM_SERVER_API_HOST" ]] || log_warning 'Telegram centralized mode is not built yet in the legacy pipeline: nothing sent'
-    return 0
-  fi
-  if [[ -z "$TELEGRAM_BOT_TOKEN" || -z "$TELEGRAM_CHAT_ID" ]]; then log_warning 'Telegram not sent: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is empty'; return 0; fi
-  if [[ ! "$TELEGRAM_BOT_TOKEN" =~ ^[0-9]+:[A-Za-z0-9_-]{35,}$ ]]; then log_warning 'Telegram not sent: TELEGRAM_BOT_TOKEN has an invalid format'; return 0; fi
-  if [[ ! "$TELEGRAM_CHAT_ID" =~ ^-?[0-9]+$ && ! "$TELEGRAM_CHAT_ID" =~ ^@[A-Za-z][A-Za-z0-9_]{4,}$ ]]; then
-    log_warning 'Telegram not sent: TELEGRAM_CHAT_ID has an invalid format'
-    return 0
+    [[ -n "$TELEGRAM_SERVER_API_HOST" ]] || return 0   # the load-time WARNING said it (config.md §8)
+    notify_central_lookup || return 0
+  else
+    if [[ -z "$TELEGRAM_BOT_TOKEN" || -z "$TELEGRAM_CHAT_ID" ]]; then log_warning 'Telegram not sent: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is empty'; return 0; fi
+    if [[ ! "$TELEGRAM_BOT_TOKEN" =~ ^[0-9]+:[A-Za-z0-9_-]{35,}$ ]]; then log_warning 'Telegram not sent: TELEGRAM_BOT_TOKEN has an invalid format'; return 0; fi
+    if [[ ! "$TELEGRAM_CHAT_ID" =~ ^-?[0-9]+$ && ! "$TELEGRAM_CHAT_ID" =~ ^@[A-Za-z][A-Za-z0-9_]{4,}$ ]]; then
+      log_warning 'Telegram not sent: TELEGRAM_CHAT_ID has an invalid format'
+      return 0
+    fi
+    TELEGRAM_TOKEN_IN_USE="$TELEGRAM_BOT_TOKEN" TELEGRAM_CHAT_IN_USE="$TELEGRAM_CHAT_ID"
   fi
   local text data base="${TELEGRAM_API_BASE%/}"
   text="$(printf '%s\n\n%s' "$NOTIFY_TITLE" "$(notify_body "$NOTIFY_EMAIL")" | notify_truncate)"
   printf '%s' "$text" | notify_keep telegram.txt
-  data="chat_id=$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$TELEGRAM_CHAT_ID")&text=$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$text")"
+  data="chat_id=$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$TELEGRAM_CHAT_IN_USE")&text=$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$text")"
   local attempt wait reason retry
   for attempt in 1 2 3; do
     log_debug "POST ${base}/bot***/sendMessage (attempt ${attempt}/3)"
-    notify_post "${base}/bot${TELEGRAM_BOT_TOKEN}/sendMessage" "$data"
+    notify_post "${base}/bot${TELEGRAM_TOKEN_IN_USE}/sendMessage" "$data"
     retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
     if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
     elif [[ "$NOTIFY_HTTP" == 2?? ]]; then

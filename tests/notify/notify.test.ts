@@ -167,3 +167,45 @@ function makeSandboxLike(sandbox: Sandbox, extra: Record<string, string>): Sandb
   return sandbox;
 }
 import { writeFileSync } from 'node:fs';
+
+describe('Telegram centralized mode (notify.md §3.2, §10.7)', () => {
+  const RECEIVED = '987654321:BBcentral_received_token_abcdefghijklmnop';
+  const central = (base: string) => makeSandbox({
+    TELEGRAM_ENABLED: 'true', BOT_TELEGRAM_TYPE: 'centralized', TELEGRAM_SERVER_API_HOST: base, TELEGRAM_API_BASE: base,
+  });
+
+  it('looks the chat up by server id, then sends with the received token, which never reaches the log', async () => {
+    const sink = await telegram([{ status: 200, body: JSON.stringify({ chat_id: -100777, bot_token: RECEIVED }) }, TELEGRAM_OK]);
+    const sandbox = central(sink.base);
+    expect((await runLegacy('pve-single', sandbox, ['-v'])).exitCode).toBe(0);
+    expect(sink.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+    expect(sink.requests[0]?.url).toMatch(/^\/api\/get-chat-id\?server_id=\d{16}$/);
+    expect(sink.requests[0]?.headers.accept).toBe('application/json');
+    expect(sink.requests[1]?.url).toBe(`/bot${RECEIVED}/sendMessage`);
+    expect(formField(sink.requests[1]?.body ?? '', 'chat_id')).toBe('-100777');
+    const log = logOf(sandbox);
+    expect(log).toContain('[DEBUG] Telegram chat resolved by the central server');
+    expect(log).not.toContain(RECEIVED);
+  });
+
+  it.each([
+    [403, 'Telegram central server: bot not started; start the bot and send it server ID '],
+    [409, 'Telegram central server: server ID '],
+    [422, 'Telegram central server rejected server ID '],
+    [500, 'Telegram central server returned HTTP 500'],
+  ])('answers %i: the matching WARNING and no sendMessage', async (status, message) => {
+    const sink = await telegram([{ status, body: '{}' }]);
+    const sandbox = central(sink.base);
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    expect(sink.requests.every((r) => r.method === 'GET')).toBe(true);
+    expect(logOf(sandbox)).toContain(`[WARNING] ${message}`);
+  });
+
+  it('a 200 without a usable token is an invalid response', async () => {
+    const sink = await telegram([{ status: 200, body: '{"chat_id":"x"}' }]);
+    const sandbox = central(sink.base);
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    expect(logOf(sandbox)).toContain('[WARNING] Telegram central server returned an invalid response');
+    expect(sink.requests).toHaveLength(1);
+  });
+});
