@@ -108,9 +108,7 @@ storage_run() {
     storage_not_run
   fi
   storage_disk_usage
-  if [[ "$SET_BACKUP_PERMISSIONS" == true && "$DRY_RUN" != true ]]; then
-    log_skip 'Permission step is not built yet in the legacy pipeline: modes left as written (0600)'
-  fi
+  if [[ "$SET_BACKUP_PERMISSIONS" == true && "$DRY_RUN" != true ]]; then storage_permissions; fi
   [[ "$STORAGE_WARNED" == false ]] || return 1
   return 0
 }
@@ -472,6 +470,47 @@ storage_disk_usage() {
   fi
 }
 
+# storage_permissions (§8, security.md R2): this host's files in the backup and log dirs of the primary and
+# secondary tiers get BACKUP_USER:BACKUP_GROUP, archives 0600, sidecars and logs 0640, the dirs 0750. Never
+# recursive, never through a symlink (lchown, no chmod on a link). Owners only as root.
+storage_permissions() {
+  if ! getent passwd "$BACKUP_USER" > /dev/null 2>&1 || ! getent group "$BACKUP_GROUP" > /dev/null 2>&1; then
+    storage_warn "Backup user $(log_esc "$BACKUP_USER") or group $(log_esc "$BACKUP_GROUP") not found; permissions unchanged"
+    return 0
+  fi
+  local owner=true dir
+  if [[ "$(id -u)" -ne 0 ]]; then owner=false; log_info 'Not running as root: owners of backups and logs left unchanged'; fi
+  local -a dirs=("$LOCAL_BACKUP_PATH" "$LOCAL_LOG_PATH")
+  [[ "$TIER_SECONDARY" != on ]] || dirs+=("$SECONDARY_BACKUP_PATH" "$SECONDARY_LOG_PATH")
+  for dir in "${dirs[@]}"; do
+    [[ -d "$dir" && ! -L "$dir" ]] || continue
+    storage_set_mode "$dir" 0750 "$owner"
+    storage_permissions_in "$dir" "$owner"
+  done
+}
+
+# storage_permissions_in DIR OWNER: the files of this host directly in DIR.
+storage_permissions_in() {
+  local dir="$1" owner="$2" name mode
+  while IFS= read -r -d '' name; do
+    case "$name" in
+      *.sha256 | *.metadata | *.log | *.log.jsonl) mode=0640 ;;
+      *.tmp) continue ;;
+      *) mode=0600 ;;
+    esac
+    storage_set_mode "${dir}/${name}" "$mode" "$owner"
+  done < <(find "$dir" -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -name "${PROXMOX_TYPE}-backup-${HOSTNAME}-*" -printf '%f\0')
+}
+
+# storage_set_mode PATH MODE OWNER: lchown (as root), chmod unless a symlink.
+storage_set_mode() {
+  local path="$1" mode="$2" owner="$3"
+  if [[ "$owner" == true ]] && ! chown -h -- "${BACKUP_USER}:${BACKUP_GROUP}" "$path" 2> "${RUN_DIR}/chown.err"; then
+    storage_warn "Cannot set owner of $(log_esc "$path"): $(storage_reason "$(< "${RUN_DIR}/chown.err")")"
+  fi
+  [[ -L "$path" ]] || chmod "$mode" -- "$path" 2> /dev/null || storage_warn "Cannot set mode of $(log_esc "$path")"
+}
+
 # storage_logs (phase 15): this run's log to the secondary and cloud tiers, then log rotation per tier.
 storage_logs() {
   STORAGE_WARNED=false
@@ -486,6 +525,10 @@ storage_logs() {
     if mkdir -p -- "$SECONDARY_LOG_PATH" 2> "${RUN_DIR}/copy.err" && storage_copy_file "$LOG_FILE" "$SECONDARY_LOG_PATH"; then
       state_set LOG_SECONDARY ok
       storage_rotate_local secondary "$SECONDARY_LOG_PATH" "$MAX_SECONDARY_LOGS" log
+      if [[ "$SET_BACKUP_PERMISSIONS" == true ]] && getent passwd "$BACKUP_USER" > /dev/null 2>&1 \
+        && getent group "$BACKUP_GROUP" > /dev/null 2>&1; then   # the copy made after the permission step
+        storage_permissions_in "$SECONDARY_LOG_PATH" "$([[ "$(id -u)" -eq 0 ]] && printf true || printf false)"
+      fi
     else
       storage_warn "Secondary log copy failed for ${name}: $(storage_reason "$(< "${RUN_DIR}/copy.err")")"
       state_set LOG_SECONDARY error

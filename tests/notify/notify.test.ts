@@ -1,6 +1,6 @@
 // The notify domain of the legacy pipeline (notify.md §10) against loopback sinks: an HTTP server speaking the
 // Bot API (reached through TELEGRAM_API_BASE) and a fake sendmail.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logOf, makeSandbox, runLegacy, type Sandbox } from '../legacy/run.js';
@@ -166,7 +166,6 @@ function makeSandboxLike(sandbox: Sandbox, extra: Record<string, string>): Sandb
   writeFileSync(sandbox.configPath, text);
   return sandbox;
 }
-import { writeFileSync } from 'node:fs';
 
 describe('Telegram centralized mode (notify.md §3.2, §10.7)', () => {
   const RECEIVED = '987654321:BBcentral_received_token_abcdefghijklmnop';

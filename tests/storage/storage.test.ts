@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logOf, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
 import { startWebDav, type WebDav } from './webdav.js';
@@ -209,3 +209,37 @@ describe('the stage shim turns a shell error into an internal failure', () => {
     expect(result.stderr).toContain('storage_run: internal failure (the stage ended before returning)');
   });
 });
+
+describe('permission step (storage.md §8, §12.13)', () => {
+  it.runIf(process.getuid?.() === 0)('as root: backup:backup, archives 0600, sidecars and logs 0640, dirs 0750; other files untouched', async () => {
+    const sandbox = tierConfig(makeSandbox(), { ENABLE_CLOUD_BACKUP: 'false', SET_BACKUP_PERMISSIONS: 'true' });
+    mkdirSync(sandbox.backupDir, { recursive: true });
+    writeFileSync(join(sandbox.backupDir, 'someone-else.txt'), 'x', { mode: 0o644 });
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
+    const backupUid = Number(execaSyncId('-u'));
+    for (const dir of [sandbox.backupDir, join(sandbox.baseDir, 'secondary', 'backup')]) {
+      const name = archives(dir)[0] ?? '';
+      expect(statSync(dir).mode & 0o777).toBe(0o750);
+      expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, `${name}.sha256`)).mode & 0o777).toBe(0o640);
+      expect(statSync(join(dir, name)).uid).toBe(backupUid);
+    }
+    expect(statSync(join(sandbox.backupDir, 'someone-else.txt')).mode & 0o777).toBe(0o644);
+    for (const dir of [sandbox.logDir, join(sandbox.baseDir, 'secondary', 'log')]) {
+      const log = readdirSync(dir).find((n) => n.endsWith('.log')) ?? '';
+      expect(statSync(join(dir, log)).mode & 0o777).toBe(0o640);
+    }
+  });
+
+  it('a missing user is a WARNING; nothing is changed and no user is created', async () => {
+    const sandbox = tierConfig(makeSandbox(), { ENABLE_CLOUD_BACKUP: 'false', SET_BACKUP_PERMISSIONS: 'true', BACKUP_USER: 'pbk-no-such-user' });
+    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    expect(logOf(sandbox)).toContain('[WARNING] Backup user pbk-no-such-user or group backup not found; permissions unchanged');
+    expect(statSync(join(sandbox.backupDir, archives(sandbox.backupDir)[0] ?? '')).mode & 0o777).toBe(0o600);
+    expect((await execa('getent', ['passwd', 'pbk-no-such-user'], { reject: false })).exitCode).not.toBe(0);
+  });
+});
+
+function execaSyncId(flag: string): string {
+  return execaSync('id', [flag, 'backup']).stdout.trim();
+}
