@@ -470,23 +470,34 @@ storage_disk_usage() {
   fi
 }
 
-# storage_permissions (§8, security.md R2): this host's files in the backup and log dirs of the primary and
-# secondary tiers get BACKUP_USER:BACKUP_GROUP, archives 0600, sidecars and logs 0640, the dirs 0750. Never
-# recursive, never through a symlink (lchown, no chmod on a link). Owners only as root.
+# storage_permissions (§8, security.md §7.3 R2): this host's files in the backup and log dirs of the primary and
+# secondary tiers get BACKUP_USER:BACKUP_GROUP, archives 0600, sidecars and logs 0640, the dirs 0750 — unless a
+# dir is a protected system directory. Never recursive, never through a symlink. Owners only as root.
+STORAGE_PROTECTED=(/ /bin /boot /dev /etc /home /lib /lib64 /media /mnt /mnt/pve /opt /proc /root /run /sbin /srv
+  /sys /tmp /usr /var /var/backups /var/lib /var/lib/vz /var/lib/vz/dump /var/log /var/tmp)
+
 storage_permissions() {
   if ! getent passwd "$BACKUP_USER" > /dev/null 2>&1 || ! getent group "$BACKUP_GROUP" > /dev/null 2>&1; then
     storage_warn "Backup user $(log_esc "$BACKUP_USER") or group $(log_esc "$BACKUP_GROUP") not found; permissions unchanged"
     return 0
   fi
   local owner=true dir
-  if [[ "$(id -u)" -ne 0 ]]; then owner=false; log_info 'Not running as root: owners of backups and logs left unchanged'; fi
+  if [[ "$(id -u)" -ne 0 ]]; then owner=false; log_info 'Not running as root: ownership left unchanged'; fi
   local -a dirs=("$LOCAL_BACKUP_PATH" "$LOCAL_LOG_PATH")
   [[ "$TIER_SECONDARY" != on ]] || dirs+=("$SECONDARY_BACKUP_PATH" "$SECONDARY_LOG_PATH")
   for dir in "${dirs[@]}"; do
     [[ -d "$dir" && ! -L "$dir" ]] || continue
-    storage_set_mode "$dir" 0750 "$owner"
+    if storage_is_protected "$dir"; then log_info "Protected system directory left unchanged: $(log_esc "$dir")"
+    else storage_set_mode "$dir" 750 "$owner"; fi
     storage_permissions_in "$dir" "$owner"
   done
+}
+
+storage_is_protected() {
+  local real protected
+  real="$(readlink -f -- "$1")"
+  for protected in "${STORAGE_PROTECTED[@]}"; do [[ "$real" != "$protected" ]] || return 0; done
+  return 1
 }
 
 # storage_permissions_in DIR OWNER: the files of this host directly in DIR.
@@ -494,21 +505,36 @@ storage_permissions_in() {
   local dir="$1" owner="$2" name mode
   while IFS= read -r -d '' name; do
     case "$name" in
-      *.sha256 | *.metadata | *.log | *.log.jsonl) mode=0640 ;;
+      *.sha256 | *.metadata | *.log | *.log.jsonl) mode=640 ;;
       *.tmp) continue ;;
-      *) mode=0600 ;;
+      *) mode=600 ;;
     esac
     storage_set_mode "${dir}/${name}" "$mode" "$owner"
-  done < <(find "$dir" -mindepth 1 -maxdepth 1 \( -type f -o -type l \) -name "${PROXMOX_TYPE}-backup-${HOSTNAME}-*" -printf '%f\0')
+  done < <(find "$dir" -mindepth 1 -maxdepth 1 -type f -name "${PROXMOX_TYPE}-backup-${HOSTNAME}-*" -printf '%f\0')
 }
 
-# storage_set_mode PATH MODE OWNER: lchown (as root), chmod unless a symlink.
+# storage_set_mode PATH MODE OWNER: what differs, changed and logged (security.md F1/F2); regular files and
+# directories only (lstat), so a symlink is never followed.
 storage_set_mode() {
-  local path="$1" mode="$2" owner="$3"
-  if [[ "$owner" == true ]] && ! chown -h -- "${BACKUP_USER}:${BACKUP_GROUP}" "$path" 2> "${RUN_DIR}/chown.err"; then
-    storage_warn "Cannot set owner of $(log_esc "$path"): $(storage_reason "$(< "${RUN_DIR}/chown.err")")"
+  local path="$1" mode="$2" owner="$3" current uid gid want_uid want_gid
+  read -r current uid gid < <(stat -c '%a %u %g' -- "$path") || return 0
+  if [[ "$owner" == true ]]; then
+    want_uid="$(id -u -- "$BACKUP_USER")"
+    want_gid="$(getent group "$BACKUP_GROUP" | cut -d: -f3)"
+    if [[ "$uid:$gid" != "$want_uid:$want_gid" ]]; then
+      if chown -h -- "${want_uid}:${want_gid}" "$path" 2> "${RUN_DIR}/chown.err"; then
+        log_info "Changed owner of $(log_esc "$path"): ${uid}:${gid} -> ${want_uid}:${want_gid}"
+      else
+        storage_warn "Cannot change owner of $(log_esc "$path"): $(storage_reason "$(< "${RUN_DIR}/chown.err")")"
+      fi
+    fi
   fi
-  [[ -L "$path" ]] || chmod "$mode" -- "$path" 2> /dev/null || storage_warn "Cannot set mode of $(log_esc "$path")"
+  [[ "$current" != "$mode" ]] || return 0
+  if chmod "$mode" -- "$path" 2> "${RUN_DIR}/chown.err"; then
+    log_info "Changed mode of $(log_esc "$path"): $(printf '%04o' "0${current}") -> $(printf '%04o' "0${mode}")"
+  else
+    storage_warn "Cannot change mode of $(log_esc "$path"): $(storage_reason "$(< "${RUN_DIR}/chown.err")")"
+  fi
 }
 
 # storage_logs (phase 15): this run's log to the secondary and cloud tiers, then log rotation per tier.

@@ -231,6 +231,22 @@ describe('permission step (storage.md §8, §12.13)', () => {
     }
   });
 
+  it.runIf(process.getuid?.() === 0)('logs each change once; a protected system directory keeps its own mode (security.md F1, F4)', async () => {
+    const sandbox = tierConfig(makeSandbox({ LOCAL_LOG_PATH: '/var/tmp' }), { ENABLE_CLOUD_BACKUP: 'false', ENABLE_SECONDARY_BACKUP: 'false', SET_BACKUP_PERMISSIONS: 'true' });
+    const before = statSync('/var/tmp').mode & 0o7777;
+    const now = String(T0 + 4000 * DAY + Math.floor(Math.random() * 1000) * 60);   // a log name of its own in /var/tmp
+    const result = await runLegacy('pve-single', sandbox, [], { PBK_NOW: now });
+    expect(result.exitCode).toBe(0);
+    expect(String(result.stdout)).toContain('[INFO] Protected system directory left unchanged: /var/tmp');
+    expect(statSync('/var/tmp').mode & 0o7777).toBe(before);
+    expect(String(result.stdout)).toMatch(/\[INFO\] Changed mode of \S+\/backup: 0700 -> 0750/);
+    expect(String(result.stdout)).toMatch(/\[INFO\] Changed owner of \S+\.tar\.zst: 0:0 -> \d+:\d+/);
+    const log = readdirSync('/var/tmp').find((n) => n.startsWith(PREFIX) && n.endsWith('.log') && statSync(join('/var/tmp', n)).mtimeMs > Date.now() - 60_000);
+    expect(log).toBeDefined();
+    expect(statSync(join('/var/tmp', log ?? '')).mode & 0o777).toBe(0o640);
+    execaSync('rm', ['-f', join('/var/tmp', log ?? '')]);
+  });
+
   it('a missing user is a WARNING; nothing is changed and no user is created', async () => {
     const sandbox = tierConfig(makeSandbox(), { ENABLE_CLOUD_BACKUP: 'false', SET_BACKUP_PERMISSIONS: 'true', BACKUP_USER: 'pbk-no-such-user' });
     expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
