@@ -481,16 +481,34 @@ storage_permissions() {
     storage_warn "Backup user $(log_esc "$BACKUP_USER") or group $(log_esc "$BACKUP_GROUP") not found; permissions unchanged"
     return 0
   fi
-  local owner=true dir
-  if [[ "$(id -u)" -ne 0 ]]; then owner=false; log_info 'Not running as root: ownership left unchanged'; fi
+  local dir
+  storage_backup_owner
   local -a dirs=("$LOCAL_BACKUP_PATH" "$LOCAL_LOG_PATH")
   [[ "$TIER_SECONDARY" != on ]] || dirs+=("$SECONDARY_BACKUP_PATH" "$SECONDARY_LOG_PATH")
   for dir in "${dirs[@]}"; do
     [[ -d "$dir" && ! -L "$dir" ]] || continue
-    if storage_is_protected "$dir"; then log_info "Protected system directory left unchanged: $(log_esc "$dir")"
-    else storage_set_mode "$dir" 750 "$owner"; fi
-    storage_permissions_in "$dir" "$owner"
+    storage_permissions_dir "$dir" "$PROXMOX_TYPE"
   done
+}
+
+# storage_backup_owner [quiet]: PERM_OWNER, the uid:gid of BACKUP_USER:BACKUP_GROUP, or empty when not root (F3).
+storage_backup_owner() {
+  PERM_OWNER=''
+  if [[ "$(id -u)" -ne 0 ]]; then
+    [[ "${1:-}" == quiet ]] || log_info 'Not running as root: ownership left unchanged'
+    return 0
+  fi
+  PERM_OWNER="$(id -u -- "$BACKUP_USER"):$(getent group "$BACKUP_GROUP" | cut -d: -f3)"
+}
+
+# storage_permissions_dir DIR TYPE...: R2 on one directory: itself unless protected (F4), then this host's files.
+storage_permissions_dir() {
+  local dir="$1"
+  shift
+  if storage_is_protected "$dir"; then log_info "Protected system directory left unchanged: $(log_esc "$dir")"
+  else storage_set_mode "$dir" 750 "$PERM_OWNER"; fi
+  local type
+  for type in "$@"; do storage_permissions_in "$dir" "$type"; done
 }
 
 storage_is_protected() {
@@ -500,40 +518,50 @@ storage_is_protected() {
   return 1
 }
 
-# storage_permissions_in DIR OWNER: the files of this host directly in DIR.
+# storage_permissions_in DIR TYPE: the files of this host (of that type) directly in DIR.
 storage_permissions_in() {
-  local dir="$1" owner="$2" name mode
+  local dir="$1" type="$2" name mode
   while IFS= read -r -d '' name; do
     case "$name" in
-      *.sha256 | *.metadata | *.log | *.log.jsonl) mode=640 ;;
+      *.sha256 | *.metadata | *.log | *.log.json | *.log.jsonl | *.json) mode=640 ;;
       *.tmp) continue ;;
       *) mode=600 ;;
     esac
-    storage_set_mode "${dir}/${name}" "$mode" "$owner"
-  done < <(find "$dir" -mindepth 1 -maxdepth 1 -type f -name "${PROXMOX_TYPE}-backup-${HOSTNAME}-*" -printf '%f\0')
+    storage_set_mode "${dir}/${name}" "$mode" "$PERM_OWNER"
+  done < <(find "$dir" -mindepth 1 -maxdepth 1 -type f -name "${type}-backup-${HOSTNAME}-*" -printf '%f\0')
 }
 
-# storage_set_mode PATH MODE OWNER: what differs, changed and logged (security.md F1/F2); regular files and
-# directories only (lstat), so a symlink is never followed.
+# storage_set_mode PATH MODE OWNER: what differs, changed and logged (security.md F1/F2); OWNER uid:gid or empty
+# (left as is). Regular files and directories only (lstat), so a symlink is never followed. With
+# PERM_DRY_RUN=true only `Dry run: would change …`. PERM_CHANGES and PERM_PROBLEMS count.
 storage_set_mode() {
-  local path="$1" mode="$2" owner="$3" current uid gid want_uid want_gid
+  local path="$1" mode="$2" owner="$3" current uid gid
   read -r current uid gid < <(stat -c '%a %u %g' -- "$path") || return 0
-  if [[ "$owner" == true ]]; then
-    want_uid="$(id -u -- "$BACKUP_USER")"
-    want_gid="$(getent group "$BACKUP_GROUP" | cut -d: -f3)"
-    if [[ "$uid:$gid" != "$want_uid:$want_gid" ]]; then
-      if chown -h -- "${want_uid}:${want_gid}" "$path" 2> "${RUN_DIR}/chown.err"; then
-        log_info "Changed owner of $(log_esc "$path"): ${uid}:${gid} -> ${want_uid}:${want_gid}"
-      else
-        storage_warn "Cannot change owner of $(log_esc "$path"): $(storage_reason "$(< "${RUN_DIR}/chown.err")")"
-      fi
+  [[ -f "$path" || -d "$path" ]] && [[ ! -L "$path" ]] || return 0
+  if [[ -n "$owner" && "$uid:$gid" != "$owner" ]]; then
+    if [[ "${PERM_DRY_RUN:-false}" == true ]]; then
+      log_info "Dry run: would change owner of $(log_esc "$path"): ${uid}:${gid} -> ${owner}"
+      PERM_CHANGES=$(( ${PERM_CHANGES:-0} + 1 ))
+    elif chown -h -- "$owner" "$path" 2> "${PERM_ERR:-${RUN_DIR}/chown.err}"; then
+      log_info "Changed owner of $(log_esc "$path"): ${uid}:${gid} -> ${owner}"
+      PERM_CHANGES=$(( ${PERM_CHANGES:-0} + 1 ))
+    else
+      storage_warn "Cannot change owner of $(log_esc "$path"): $(storage_reason "$(< "${PERM_ERR:-${RUN_DIR}/chown.err}")")"
+      PERM_PROBLEMS=$(( ${PERM_PROBLEMS:-0} + 1 ))
     fi
   fi
   [[ "$current" != "$mode" ]] || return 0
-  if chmod "$mode" -- "$path" 2> "${RUN_DIR}/chown.err"; then
-    log_info "Changed mode of $(log_esc "$path"): $(printf '%04o' "0${current}") -> $(printf '%04o' "0${mode}")"
+  local old new
+  old="$(printf '%04o' "0${current}")" new="$(printf '%04o' "0${mode}")"
+  if [[ "${PERM_DRY_RUN:-false}" == true ]]; then
+    log_info "Dry run: would change mode of $(log_esc "$path"): ${old} -> ${new}"
+    PERM_CHANGES=$(( ${PERM_CHANGES:-0} + 1 ))
+  elif chmod "$mode" -- "$path" 2> "${PERM_ERR:-${RUN_DIR}/chown.err}"; then
+    log_info "Changed mode of $(log_esc "$path"): ${old} -> ${new}"
+    PERM_CHANGES=$(( ${PERM_CHANGES:-0} + 1 ))
   else
-    storage_warn "Cannot change mode of $(log_esc "$path"): $(storage_reason "$(< "${RUN_DIR}/chown.err")")"
+    storage_warn "Cannot change mode of $(log_esc "$path"): $(storage_reason "$(< "${PERM_ERR:-${RUN_DIR}/chown.err}")")"
+    PERM_PROBLEMS=$(( ${PERM_PROBLEMS:-0} + 1 ))
   fi
 }
 
@@ -553,7 +581,8 @@ storage_logs() {
       storage_rotate_local secondary "$SECONDARY_LOG_PATH" "$MAX_SECONDARY_LOGS" log
       if [[ "$SET_BACKUP_PERMISSIONS" == true ]] && getent passwd "$BACKUP_USER" > /dev/null 2>&1 \
         && getent group "$BACKUP_GROUP" > /dev/null 2>&1; then   # the copy made after the permission step
-        storage_permissions_in "$SECONDARY_LOG_PATH" "$([[ "$(id -u)" -eq 0 ]] && printf true || printf false)"
+        storage_backup_owner quiet
+        storage_permissions_in "$SECONDARY_LOG_PATH" "$PROXMOX_TYPE"
       fi
     else
       storage_warn "Secondary log copy failed for ${name}: $(storage_reason "$(< "${RUN_DIR}/copy.err")")"
