@@ -112,6 +112,15 @@ core_format_duration() {
   printf '%02d:%02d:%02d' $(( s / 3600 )) $(( s % 3600 / 60 )) $(( s % 60 ))
 }
 
+# core_free_bytes DIR: bytes available to us on DIR's filesystem (f_bavail x f_frsize, as df -B1
+# --output=avail), or nothing when DIR is not a directory.
+core_free_bytes() {
+  local bavail frsize
+  [[ -d "$1" ]] || return 0
+  read -r bavail frsize < <(stat -f -c '%a %S' -- "$1") || return 0
+  printf '%s' "$(( bavail * frsize ))"
+}
+
 # core_version: the tool's version, the same file for both implementations (archive.md §5.1).
 core_version() {
   local file="${CORE_LIB_DIR}/../../VERSION"

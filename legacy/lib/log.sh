@@ -98,6 +98,11 @@ log_skip() { log_line SKIP "$1"; }
 log_debug() { log_line DEBUG "$1"; }
 log_trace() { log_line TRACE "$1"; }
 
+# log_lines LEVEL FILE: the lines of that level in a log file, `parity:` diagnostics left out (run.md §2).
+log_lines() {
+  { grep "^[0-9-]* [0-9:]* \[$1\] " -- "$2" || true; } | { grep -v '\[WARNING\] parity: ' || true; }
+}
+
 # log_attach_file PATH: append to PATH (created 0600) from now on. Every line logged so far goes first,
 # in order (run.md §5.1): the early buffer, or the content of the first attached file.
 log_attach_file() {

@@ -83,8 +83,8 @@ metrics_time_families() {
   [[ -z "$last" ]] || samples=("proxmox_backup_last_success_timestamp_seconds ${last}")
   metrics_family proxmox_backup_last_success_timestamp_seconds gauge 'Start of the last run that produced a verified archive' "${samples[@]}"
   local errors warnings
-  errors="$(grep -c '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log" || true)"
-  warnings="$(grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -vc '\[WARNING\] parity: ' || true)"
+  errors="$(log_lines ERROR "${RUN_DIR}/run.log" | wc -l)"
+  warnings="$(log_lines WARNING "${RUN_DIR}/run.log" | wc -l)"
   metrics_family proxmox_backup_log_messages gauge 'Error and warning lines logged by the last run' \
     "proxmox_backup_log_messages{level=\"error\"} ${errors}" "proxmox_backup_log_messages{level=\"warning\"} ${warnings}"
 }
@@ -133,14 +133,12 @@ metrics_tier_families() {
   local -a uploaded=()
   [[ -z "${CLOUD_UPLOADED_BYTES:-}" ]] || uploaded=("proxmox_backup_cloud_uploaded_bytes ${CLOUD_UPLOADED_BYTES}")
   metrics_family proxmox_backup_cloud_uploaded_bytes gauge 'Bytes uploaded to the cloud tier in the last run' "${uploaded[@]}"
-  local bavail frsize
-  if [[ -d "$LOCAL_BACKUP_PATH" ]] && read -r bavail frsize < <(stat -f -c '%a %S' -- "$LOCAL_BACKUP_PATH"); then
-    free+=("proxmox_backup_disk_free_bytes{tier=\"primary\"} $(( bavail * frsize ))")
-  fi
-  if [[ "${STATUS_SECONDARY:-disabled}" != disabled && -d "${SECONDARY_BACKUP_PATH:-}" ]] \
-    && read -r bavail frsize < <(stat -f -c '%a %S' -- "$SECONDARY_BACKUP_PATH"); then
-    free+=("proxmox_backup_disk_free_bytes{tier=\"secondary\"} $(( bavail * frsize ))")
-  fi
+  local bytes
+  bytes="$(core_free_bytes "$LOCAL_BACKUP_PATH")"
+  [[ -z "$bytes" ]] || free+=("proxmox_backup_disk_free_bytes{tier=\"primary\"} ${bytes}")
+  bytes=''
+  [[ "${STATUS_SECONDARY:-disabled}" == disabled ]] || bytes="$(core_free_bytes "${SECONDARY_BACKUP_PATH:-}")"
+  [[ -z "$bytes" ]] || free+=("proxmox_backup_disk_free_bytes{tier=\"secondary\"} ${bytes}")
   metrics_family proxmox_backup_disk_free_bytes gauge 'Free space where each local tier keeps backups' "${free[@]}"
 }
 

@@ -10,8 +10,8 @@ NOTIFY_WAITS=(1 2)   # seconds before attempts 2 and 3 (§6.1)
 # notify_outcome: C from run.log (run.md §2), parity lines ignored; NOTIFY_C and NOTIFY_STATUS.
 notify_outcome() {
   NOTIFY_C=0
-  if grep -q '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log"; then NOTIFY_C=2
-  elif grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -vq '\[WARNING\] parity: '; then NOTIFY_C=1; fi
+  if [[ -n "$(log_lines ERROR "${RUN_DIR}/run.log")" ]]; then NOTIFY_C=2
+  elif [[ -n "$(log_lines WARNING "${RUN_DIR}/run.log")" ]]; then NOTIFY_C=1; fi
   case "$NOTIFY_C" in 0) NOTIFY_STATUS=success ;; 1) NOTIFY_STATUS=warning ;; *) NOTIFY_STATUS=error ;; esac
 }
 
@@ -56,14 +56,6 @@ notify_tier_line() {
   printf '%s %s: %s\n' "$(notify_emoji "$status")" "$label" "$text"
 }
 
-# notify_free DIR: free bytes as df -B1 --output=avail, or nothing.
-notify_free() {
-  local bavail frsize
-  [[ -d "$1" ]] || return 0
-  read -r bavail frsize < <(stat -f -c '%a %S' -- "$1") || return 0
-  printf '%s' "$(( bavail * frsize ))"
-}
-
 # notify_cut TEXT: at most 200 code points (199 and …).
 notify_cut() {
   perl -CSA -e 'my $t = $ARGV[0]; print length($t) > 200 ? substr($t, 0, 199) . "\x{2026}" : $t' -- "$1"
@@ -71,18 +63,18 @@ notify_cut() {
 
 notify_issues_block() {
   local errors warnings shown=0 line
-  errors="$(grep -c '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log" || true)"
-  warnings="$(grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -vc '\[WARNING\] parity: ' || true)"
+  errors="$(log_lines ERROR "${RUN_DIR}/run.log" | wc -l)"
+  warnings="$(log_lines WARNING "${RUN_DIR}/run.log" | wc -l)"
   (( errors + warnings > 0 )) || return 0
   printf '\n❗ Errors: %s · Warnings: %s\n' "$errors" "$warnings"
   while IFS= read -r line; do
     printf '❌ %s\n' "$(notify_cut "${line#*\[ERROR\] }")"
     shown=$(( shown + 1 ))
-  done < <(grep '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log" | head -n 5)
+  done < <(log_lines ERROR "${RUN_DIR}/run.log" | head -n 5)
   while IFS= read -r line; do
     printf '⚠️ %s\n' "$(notify_cut "${line#*\[WARNING\] }")"
     shown=$(( shown + 1 ))
-  done < <(grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -v '\[WARNING\] parity: ' | head -n 5)
+  done < <(log_lines WARNING "${RUN_DIR}/run.log" | head -n 5)
   (( errors + warnings == shown )) || printf '… and %s more\n' "$(( errors + warnings - shown ))"
 }
 
@@ -107,10 +99,10 @@ notify_body() {
       (( ${FILE_MISSING:-0} == 0 )) || printf '⚠️ Missing critical files: %s\n' "$FILE_MISSING"
     fi
     printf '\n💽 Free space\n'
-    free="$(notify_free "$LOCAL_BACKUP_PATH")"
+    free="$(core_free_bytes "$LOCAL_BACKUP_PATH")"
     printf '🔹 Local: %s\n' "$([[ -n "$free" ]] && core_human_size "$free" || printf unknown)"
     if [[ "$(notify_tier_status secondary)" != disabled ]]; then
-      free="$(notify_free "${SECONDARY_BACKUP_PATH:-}")"
+      free="$(core_free_bytes "${SECONDARY_BACKUP_PATH:-}")"
       [[ -z "$free" ]] || printf '🔹 Secondary: %s\n' "$(core_human_size "$free")"
     fi
     duration="${BACKUP_DURATION:-$(( $(core_now) - START_TIME ))}"
@@ -157,6 +149,8 @@ notify_run() {
     [[ "$result" != sent ]] || any_sent=true
     [[ "$result" != failed ]] || any_failed=true
   done
+  # Transport scratch files: a central-server reply holds a bot token, and notify/ keeps no secret (§7).
+  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers"
   if [[ "$any_failed" == true && "$any_sent" == false ]]; then log_warning 'All notification channels failed'; fi
   state_set NOTIFY_EMAIL "$NOTIFY_EMAIL"
   state_set NOTIFY_TELEGRAM "$NOTIFY_TELEGRAM"
@@ -368,14 +362,20 @@ notify_curl_quote() {
   printf '"%s"' "${v//\"/\\\"}"
 }
 
-# notify_post URL DATA: one attempt; NOTIFY_HTTP (code or empty), NOTIFY_CURL (exit), body in RUN_DIR/notify/.response.
-notify_post() {
-  local response="${RUN_DIR}/notify/.response" headers="${RUN_DIR}/notify/.headers"
+# notify_http URL BODY_FILE [HEADER...]: one attempt through curl (POST of BODY_FILE, or GET without one), the
+# URL and headers (which may hold secrets) in a config on stdin, never on the command line (§6.4); no redirect
+# is followed. NOTIFY_HTTP (empty without an answer), NOTIFY_CURL (curl's exit), the reply in notify/.response.
+notify_http() {
+  local url="$1" body="$2" header
+  shift 2
   NOTIFY_CURL=0
-  NOTIFY_HTTP="$(printf 'url = %s\ndata = %s\nheader = "Content-Type: application/x-www-form-urlencoded"\nuser-agent = "proxmox-backup/%s"\n' \
-    "$(notify_curl_quote "$1")" "$(notify_curl_quote "$2")" "$(core_version)" \
-    | curl --config - --silent --show-error --connect-timeout 5 --max-time 20 --proto =http,https \
-      --output "$response" --dump-header "$headers" --write-out '%{http_code}' 2> /dev/null)" || NOTIFY_CURL=$?
+  NOTIFY_HTTP="$({
+    printf 'url = %s\nuser-agent = "proxmox-backup/%s"\n' "$(notify_curl_quote "$url")" "$(core_version)"
+    for header in "$@"; do printf 'header = %s\n' "$(notify_curl_quote "$header")"; done
+    [[ -z "$body" ]] || printf 'data-binary = %s\n' "$(notify_curl_quote "@${body}")"
+  } | curl --config - --silent --connect-timeout 5 --max-time 20 --proto =http,https \
+      --output "${RUN_DIR}/notify/.response" --dump-header "${RUN_DIR}/notify/.headers" --write-out '%{http_code}' 2> /dev/null)" \
+    || NOTIFY_CURL=$?
   [[ "$NOTIFY_HTTP" != 000 ]] || NOTIFY_HTTP=''
 }
 
@@ -385,23 +385,13 @@ notify_json() {
     print JSON::PP::is_bool($d) ? ($d ? "true" : "false") : ref $d ? "" : ($d // "")' -- "$1" < "${RUN_DIR}/notify/.response" 2> /dev/null || true
 }
 
-# notify_get URL: one GET attempt (the central server); NOTIFY_HTTP, NOTIFY_CURL, response in .response.
-notify_get() {
-  NOTIFY_CURL=0
-  NOTIFY_HTTP="$(printf 'url = %s\nheader = "Accept: application/json"\nuser-agent = "proxmox-backup/%s"\n' \
-    "$(notify_curl_quote "$1")" "$(core_version)" \
-    | curl --config - --silent --connect-timeout 5 --max-time 20 --proto =http,https \
-      --output "${RUN_DIR}/notify/.response" --dump-header "${RUN_DIR}/notify/.headers" --write-out '%{http_code}' 2> /dev/null)" || NOTIFY_CURL=$?
-  [[ "$NOTIFY_HTTP" != 000 ]] || NOTIFY_HTTP=''
-}
-
 # notify_central_lookup (§3.2): TELEGRAM_TOKEN_IN_USE and TELEGRAM_CHAT_IN_USE from the central server; 1 with
 # the one WARNING when that fails.
 notify_central_lookup() {
   local base="${TELEGRAM_SERVER_API_HOST%/}" attempt wait reason='' retry chat token
   for attempt in 1 2 3; do
     log_debug "GET ${base}/api/get-chat-id (attempt ${attempt}/3)"
-    notify_get "${base}/api/get-chat-id?server_id=${SERVER_ID}"
+    notify_http "${base}/api/get-chat-id?server_id=${SERVER_ID}" '' 'Accept: application/json'
     retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
     if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
     elif [[ "$NOTIFY_HTTP" == 429 || "$NOTIFY_HTTP" == 5?? ]]; then reason="HTTP ${NOTIFY_HTTP}"; retry=true
@@ -443,14 +433,16 @@ notify_send_telegram() {
     fi
     TELEGRAM_TOKEN_IN_USE="$TELEGRAM_BOT_TOKEN" TELEGRAM_CHAT_IN_USE="$TELEGRAM_CHAT_ID"
   fi
-  local text data base="${TELEGRAM_API_BASE%/}"
+  local text base="${TELEGRAM_API_BASE%/}"
   text="$(printf '%s\n\n%s' "$NOTIFY_TITLE" "$(notify_body "$NOTIFY_EMAIL")" | notify_truncate)"
   printf '%s' "$text" | notify_keep telegram.txt
-  data="chat_id=$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$TELEGRAM_CHAT_IN_USE")&text=$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$text")"
+  printf 'chat_id=%s&text=%s' "$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$TELEGRAM_CHAT_IN_USE")" \
+    "$(perl "${CORE_LIB_DIR}/bytes.pl" urlencode "$text")" > "${RUN_DIR}/notify/.body"
   local attempt wait reason retry
   for attempt in 1 2 3; do
     log_debug "POST ${base}/bot***/sendMessage (attempt ${attempt}/3)"
-    notify_post "${base}/bot${TELEGRAM_TOKEN_IN_USE}/sendMessage" "$data"
+    notify_http "${base}/bot${TELEGRAM_TOKEN_IN_USE}/sendMessage" "${RUN_DIR}/notify/.body" \
+      'Content-Type: application/x-www-form-urlencoded'
     retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
     if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
     elif [[ "$NOTIFY_HTTP" == 2?? ]]; then
@@ -517,7 +509,7 @@ notify_tier_json() {
   count_key="${tier^^}_BACKUP_COUNT"
   max="${!2}"
   if storage_gfs_on || (( max == 0 )); then max=''; fi
-  [[ -z "$3" || "$status" == disabled ]] || free="$(notify_free "$3")"
+  [[ -z "$3" || "$status" == disabled ]] || free="$(core_free_bytes "$3")"
   printf '{"status":%s,"count":%s,"max":%s,"free_bytes":%s}' "$(notify_js "$status")" "$(notify_jnum "${!count_key:-}")" \
     "$(notify_jnum "$max")" "$(notify_jnum "$free")"
 }
@@ -529,7 +521,7 @@ notify_first_lines_json() {
     [[ "$first" == true ]] || printf ','
     first=false
     notify_js "$(notify_cut "${line#*\["${level}"\] }")"
-  done < <(grep "^[0-9-]* [0-9:]* \[${level}\] " -- "${RUN_DIR}/run.log" | grep -v '\[WARNING\] parity: ' | head -n 5)
+  done < <(log_lines "$level" "${RUN_DIR}/run.log" | head -n 5)
   printf ']'
 }
 
@@ -551,8 +543,8 @@ notify_generic_json() {
     archive+=",\"compression_ratio\":$(notify_jstr_or_null "${COMPRESSION_RATIO:-}"),\"encrypted\":$([[ "$ENCRYPT_ARCHIVE" == true ]] && printf true || printf false)}"
   fi
   [[ "$CHECK_ONLY" == true ]] || files="{\"included\":$(notify_jnum "${FILES_INCLUDED:-}"),\"missing\":$(notify_jnum "${FILE_MISSING:-}")}"
-  errors="$(grep -c '^[0-9-]* [0-9:]* \[ERROR\] ' -- "${RUN_DIR}/run.log" || true)"
-  warnings="$(grep '^[0-9-]* [0-9:]* \[WARNING\] ' -- "${RUN_DIR}/run.log" | grep -vc '\[WARNING\] parity: ' || true)"
+  errors="$(log_lines ERROR "${RUN_DIR}/run.log" | wc -l)"
+  warnings="$(log_lines WARNING "${RUN_DIR}/run.log" | wc -l)"
   printf '{"schema":"proxmox-backup.notify/1","tool_version":%s,"mode":%s,"status":%s,"exit_code":%s,"title":%s,"text":%s,' \
     "$(notify_js "$(core_version)")" "$(notify_js "$mode")" "$(notify_js "$NOTIFY_STATUS")" "$NOTIFY_C" \
     "$(notify_js "$NOTIFY_TITLE")" "$(notify_js "$NOTIFY_BODY")"
@@ -605,19 +597,6 @@ notify_webhook_payload() {
   esac
 }
 
-# notify_webhook_post URL BODY: one attempt; NOTIFY_HTTP, NOTIFY_CURL, response in RUN_DIR/notify/.response.
-notify_webhook_post() {
-  NOTIFY_CURL=0
-  NOTIFY_HTTP="$({
-    printf 'url = %s\n' "$(notify_curl_quote "$1")"
-    printf 'header = "Content-Type: application/json"\nuser-agent = "proxmox-backup/%s"\n' "$(core_version)"
-    [[ -z "$WEBHOOK_AUTH_HEADER" ]] || printf 'header = %s\n' "$(notify_curl_quote "$WEBHOOK_AUTH_HEADER")"
-    printf 'data-binary = "@%s"\n' "${RUN_DIR}/notify/.body"
-  } | curl --config - --silent --connect-timeout 5 --max-time 20 --proto =http,https \
-      --output "${RUN_DIR}/notify/.response" --dump-header "${RUN_DIR}/notify/.headers" --write-out '%{http_code}' 2> /dev/null)" || NOTIFY_CURL=$?
-  [[ "$NOTIFY_HTTP" != 000 ]] || NOTIFY_HTTP=''
-}
-
 # notify_webhook_send N URL: one target with the retries of §6; 0 when delivered.
 notify_webhook_send() {
   local n="$1" url="$2" shown attempt wait reason retry first
@@ -627,7 +606,9 @@ notify_webhook_send() {
   cp -- "${RUN_DIR}/notify/webhook-${n}.json" "${RUN_DIR}/notify/.body"
   for attempt in 1 2 3; do
     log_debug "POST ${shown} (attempt ${attempt}/3)"
-    notify_webhook_post "$WEBHOOK_TARGET"
+    local -a headers=('Content-Type: application/json')
+    [[ -z "$WEBHOOK_AUTH_HEADER" ]] || headers+=("$WEBHOOK_AUTH_HEADER")
+    notify_http "$WEBHOOK_TARGET" "${RUN_DIR}/notify/.body" "${headers[@]}"
     retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
     if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
     elif [[ "$NOTIFY_HTTP" == 2?? ]]; then
@@ -671,6 +652,5 @@ notify_send_webhook() {
     fi
     notify_webhook_send "$n" "$url" || all=false
   done
-  rm -f -- "${RUN_DIR}/notify/.body"
   [[ "$all" != true ]] || NOTIFY_RESULT=sent
 }

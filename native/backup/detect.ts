@@ -1,12 +1,12 @@
 // backup_detect (collect.md §2, run.md §8): names, host type and versions, and the server id, into state.env —
 // the same probes, in the same order, with the same lines as legacy/lib/detect.sh.
-import { accessSync, constants, chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execCommand } from '../core/exec.js';
 import type { ExitStatus } from '../core/exit-code.js';
 import { deriveServerId, formatIdentityFile, parseIdentityFile, readIdentitySources } from '../core/identity.js';
 import type { RunLog } from '../core/log.js';
-import { hasProgram } from '../core/programs.js';
+import { hasProgram, isDirectory, isExecutableFile } from '../core/programs.js';
 import type { NativeStageContext } from '../switch/stages.js';
 import { StageInputs } from './inputs.js';
 
@@ -17,22 +17,6 @@ async function probe(argv: string[], env: Env): Promise<string | undefined> {
   const result = await execCommand(argv, { timeoutMs: 10_000, env: { ...env, LC_ALL: 'C' } });
   return result.exitCode === 0 ? result.stdout.replace(/\n+$/, '') : undefined;
 }
-
-const isExecutable = (path: string): boolean => {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-};
-const isDir = (path: string): boolean => {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-};
 
 export async function detectNames(env: Env): Promise<{ hostname: string; short: string }> {
   let short = '';
@@ -85,10 +69,10 @@ export interface HostType { type: 'pve' | 'pbs' | 'dual' | 'unknown'; pveVersion
 
 export async function detectHostType(prefix: string, env: Env, log: RunLog): Promise<HostType> {
   const path = env.PATH ?? '';
-  const hasPve = hasProgram('pveversion', path) || isExecutable(join(prefix, 'usr/bin/pveversion'))
-    || (isDir(join(prefix, 'etc/pve')) && isDir(join(prefix, 'var/lib/pve-cluster')));
-  const hasPbs = hasProgram('proxmox-backup-manager', path) || isExecutable(join(prefix, 'usr/sbin/proxmox-backup-manager'))
-    || isExecutable(join(prefix, 'usr/bin/proxmox-backup-manager')) || isDir(join(prefix, 'etc/proxmox-backup'));
+  const hasPve = hasProgram('pveversion', path) || isExecutableFile(join(prefix, 'usr/bin/pveversion'))
+    || (isDirectory(join(prefix, 'etc/pve')) && isDirectory(join(prefix, 'var/lib/pve-cluster')));
+  const hasPbs = hasProgram('proxmox-backup-manager', path) || isExecutableFile(join(prefix, 'usr/sbin/proxmox-backup-manager'))
+    || isExecutableFile(join(prefix, 'usr/bin/proxmox-backup-manager')) || isDirectory(join(prefix, 'etc/proxmox-backup'));
   const type = hasPve && hasPbs ? 'dual' : hasPve ? 'pve' : hasPbs ? 'pbs' : 'unknown';
   const parts: string[] = [];
   let pve = '';

@@ -1,7 +1,6 @@
 // backup_verify (archive.md §6): checksum, decompression, full listing, entry count, critical directories and
 // files — the same checks, outcomes and lines as legacy/lib/verify.sh, in one streaming pass over the archive
 // (the real decompressor CLI, the `tar` parser; nothing held in memory).
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -10,13 +9,11 @@ import { Parser, type ReadEntry } from 'tar';
 import type { ExitStatus } from '../core/exit-code.js';
 import type { RunLog } from '../core/log.js';
 import type { RunDir } from '../core/run-dir.js';
+import { isFile } from '../core/programs.js';
+import { openTarStream } from '../core/tar-stream.js';
 import type { NativeStageContext } from '../switch/stages.js';
 import { StageInputs } from './inputs.js';
 
-const DECOMPRESS: Readonly<Record<string, readonly string[]>> = {
-  xz: ['xz', '-dc'], zstd: ['zstd', '-dc', '-q', '--long=27'], gzip: ['gzip', '-dc'], pigz: ['gzip', '-dc'],
-  bzip2: ['bzip2', '-dc'], lzma: ['xz', '--format=lzma', '-dc'],
-};
 const C_DIR = './var/lib/proxmox-backup-info/commands';
 
 /** backup_critical_list: the critical files of this host type that the configuration asked for. */
@@ -77,29 +74,11 @@ async function scanArchive(archive: string, type: string, wanted: ReadonlySet<st
       entry.on('end', () => { if (wanted.has(entry.path)) sizes.set(entry.path, bytes); });
     },
   });
-  const argv = DECOMPRESS[type];
-  if (argv === undefined) {
-    const parsed = await pipeline(createReadStream(archive), parser).then(() => true, () => false);
-    return parsed ? { ok: true, listing: { entries, sizes } } : { ok: false, failure: 'list' };
-  }
-  const [file, ...args] = argv;
-  const child = spawn(file ?? 'false', [...args, '--', archive], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...env } });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('close', (code) => resolve(code));
-    child.on('error', () => resolve(null));
-  });
-  const parsed = pipeline(child.stdout, parser).then(() => true, () => false);
-  const result = await withTimeout(Promise.all([exited, parsed]), seconds, () => child.kill('SIGKILL'));
-  if (result === 'timeout' || result[0] !== 0) return { ok: false, failure: 'decompress' };
+  const tar = openTarStream(archive, { type, env });
+  const parsed = pipeline(tar.stream, parser).then(() => true, () => false);
+  const result = await withTimeout(Promise.all([tar.done, parsed]), seconds, () => tar.kill());
+  if (result === 'timeout' || result[0] !== undefined) return { ok: false, failure: 'decompress' };
   return result[1] ? { ok: true, listing: { entries, sizes } } : { ok: false, failure: 'list' };
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function fail(log: RunLog, runDir: RunDir, message: string): ExitStatus {

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanPath, hasProgram, shadowReportPath } from './orchestrator.js';
+import { hasProgram } from '../core/programs.js';
+import { cleanPath, shadowReportPath } from './orchestrator.js';
 import { statusFromLogLines } from './stages.js';
 
 describe('cleanPath (run.md §1 phase 0)', () => {

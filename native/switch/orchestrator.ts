@@ -53,8 +53,6 @@ export function cleanPath(path: string): { path: string; warnings: string[] } {
   return { path: kept.join(':'), warnings };
 }
 
-export { hasProgram } from '../core/programs.js';
-
 async function resolveTimezone(env: Readonly<Record<string, string | undefined>>): Promise<string> {
   if (env.TZ !== undefined && env.TZ !== '') return env.TZ;
   const result = await execCommand(['timedatectl', 'show', '-p', 'Timezone', '--value'], { timeoutMs: 5000, env: { ...env } });

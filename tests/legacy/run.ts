@@ -29,6 +29,13 @@ export function makeSandbox(config: Record<string, string> = {}): Sandbox {
   return { baseDir, backupDir: join(baseDir, 'backup'), logDir: join(baseDir, 'log'), configPath };
 }
 
+/** The sandbox's backup.env with more keys appended (same BASE_DIR, later lines win). */
+export function appendConfig(sandbox: Sandbox, extra: Record<string, string>): Sandbox {
+  const text = readFileSync(sandbox.configPath, 'utf8') + Object.entries(extra).map(([k, v]) => `${k}="${v}"\n`).join('');
+  writeFileSync(sandbox.configPath, text);
+  return sandbox;
+}
+
 export function hostEnv(host: string, sandbox: Sandbox, extra: Record<string, string> = {}): Record<string, string> {
   const hostDir = host.startsWith('/') ? host : join(HOSTS_DIR, host);
   return {

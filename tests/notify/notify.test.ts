@@ -1,9 +1,9 @@
 // The notify domain of the legacy pipeline (notify.md §10) against loopback sinks: an HTTP server speaking the
 // Bot API (reached through TELEGRAM_API_BASE) and a fake sendmail.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { logOf, makeSandbox, runLegacy, type Sandbox } from '../legacy/run.js';
+import { appendConfig, logOf, makeSandbox, runLegacy, type Sandbox } from '../legacy/run.js';
 import { fakeSendmail, formField, startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
 
 const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
@@ -101,7 +101,7 @@ describe('e-mail through sendmail (notify.md §4, §10.14-17)', () => {
     const sink = await telegram();
     const sandbox = telegramSandbox(sink.base);
     const sendmail = fakeSendmail(sandbox.baseDir);
-    const withMail = makeSandboxLike(sandbox, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com', SENDMAIL_PATH: sendmail });
+    const withMail = appendConfig(sandbox, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com', SENDMAIL_PATH: sendmail });
     const result = await runLegacy('pve-single', withMail);
     expect(result.exitCode).toBe(0);
     const recorded = readFileSync(join(sandbox.baseDir, 'sendmail.log'), 'utf8');
@@ -123,7 +123,7 @@ describe('e-mail through sendmail (notify.md §4, §10.14-17)', () => {
 
   it('reports a failing or missing sendmail and drops a bad address', async () => {
     const sandbox = makeSandbox();
-    const failing = makeSandboxLike(sandbox, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'ok@example.com, bad@@x', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir, 75) });
+    const failing = appendConfig(sandbox, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'ok@example.com, bad@@x', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir, 75) });
     expect((await runLegacy('pve-single', failing)).exitCode).toBe(1);
     expect(logOf(failing)).toContain('[WARNING] Invalid e-mail address ignored: bad@@x');
     expect(logOf(failing)).toContain('[WARNING] E-mail via sendmail failed: exit code 75');
@@ -135,7 +135,7 @@ describe('e-mail through sendmail (notify.md §4, §10.14-17)', () => {
 
   it('takes the recipient from root@pam in user.cfg when EMAIL_RECIPIENT is empty', async () => {
     const sandbox = makeSandbox();
-    const mail = makeSandboxLike(sandbox, { EMAIL_ENABLED: 'true', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) });
+    const mail = appendConfig(sandbox, { EMAIL_ENABLED: 'true', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) });
     expect((await runLegacy('pve-single', mail)).exitCode).toBe(0);
     expect(logOf(mail)).toContain('[INFO] E-mail recipient taken from root@pam in /etc/pve/user.cfg');
   });
@@ -160,12 +160,6 @@ describe('when notifications go out (notify.md §1, §10.9-11)', () => {
   });
 });
 
-/** A sandbox's config with more keys appended (same BASE_DIR). */
-function makeSandboxLike(sandbox: Sandbox, extra: Record<string, string>): Sandbox {
-  const text = readFileSync(sandbox.configPath, 'utf8') + Object.entries(extra).map(([k, v]) => `${k}="${v}"\n`).join('');
-  writeFileSync(sandbox.configPath, text);
-  return sandbox;
-}
 
 describe('Telegram centralized mode (notify.md §3.2, §10.7)', () => {
   const RECEIVED = '987654321:BBcentral_received_token_abcdefghijklmnop';

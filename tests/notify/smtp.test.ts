@@ -1,11 +1,11 @@
 // E-mail over SMTP (notify.md §4.4, §10.18-21) against a real SMTP server on loopback (aiosmtpd, through
 // tests/helpers/smtp-sink), with sendmail as the fallback.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeSendmail } from '../../native/parity/sinks.js';
-import { logOf, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+import { appendConfig, logOf, makeSandbox, REPO, runLegacy } from '../legacy/run.js';
 
 interface Sink { port: number; out: string; server: ResultPromise }
 let servers: ResultPromise[] = [];
@@ -33,11 +33,6 @@ async function smtpSink(dir: string, rejectRcpt?: string): Promise<Sink> {
   return { port, out, server };
 }
 
-function withConfig(sandbox: Sandbox, extra: Record<string, string>): Sandbox {
-  writeFileSync(sandbox.configPath, readFileSync(sandbox.configPath, 'utf8') + Object.entries(extra).map(([k, v]) => `${k}="${v}"\n`).join(''));
-  return sandbox;
-}
-
 const smtpConfig = (port: number, extra: Record<string, string> = {}): Record<string, string> => ({
   EMAIL_ENABLED: 'true', EMAIL_DELIVERY_METHOD: 'smtp', EMAIL_RECIPIENT: 'admin@example.com',
   SMTP_HOST: '127.0.0.1', SMTP_PORT: String(port), SMTP_TLS: 'none', EMAIL_FALLBACK_SENDMAIL: 'false', ...extra,
@@ -47,7 +42,7 @@ describe('SMTP (notify.md §4.4)', () => {
   it('delivers the message: EHLO the fqdn, MAIL FROM, RCPT TO, the DATA of the golden layout with CRLF', async () => {
     const sandbox = makeSandbox();
     const sink = await smtpSink(sandbox.baseDir);
-    withConfig(sandbox, smtpConfig(sink.port));
+    appendConfig(sandbox, smtpConfig(sink.port));
     const result = await runLegacy('pve-single', sandbox);
     expect(result.exitCode, logOf(sandbox)).toBe(0);
     const [record] = readFileSync(sink.out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ehlo: string; mail_from: string; rcpt_tos: string[]; data: string });
@@ -63,7 +58,7 @@ describe('SMTP (notify.md §4.4)', () => {
   it('a refused recipient fails the send; with the fallback on, sendmail delivers it', async () => {
     const sandbox = makeSandbox();
     const sink = await smtpSink(sandbox.baseDir, 'admin@example.com');
-    withConfig(sandbox, smtpConfig(sink.port, { EMAIL_FALLBACK_SENDMAIL: 'true', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) }));
+    appendConfig(sandbox, smtpConfig(sink.port, { EMAIL_FALLBACK_SENDMAIL: 'true', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) }));
     const result = await runLegacy('pve-single', sandbox);
     expect(result.exitCode).toBe(1);
     const log = logOf(sandbox);
@@ -77,7 +72,7 @@ describe('SMTP (notify.md §4.4)', () => {
   it('never sends a password in clear: STARTTLS not offered with a user stops before AUTH', async () => {
     const sandbox = makeSandbox();
     const sink = await smtpSink(sandbox.baseDir);
-    withConfig(sandbox, smtpConfig(sink.port, { SMTP_TLS: 'starttls', SMTP_USER: 'backup', SMTP_PASSWORD: 'S3cret-passw0rd' }));
+    appendConfig(sandbox, smtpConfig(sink.port, { SMTP_TLS: 'starttls', SMTP_USER: 'backup', SMTP_PASSWORD: 'S3cret-passw0rd' }));
     const result = await runLegacy('pve-single', sandbox);
     expect(result.exitCode).toBe(1);
     expect(logOf(sandbox)).toContain('[WARNING] E-mail via SMTP failed: STARTTLS not offered');
@@ -90,10 +85,10 @@ describe('SMTP (notify.md §4.4)', () => {
     const sink = await smtpSink(sandbox.baseDir);
     sink.server.kill();
     await sink.server;
-    withConfig(sandbox, smtpConfig(sink.port));
+    appendConfig(sandbox, smtpConfig(sink.port));
     expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
     expect(logOf(sandbox)).toContain('[WARNING] E-mail via SMTP failed: connection failed');
-    const empty = withConfig(makeSandbox(), smtpConfig(25, { SMTP_HOST: '' }));
+    const empty = appendConfig(makeSandbox(), smtpConfig(25, { SMTP_HOST: '' }));
     expect((await runLegacy('pve-single', empty)).exitCode).toBe(1);
     expect(logOf(empty)).toContain('[WARNING] E-mail not sent: SMTP_HOST is empty');
   });

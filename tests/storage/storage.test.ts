@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, 
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logOf, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+import { appendConfig, logOf, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
 import { startWebDav, type WebDav } from './webdav.js';
 
 const DAY = 86_400;
@@ -19,9 +19,7 @@ function tierConfig(sandbox: Sandbox, extra: Record<string, string> = {}): Sandb
     ENABLE_CLOUD_BACKUP: 'true', RCLONE_REMOTE: 'cloud', CLOUD_BACKUP_PATH: '/backup', CLOUD_LOG_PATH: '/log',
     CLOUD_CONNECTIVITY_TIMEOUT: '5', SET_BACKUP_PERMISSIONS: 'false', ...extra,
   };
-  const text = readFileSync(sandbox.configPath, 'utf8') + Object.entries(lines).map(([k, v]) => `${k}="${v}"\n`).join('');
-  writeFileSync(sandbox.configPath, text);
-  return sandbox;
+  return appendConfig(sandbox, lines);
 }
 
 const archives = (dir: string): string[] => readdirSync(dir).filter((n) => /\.tar(\.[a-z0-9]+)?$/.test(n)).sort();

@@ -3,19 +3,10 @@
 // on the compressor's build. The archive is decompressed by the real CLI tools (as an operator would) and the
 // tar stream parsed with the `tar` package, hashing each entry as it streams by: nothing is held in memory.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { spawn } from 'node:child_process';
 import { Parser, type ReadEntry } from 'tar';
-
-const DECOMPRESSORS: readonly (readonly [RegExp, readonly string[]])[] = [
-  [/\.tar\.gz$|\.tgz$/, ['gzip', '-dc']],
-  [/\.tar\.bz2$/, ['bzip2', '-dc']],
-  [/\.tar\.xz$/, ['xz', '-dc']],
-  [/\.tar\.lzma$/, ['xz', '--format=lzma', '-dc']],
-  [/\.tar\.zst$/, ['zstd', '-dcq']],
-];
+import { compressionOfName, openTarStream } from '../../core/tar-stream.js';
 
 const TYPE: Readonly<Record<string, string>> = {
   File: 'f', OldFile: 'f', ContiguousFile: 'f', Directory: 'd', SymbolicLink: 'l', Link: 'h',
@@ -65,33 +56,12 @@ export async function manifestOfTarStream(stream: NodeJS.ReadableStream, options
 
 /** The sorted manifest of an archive file, by its extension (.tar, .tar.gz, .tar.bz2, .tar.xz, .tar.lzma, .tar.zst, each optionally .age). */
 export async function archiveManifest(path: string, options: ManifestOptions = {}): Promise<string> {
+  const type = compressionOfName(basename(path));
+  if (type === undefined) throw new Error(`not an archive name this normaliser knows: ${basename(path)}`);
   const encrypted = path.endsWith('.age');
-  const name = basename(encrypted ? path.slice(0, -4) : path);
-  const decompressor = DECOMPRESSORS.find(([pattern]) => pattern.test(name))?.[1];
-  if (decompressor === undefined && !name.endsWith('.tar')) throw new Error(`not an archive name this normaliser knows: ${basename(path)}`);
   if (encrypted && options.ageIdentity === undefined) throw new Error(`encrypted archive and no age identity: ${basename(path)}`);
-  // The stages: [age -d] | [decompressor] | tar parser. Each stage is the real CLI, as an operator would run it.
-  const stages: (readonly string[])[] = [];
-  if (encrypted) stages.push(['age', '-d', '-i', options.ageIdentity ?? '']);
-  if (decompressor !== undefined) stages.push(decompressor);
-  if (stages.length === 0) return sortManifest(await manifestOfTarStream(createReadStream(path), options));
-  const children = stages.map(([file, ...args], index) => {
-    if (file === undefined) throw new Error('empty stage');
-    return spawn(file, index === 0 ? [...args, path] : args, { stdio: [index === 0 ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  });
-  for (let i = 1; i < children.length; i += 1) children[i - 1]?.stdout?.pipe(children[i]?.stdin as NodeJS.WritableStream);
-  const errors = children.map((child) => {
-    let text = '';
-    child.stderr?.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-    return new Promise<string | undefined>((resolve) => {
-      child.on('close', (code) => resolve(code === 0 ? undefined : `${child.spawnfile} exited ${code ?? 'by signal'}: ${text.trim()}`));
-      child.on('error', (error) => resolve(`${child.spawnfile}: ${error.message}`));
-    });
-  });
-  const last = children[children.length - 1];
-  if (last?.stdout === null || last === undefined) throw new Error('no output stream');
-  const [lines, ...failures] = await Promise.all([manifestOfTarStream(last.stdout, options).catch((e: unknown) => e), ...errors]);
-  const failure = failures.find((f) => f !== undefined);
+  const tar = openTarStream(path, { type, ageIdentity: encrypted ? options.ageIdentity : undefined });
+  const [lines, failure] = await Promise.all([manifestOfTarStream(tar.stream, options).catch((e: unknown) => e), tar.done]);
   if (failure !== undefined) throw new Error(`cannot read ${basename(path)}: ${failure}`);
   if (!Array.isArray(lines)) throw lines instanceof Error ? lines : new Error(String(lines));
   return sortManifest(lines as string[]);

@@ -14,7 +14,6 @@ const RULES: readonly (readonly [RegExp, string])[] = [
   [/^(<TS> \[INFO\] Compression ratio: )[\d.]+%$/, '$1<RATIO>'],
   [/\b(\d+(\.\d)? (B|KiB|MiB|GiB|TiB)) (→|->) \d+(\.\d)? (B|KiB|MiB|GiB|TiB)/g, '$1 $4 <SIZE>'],
   [/\(\d+(\.\d)? (B|KiB|MiB|GiB|TiB), ratio [\d.]+%\)/g, '(<SIZE>, ratio <RATIO>)'],
-  [/\bin \d+(\.\d+)? ?(ms|s)\b/g, 'in <DURATION>'],
 ];
 
 export function normaliseLogLine(line: string, replacements: Replacements = []): string {
