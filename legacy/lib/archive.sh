@@ -124,11 +124,23 @@ archive_prechecks() {
     log_error "Backup directory not writable: $(log_esc "$dir")"
     return 2
   fi
-  free_kb="$(df -Pk -- "$dir" 2> /dev/null | awk 'NR == 2 { print $4 }')"
+  free_kb="$(core_free_bytes "$dir")"
+  [[ -z "$free_kb" ]] || free_kb=$(( free_kb / 1024 ))
   if [[ "$free_kb" =~ ^[0-9]+$ ]] && (( free_kb < 1048576 )); then
     log_warning "Low disk space available in backup directory: $(( free_kb / 1024 ))MB"
   fi
   return 0
+}
+
+# archive_failure_line PROGRAM ERR_FILE: PROGRAM's first stderr line, prefixed with its name unless the
+# program already did (`cat: write error: …`), or its exit when it said nothing.
+archive_failure_line() {
+  local program="$1" first
+  first="$(head -n 1 -- "$2")"
+  if [[ -z "$first" ]]; then printf '%s: exited with an error' "$program"
+  elif [[ "$first" == "${program}:"* ]]; then printf '%s' "$first"
+  else printf '%s: %s' "$program" "$first"
+  fi
 }
 
 # archive_write_tar ARCHIVE_TMP: sorted pax tar of staging | compressor [| age] > ARCHIVE_TMP.
@@ -150,9 +162,9 @@ archive_write_tar() {
   fi
   ARCHIVE_FAILURE=''
   # A dying compressor or encryptor makes tar fail with SIGPIPE: report the cause, not the symptom.
-  if (( statuses[1] != 0 )); then ARCHIVE_FAILURE="${ARCHIVE_ARGV[0]}: $(head -n 1 "${RUN_DIR}/compress.err")"
-  elif (( ${#statuses[@]} > 2 )) && (( statuses[2] != 0 )); then ARCHIVE_FAILURE="age: $(head -n 1 "${RUN_DIR}/age.err")"
-  elif (( statuses[0] != 0 )); then ARCHIVE_FAILURE="tar: $(head -n 1 "${RUN_DIR}/tar.err")"
+  if (( statuses[1] != 0 )); then ARCHIVE_FAILURE="$(archive_failure_line "${ARCHIVE_ARGV[0]}" "${RUN_DIR}/compress.err")"
+  elif (( ${#statuses[@]} > 2 )) && (( statuses[2] != 0 )); then ARCHIVE_FAILURE="$(archive_failure_line age "${RUN_DIR}/age.err")"
+  elif (( statuses[0] != 0 )); then ARCHIVE_FAILURE="$(archive_failure_line tar "${RUN_DIR}/tar.err")"
   elif [[ ! -s "$out" ]]; then ARCHIVE_FAILURE='empty output'
   fi
   [[ -z "$ARCHIVE_FAILURE" ]]

@@ -1,0 +1,119 @@
+// The compressor of each type (archive.md §3), as a stream stage: xz and lzma through lzma-native (liblzma, xz
+// with threads), zstd through zstd-napi (workers), gzip and pigz through zlib, bzip2 through its CLI (pbzip2 when
+// there is one and more than one thread — there is no well-kept bzip2 library for Node), none passes through.
+// Levels and modes are legacy archive_level's; the output is read by the same CLIs (xz, zstd --long=27, gzip, bzip2).
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { Duplex, PassThrough, type Transform } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import lzma from 'lzma-native';
+import { CompressStream } from 'zstd-napi';
+import { hasProgram } from '../../core/programs.js';
+
+export interface Level {
+  /** '' for none. */
+  readonly level: number | undefined;
+  readonly extreme: boolean;
+  readonly ultra: boolean;
+}
+
+/** archive_level TYPE MODE: the effective level; a fallback to gzip (type ≠ configured) caps it at 9. */
+export function archiveLevel(type: string, configured: string, mode: string, level: number): Level {
+  if (type === 'none') return { level: undefined, extreme: false, ultra: false };
+  let value = level;
+  let extreme = false;
+  let ultra = false;
+  if (mode === 'fast') value = 1;
+  else if (mode === 'maximum' || mode === 'ultra') {
+    value = 9;
+    if (type === 'xz' || type === 'lzma') extreme = true;
+    if (type === 'zstd') {
+      value = 19;
+      if (mode === 'ultra') {
+        value = 22;
+        ultra = true;
+      }
+    }
+  }
+  if (type !== configured && value > 9) value = 9;
+  return { level: value, extreme, ultra };
+}
+
+/** archive_threads: COMPRESSION_THREADS, 0 = online CPUs, capped at 64. */
+export function archiveThreads(configured: number): number {
+  const threads = configured > 0 ? configured : Math.max(1, cpus().length);
+  return Math.min(threads, 64);
+}
+
+export const EXTENSION: Readonly<Record<string, string>> = { xz: '.xz', zstd: '.zst', gzip: '.gz', pigz: '.gz', bzip2: '.bz2', lzma: '.lzma', none: '' };
+
+export interface StreamStage {
+  readonly stream: Duplex | Transform;
+  /** A CLI stage: resolves when it has exited, undefined on success, else `program: reason`. A library stage: undefined. */
+  readonly done: Promise<string | undefined>;
+  /** The program name legacy would show for this stage in a failure line. */
+  readonly program: string;
+}
+
+/** archive_failure_line: the first stderr line, prefixed with the program's name unless it already is. */
+export function failureLine(program: string, stderr: string): string {
+  const first = stderr.split('\n')[0] ?? '';
+  if (first === '') return `${program}: exited with an error`;
+  return first.startsWith(`${program}:`) ? first : `${program}: ${first}`;
+}
+
+/** A CLI as a stream stage (stdin → stdout); its failure is its first stderr line, as legacy reports it. */
+export function commandStage(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): StreamStage {
+  const [file, ...args] = argv;
+  const child = spawn(file ?? 'false', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...env } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  // A reader that stops early (the child died) turns our writes into EPIPE: the exit status tells the story.
+  child.stdin.on('error', () => undefined);
+  const done = new Promise<string | undefined>((resolve) => {
+    child.on('error', (error) => resolve(`${file ?? ''}: ${error.message}`));
+    child.on('close', (code) => resolve(code === 0 ? undefined : failureLine(file ?? '', stderr)));
+  });
+  return { stream: Duplex.from({ writable: child.stdin, readable: child.stdout }), done, program: file ?? '' };
+}
+
+/** A library transform as a stream stage: its errors reach the pipeline, which names the stream that failed first. */
+function transformStage(stream: Transform | Duplex, program: string): StreamStage {
+  return { stream, done: Promise.resolve(undefined), program };
+}
+
+export function compressorStage(type: string, level: Level, threads: number, env: Readonly<Record<string, string | undefined>>): StreamStage {
+  const value = level.level ?? 6;
+  switch (type) {
+    case 'xz':
+      return transformStage(lzma.createCompressor({ preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0), threads, check: lzma.CHECK_CRC64 }), 'xz');
+    case 'lzma':
+      return transformStage(lzma.createStream('aloneEncoder', { preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0) }), 'xz');
+    case 'zstd':
+      return transformStage(new CompressStream({
+        compressionLevel: value,
+        nbWorkers: threads,
+        ...(level.ultra ? { windowLog: 27, enableLongDistanceMatching: true } : {}),
+      }), 'zstd');
+    case 'gzip':
+    case 'pigz':
+      return transformStage(createGzip({ level: value }), type);
+    case 'bzip2': {
+      const path = env.PATH ?? '';
+      const argv = hasProgram('pbzip2', path) && threads > 1 ? ['pbzip2', `-${value}`, `-p${threads}`, '-c'] : ['bzip2', `-${value}`, '-c'];
+      return commandStage(argv, env);
+    }
+    case 'none':
+      return transformStage(new PassThrough(), 'cat');
+    default:
+      throw new Error(`unknown compression type: ${type}`);
+  }
+}
+
+/** age to every recipient of AGE_RECIPIENTS (one per line) and AGE_RECIPIENT_FILE (archive.md §3.4). */
+export function encryptorStage(recipients: string, recipientFile: string, env: Readonly<Record<string, string | undefined>>): StreamStage {
+  const argv = ['age'];
+  for (const recipient of recipients.split('\n')) if (recipient !== '') argv.push('-r', recipient);
+  if (recipientFile !== '') argv.push('-R', recipientFile);
+  return commandStage(argv, env);
+}

@@ -1,0 +1,185 @@
+// backup_archive (phase 10, archive.md §1-5, §7): the staging tree → tar → compressor [→ age] → `<name>.tmp`
+// (0600 from its first byte) → rename; then `.sha256` and `.metadata` through their own temp names. One stream,
+// nothing held in memory; the SHA-256 is taken from the bytes as they are written, not by re-reading the file.
+// Lines, state keys and outcomes are legacy/lib/archive.sh's.
+import { createHash } from 'node:crypto';
+import { createWriteStream, chmodSync, mkdirSync, renameSync, rmSync, statSync, statfsSync, accessSync, constants, writeFileSync } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ExitStatus } from '../../core/exit-code.js';
+import { esc } from '../../core/esc.js';
+import { humanSize } from '../../core/human.js';
+import type { RunLog } from '../../core/log.js';
+import { toBytes } from '../../core/bytes-path.js';
+import { toolVersion } from '../../core/version.js';
+import type { NativeStageContext } from '../../switch/stages.js';
+import { StageInputs } from '../inputs.js';
+import { Progress } from '../progress.js';
+import { archiveLevel, archiveThreads, compressorStage, encryptorStage, EXTENSION, type StreamStage } from './compressor.js';
+import { tarStream } from './tar-writer.js';
+
+const STRERROR: Readonly<Record<string, string>> = {
+  ENOSPC: 'No space left on device', EDQUOT: 'Disk quota exceeded', EIO: 'Input/output error',
+  EROFS: 'Read-only file system', EACCES: 'Permission denied', EFBIG: 'File too large',
+};
+
+/** archive_ratio: (1 - A/U) × 100, half-up to 2 decimals, or Unknown. */
+export function archiveRatio(archive: number, uncompressed: number): string {
+  if (uncompressed === 0) return 'Unknown';
+  const a = BigInt(archive);
+  const u = BigInt(uncompressed);
+  const num = 2n * (u - a) * 10000n + u;
+  const den = 2n * u;
+  let q = num / den;
+  if (num % den !== 0n && num < 0n) q -= 1n;
+  const sign = q < 0n ? '-' : '';
+  if (q < 0n) q = -q;
+  return `${sign}${q / 100n}.${(q % 100n).toString().padStart(2, '0')}%`;
+}
+
+/** archive_prechecks: the directory creatable and writable (ERROR), 1 GiB free (WARNING). */
+function prechecks(dir: string, log: RunLog): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch {
+    log.error(`Backup directory not writable: ${esc(dir)}`);
+    return false;
+  }
+  try {
+    const fs = statfsSync(dir);
+    const freeKb = Math.floor((fs.bavail * fs.bsize) / 1024);
+    if (freeKb < 1_048_576) log.warning(`Low disk space available in backup directory: ${Math.floor(freeKb / 1024)}MB`);
+  } catch {
+    // no figure, no warning (df failing is silent in legacy too)
+  }
+  return true;
+}
+
+interface Written { readonly sha256: string; readonly failure?: string }
+
+/**
+ * tar | compressor [| age] > tmp, hashing what is written. A failure is named as legacy names it: a full disk as
+ * the last writer's write error, then a failing CLI stage (compressor before age), then whichever stream failed first.
+ */
+async function writeArchive(staging: string, tmp: string, stages: StreamStage[], progress: Progress): Promise<Written> {
+  const hash = createHash('sha256');
+  const hasher = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  const source = tarStream(staging, (entries, bytes) => progress.update(`Archiving: ${entries} entries, ${humanSize(bytes)}`));
+  const output = createWriteStream(tmp, { mode: 0o600 });
+  let first: { readonly who: string; readonly error: Error } | undefined;
+  const watch = (stream: NodeJS.EventEmitter, who: string): void => {
+    stream.on('error', (error: Error) => { first ??= { who, error }; });
+  };
+  watch(source, 'tar');
+  for (const stage of stages) watch(stage.stream, stage.program);
+  watch(output, 'output');
+  let failed = false;
+  try {
+    await pipeline([source, ...stages.map((s) => s.stream), hasher, output]);
+  } catch {
+    failed = true;
+  }
+  const stageFailures = await Promise.all(stages.map((s) => s.done));
+  progress.done();
+  const sha256 = hash.digest('hex');
+  if (!failed && stageFailures.every((f) => f === undefined)) return { sha256 };
+  const code = (first?.error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (first?.who === 'output' || STRERROR[code] !== undefined) {
+    return { sha256, failure: `${stages[stages.length - 1]?.program ?? 'cat'}: write error: ${STRERROR[code] ?? first?.error.message ?? ''}` };
+  }
+  const cliFailure = stageFailures.find((f) => f !== undefined);
+  if (cliFailure !== undefined) return { sha256, failure: cliFailure };
+  return { sha256, failure: first === undefined ? 'archive pipeline failed' : `${first.who}: ${first.error.message}` };
+}
+
+function writeSidecar(path: string, content: string): boolean {
+  try {
+    writeFileSync(`${path}.tmp`, content, { mode: 0o600 });
+    chmodSync(`${path}.tmp`, 0o600);
+    renameSync(`${path}.tmp`, path);
+    return true;
+  } catch {
+    rmSync(`${path}.tmp`, { force: true });
+    return false;
+  }
+}
+
+function failed(runDir: NativeStageContext['runDir'], log: RunLog, message: string): ExitStatus {
+  log.error(message);
+  runDir.setState('STATUS_ARCHIVE', '2');
+  return 2;
+}
+
+export async function backupArchive({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
+  const inputs = new StageInputs(runDir);
+  const type = inputs.get('COMPRESSION_EFFECTIVE');
+  const encrypt = inputs.get('ENCRYPT_ARCHIVE') === 'true';
+  const name = `${inputs.get('PROXMOX_TYPE')}-backup-${inputs.get('HOSTNAME')}-${inputs.get('RUN_TIMESTAMP')}.tar${EXTENSION[type] ?? ''}${encrypt ? '.age' : ''}`;
+  const dir = inputs.get('LOCAL_BACKUP_PATH');
+  const archive = `${dir}/${name}`;
+  log.step('Creating backup archive');
+  if (inputs.get('DRY_RUN') === 'true') {
+    log.info(`Dry run: would create archive ${name}`);
+    return 0;
+  }
+  if (!prechecks(dir, log)) {
+    runDir.setState('STATUS_ARCHIVE', '2');
+    return 2;
+  }
+  const configured = inputs.get('COMPRESSION_TYPE');
+  const level = archiveLevel(type, configured, inputs.get('COMPRESSION_MODE'), Number(inputs.get('COMPRESSION_LEVEL')));
+  const threads = archiveThreads(Number(inputs.get('COMPRESSION_THREADS') || '0'));
+  const tmp = `${archive}.tmp`;
+  const stages = [compressorStage(type, level, threads, env)];
+  if (encrypt) stages.push(encryptorStage(inputs.get('AGE_RECIPIENTS'), inputs.get('AGE_RECIPIENT_FILE'), env));
+  const progress = Progress.forConsole(env);
+  const written = await writeArchive(toBytes(runDir.staging), tmp, stages, progress);
+  let size = 0;
+  if (written.failure === undefined) {
+    try {
+      size = statSync(tmp).size;
+    } catch {
+      size = 0;
+    }
+  }
+  if (written.failure !== undefined || size === 0) {
+    rmSync(tmp, { force: true });
+    return failed(runDir, log, `Failed to create backup archive: ${esc(written.failure ?? 'empty output')}`);
+  }
+  try {
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, archive);
+  } catch {
+    rmSync(tmp, { force: true });
+    return failed(runDir, log, 'Failed to create backup archive: rename failed');
+  }
+  if (!writeSidecar(`${archive}.sha256`, `${written.sha256}  ${name}\n`)) return failed(runDir, log, `Failed to write checksum file ${name}.sha256`);
+  const startTime = Number(inputs.get('START_TIME'));
+  const pinned = env.PBK_NOW;
+  const now = pinned !== undefined && pinned !== '' ? Number(pinned) : Math.floor(Date.now() / 1000);
+  const duration = now - startTime;
+  const uncompressed = Number(inputs.get('UNCOMPRESSED_SIZE') || '0');
+  const ratio = archiveRatio(size, uncompressed);
+  const meta = [`COMPRESSION_RATIO=${ratio}`, `COMPRESSION_TYPE=${type}`, `COMPRESSION_LEVEL=${level.level ?? ''}`,
+    `BACKUP_DURATION=${duration}`, `COMPRESSION_MODE=${inputs.get('COMPRESSION_MODE')}`, `HOST_TYPE=${inputs.get('PROXMOX_TYPE')}`,
+    `HOSTNAME=${inputs.get('HOSTNAME')}`, `TIMESTAMP=${inputs.get('RUN_TIMESTAMP')}`, `VERSION=${toolVersion()}`];
+  if (inputs.get('PVE_VERSION') !== '') meta.push(`PVE_VERSION=${inputs.get('PVE_VERSION')}`);
+  if (inputs.get('PBS_VERSION') !== '') meta.push(`PBS_VERSION=${inputs.get('PBS_VERSION')}`);
+  meta.push(`ARCHIVE_SIZE=${size}`, `UNCOMPRESSED_SIZE=${uncompressed}`, `FILES_INCLUDED=${inputs.get('FILES_INCLUDED')}`,
+    `FILE_MISSING=${inputs.get('FILE_MISSING')}`, `ENCRYPTED=${inputs.get('ENCRYPT_ARCHIVE')}`, `SHA256=${written.sha256}`);
+  if (!writeSidecar(`${archive}.metadata`, `${meta.join('\n')}\n`)) log.warning(`Failed to write metadata file ${name}.metadata`);
+  runDir.setState('BACKUP_FILE', archive);
+  runDir.setState('ARCHIVE_SIZE', String(size));
+  runDir.setState('COMPRESSION_RATIO', ratio);
+  runDir.setState('BACKUP_DURATION', String(duration));
+  runDir.setState('STATUS_ARCHIVE', '0');
+  log.success(`Backup archive created: ${name} (${humanSize(size)}, ratio ${ratio})`);
+  log.info(`Archive contains ${inputs.get('DIRS_INCLUDED')} directories and ${inputs.get('FILES_INCLUDED')} files`);
+  return 0;
+}
