@@ -2,6 +2,7 @@
 // runs through its shim even with the `backup` flag on ts, so the domain can move stage by stage.
 import type { NativeStage, StageName } from '../switch/stages.js';
 import { backupArchive } from './archive/index.js';
+import { backupCollect } from './collect/index.js';
 import { backupDetect } from './detect.js';
 import { backupSelectCompressor } from './select-compressor.js';
 import { backupVerify } from './verify.js';
@@ -9,6 +10,7 @@ import { backupVerify } from './verify.js';
 export const NATIVE_BACKUP_STAGES: Partial<Record<StageName, NativeStage>> = {
   backup_detect: backupDetect,
   backup_select_compressor: backupSelectCompressor,
+  backup_collect: backupCollect,
   backup_archive: backupArchive,
   backup_verify: backupVerify,
 };

@@ -36,3 +36,28 @@ export function runTimestamp(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}_`
     + `${pad(date.getHours())}-${pad(date.getMinutes())}-${pad(date.getSeconds())}`;
 }
+
+const IEC_UNITS = ['K', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'];
+
+/** `numfmt --to=iec` (collect.md §3.3): bare below 1024, else rounded up — one decimal below 10 (1.5K, 9.9M), none above (10K, 932G). */
+export function iecSize(bytes: number): string {
+  if (bytes < 1024) return String(bytes);
+  const n = BigInt(bytes);
+  let unit = 0;
+  let scale = 1024n;
+  while (n >= scale * 1024n && unit < IEC_UNITS.length - 1) {
+    scale *= 1024n;
+    unit += 1;
+  }
+  for (;;) {
+    if (n < 10n * scale) {
+      const tenths = (n * 10n + scale - 1n) / scale;
+      if (tenths < 100n) return `${tenths / 10n}.${tenths % 10n}${IEC_UNITS[unit] ?? ''}`;
+      return `10${IEC_UNITS[unit] ?? ''}`;
+    }
+    const whole = (n + scale - 1n) / scale;
+    if (whole < 1024n || unit === IEC_UNITS.length - 1) return `${whole}${IEC_UNITS[unit] ?? ''}`;
+    scale *= 1024n;
+    unit += 1;
+  }
+}
