@@ -1,0 +1,82 @@
+// Native backup_collect against legacy on the same inputs (issue 7): on every fixture host, with every collection
+// switch off, with custom paths and the blacklist — status, every line (DEBUG too), state and the staging tree
+// entry by entry must be equal; and the hostile host's hazards, each checked on the native staging tree.
+import { describe, expect, it } from 'vitest';
+import { collectState, compareCollect } from './collect-compare.js';
+
+const C = './var/lib/proxmox-backup-info/commands';
+
+function expectSame(result: Awaited<ReturnType<typeof compareCollect>>): void {
+  expect(result.native.lines).toEqual(result.legacy.lines);
+  expect(result.native.status).toBe(result.legacy.status);
+  expect(collectState(result.native)).toEqual(collectState(result.legacy));
+  expect([...result.native.tree.entries()].sort()).toEqual([...result.legacy.tree.entries()].sort());
+}
+
+describe.each(['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'])('%s', (host) => {
+  it('collects what legacy collects, line for line', async () => {
+    expectSame(await compareCollect(host));
+  });
+});
+
+const SWITCHES = [
+  ['BACKUP_CLUSTER_CONFIG', 'pve-cluster'], ['BACKUP_COROSYNC_CONFIG', 'pve-cluster'], ['BACKUP_CEPH_CONFIG', 'pve-cluster'],
+  ['BACKUP_PVE_JOBS', 'pve-single'], ['BACKUP_PVE_SCHEDULES', 'pve-single'], ['BACKUP_PVE_REPLICATION', 'pve-cluster'],
+  ['BACKUP_VZDUMP_CONFIG', 'pve-single'], ['BACKUP_PVE_BACKUP_FILES', 'pve-single'], ['BACKUP_PVE_FIREWALL', 'pve-cluster'],
+  ['BACKUP_VM_CONFIGS', 'pve-single'], ['BACKUP_NETWORK_CONFIG', 'pbs'], ['BACKUP_CRITICAL_FILES', 'pbs'], ['BACKUP_SCRIPT_DIR', 'pbs'],
+  ['BACKUP_CRONTABS', 'pbs'], ['BACKUP_ZFS_CONFIG', 'pve-single'], ['BACKUP_INSTALLED_PACKAGES', 'pbs'], ['BACKUP_REMOTE_CFG', 'pbs'],
+  ['BACKUP_PXAR_FILES', 'pbs'], ['AUTO_DETECT_DATASTORES', 'pbs'], ['AUTO_DETECT_DATASTORES', 'pve-single'],
+] as const;
+
+describe('collection switches off (config.md §5.2)', () => {
+  it.each(SWITCHES)('%s=false on %s', async (key, host) => {
+    expectSame(await compareCollect(host, { [key]: 'false' }));
+  });
+});
+
+describe('options that widen or narrow collection', () => {
+  it.each([
+    ['small and selected vzdump files', 'pve-single', { BACKUP_SMALL_PVE_BACKUPS: 'true', MAX_PVE_BACKUP_SIZE: '100000', PVE_BACKUP_INCLUDE_PATTERN: 'vzdump-qemu-100\nnotes' }],
+    ['small and selected .pxar files', 'pbs', { BACKUP_SMALL_PXAR: 'true', PXAR_INCLUDE_PATTERN: 'pve1\ndidx' }],
+    ['manual PBS datastore path', 'pbs', { AUTO_DETECT_DATASTORES: 'false', PBS_DATASTORE_PATH: '/srv/offsite' }],
+    ['custom paths and blacklist (prefix and glob)', 'pve-single', {
+      CUSTOM_BACKUP_PATHS: '/root/.config/rclone/rclone.conf\n/etc/pve/nodes\n/home/admin\n/etc/pve/local/../storage.cfg\n/nope',
+      BACKUP_BLACKLIST: '/etc/pve/nodes/pve1/lxc\n*/qemu-server/101.conf\n/root/.bash_history\n/etc/ss?/private/',
+    }],
+    ['cloud on: rclone paths kept', 'pve-single', { ENABLE_CLOUD_BACKUP: 'true', CUSTOM_BACKUP_PATHS: '/root/.config/rclone/rclone.conf' }],
+  ] as const)('%s', async (_name, host, context) => {
+    expectSame(await compareCollect(host, context));
+  });
+});
+
+describe('hostile host: every hazard (parity/hosts/README.md)', () => {
+  it('keeps odd names as bytes, links as links, skips special files, bounds commands — as legacy does', async () => {
+    const result = await compareCollect('hostile', { CUSTOM_BACKUP_PATHS: '/root\n/root/hazards/loop\n/etc/missing-on-purpose' });
+    expectSame(result);
+    const tree = result.native.tree;
+    // names that are not text: a newline, a tab, an escape sequence, a byte that is not UTF-8
+    for (const name of ['new\nline.cfg', 'tab\tname.cfg', 'esc\x1b[31mred.cfg', 'caf\xe9.cfg', '$(touch PWNED).cfg', '-leading-dash.cfg']) {
+      expect(tree.get(`./etc/pve/${name}`)).toMatch(/^f 644 /);
+    }
+    // links are stored as links, never followed: a loop, an absolute link out of the root, a relative one escaping it
+    expect(tree.get('./etc/pve/loop-a')).toMatch(/^l .* loop-b$/);
+    expect(tree.get('./etc/pve/outside-link')).toMatch(/^l .* \/etc\/passwd$/);
+    expect(tree.get('./etc/pve/escaping-relative-link')).toMatch(/^l .* \.\.\/\.\.\/.*\/etc\/shadow$/);
+    expect(tree.get('./root/hazards/loop')).toMatch(/^l .* loop$/);
+    // a FIFO and a socket are skipped (reading a FIFO would hang the run), an empty directory is kept
+    expect(tree.has('./etc/pve/fifo')).toBe(false);
+    expect(tree.has('./etc/pve/socket')).toBe(false);
+    expect(tree.get('./etc/pve/empty-dir')).toMatch(/^d 755 /);
+    expect(tree.get('./root/hazards/big-20M.bin')).toMatch(/^f 644 \d+:\d+ 20971520 /);
+    const lines = result.native.lines;
+    expect(lines).toContain('[DEBUG] Skipping special file: /etc/pve/fifo');
+    expect(lines).toContain('[WARNING] Failed to collect custom path - /root/hazards/loop - symlink loop');
+    expect(lines).toContain('[WARNING] File not found: /etc/missing-on-purpose');
+    expect(lines).toContain('[WARNING] Failed to collect PVE users - command: pveum user list --output-format=json - ipcc_send_rec[1] failed: Connection refused');
+    expect(lines).toContain('[DEBUG] Failed to collect PCI devices - command: lspci -v - timed out');   // hangs: ended by the timeout
+    expect(tree.has(`${C}/system/lspci.txt`)).toBe(false);
+    expect(tree.get(`${C}/system/lscpu.txt`)).toMatch(/^f 644 \d+:\d+ 0 /);   // stderr only, exit 0: kept, empty
+    expect(lines.some((l) => l.includes('\u001b'))).toBe(false);
+    if (process.getuid?.() !== 0) expect(lines).toContain('[WARNING] Failed to collect PVE configuration - /etc/pve/priv/unreadable.key');
+  });
+});
