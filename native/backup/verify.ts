@@ -57,28 +57,37 @@ async function checksumOk(archive: string, seconds: number): Promise<boolean> {
   return actual === line.slice(0, sep);
 }
 
-interface Listing { readonly entries: string[]; readonly sizes: Map<string, number> }
+interface Listing { readonly count: number; readonly listed: Set<string>; readonly sizes: Map<string, number> }
 type Scan = { ok: true; listing: Listing } | { ok: false; failure: 'decompress' | 'list' };
 
-/** One pass: decompress (the CLI) → parse; the entry list and the content size of the wanted files. */
+/**
+ * One pass: decompress (the CLI) → parse. Counts the entries and keeps only what the checks look up (the
+ * critical directories and files, with their content size): memory does not grow with the archive.
+ */
 async function scanArchive(archive: string, type: string, wanted: ReadonlySet<string>, seconds: number,
   env: Readonly<Record<string, string | undefined>>): Promise<Scan> {
-  const entries: string[] = [];
+  let count = 0;
+  const listed = new Set<string>();
   const sizes = new Map<string, number>();
   const parser = new Parser({
     strict: true,
     onReadEntry: (entry: ReadEntry) => {
-      entries.push(entry.path);
+      count += 1;
+      if (!wanted.has(entry.path)) {
+        entry.resume();
+        return;
+      }
+      listed.add(entry.path);
       let bytes = 0;
       entry.on('data', (chunk: Buffer) => { bytes += chunk.length; });
-      entry.on('end', () => { if (wanted.has(entry.path)) sizes.set(entry.path, bytes); });
+      entry.on('end', () => { sizes.set(entry.path, bytes); });
     },
   });
   const tar = openTarStream(archive, { type, env });
   const parsed = pipeline(tar.stream, parser).then(() => true, () => false);
   const result = await withTimeout(Promise.all([tar.done, parsed]), seconds, () => tar.kill());
   if (result === 'timeout' || result[0] !== undefined) return { ok: false, failure: 'decompress' };
-  return result[1] ? { ok: true, listing: { entries, sizes } } : { ok: false, failure: 'list' };
+  return result[1] ? { ok: true, listing: { count, listed, sizes } } : { ok: false, failure: 'list' };
 }
 
 function fail(log: RunLog, runDir: RunDir, message: string): ExitStatus {
@@ -116,18 +125,18 @@ export async function backupVerify({ runDir, log, env }: NativeStageContext): Pr
     return 0;
   }
   const critical = criticalList(inputs, runDir.staging).filter((rel) => isFile(join(runDir.staging, rel.slice(2))));
-  const scan = await scanArchive(archive, inputs.get('COMPRESSION_EFFECTIVE'), new Set(critical), Number(inputs.get('EXTRACTION_TIMEOUT')), env);
-  if (!scan.ok) return fail(log, runDir, scan.failure === 'decompress' ? 'Archive header test failed' : 'Failed to list archive contents');
-  const { entries, sizes } = scan.listing;
-  if (entries.length === 0) return fail(log, runDir, 'Archive content list is empty');
-  const staged = Number(inputs.get('STAGED_ENTRIES'));
-  if (entries.length !== staged) return fail(log, runDir, `Archive incomplete: ${entries.length} entries, ${staged} staged`);
-  let warned = false;
-  const listed = new Set(entries);
   const type = inputs.get('PROXMOX_TYPE');
   const dirs = ['./etc/'];
   if (type === 'pve' || type === 'dual') dirs.push('./etc/pve/', './var/lib/pve-cluster/');
   if (type === 'pbs' || type === 'dual') dirs.push('./etc/proxmox-backup/');
+  const scan = await scanArchive(archive, inputs.get('COMPRESSION_EFFECTIVE'), new Set([...critical, ...dirs]),
+    Number(inputs.get('EXTRACTION_TIMEOUT')), env);
+  if (!scan.ok) return fail(log, runDir, scan.failure === 'decompress' ? 'Archive header test failed' : 'Failed to list archive contents');
+  const { count, listed, sizes } = scan.listing;
+  if (count === 0) return fail(log, runDir, 'Archive content list is empty');
+  const staged = Number(inputs.get('STAGED_ENTRIES'));
+  if (count !== staged) return fail(log, runDir, `Archive incomplete: ${count} entries, ${staged} staged`);
+  let warned = false;
   for (const dir of dirs) {
     if (!listed.has(dir)) {
       log.warning(`Critical directory missing - Directory: ${dir}`);

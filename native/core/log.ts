@@ -5,6 +5,7 @@ import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs';
 import { destination, pino, stdTimeFunctions, type Logger } from 'pino';
 import { ExitCode } from './exit-code.js';
 import { Redactor } from './redact.js';
+import { clearProgressLine } from './progress.js';
 
 export const LEVELS = ['ERROR', 'WARNING', 'INFO', 'STEP', 'SUCCESS', 'SKIP', 'DEBUG', 'TRACE'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -97,6 +98,7 @@ export class RunLog {
     const entry = { line, level, message: text, time: date.getTime(), fields };
     const sink = this.options.console;
     if (sink !== undefined) {
+      clearProgressLine();
       const colour = sink.isTTY && !this.options.disableColours;
       sink.write(colour ? `${COLOUR[level]}${line}${RESET}\n` : `${line}\n`);
     }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupArchive } from '../../native/backup/archive/index.js';
+import { backupVerify } from '../../native/backup/verify.js';
 import { archiveManifest } from '../../native/parity/normalise/archive.js';
 import type { RunDir } from '../../native/core/run-dir.js';
 import { keptRun, runNativeStage, runShim, stageDir, stageEnv, type KeptRun } from './stage-run.js';
@@ -189,5 +190,20 @@ describe('native backup_archive', () => {
     expect(result.status).toBe(0);
     expect(result.lines).toEqual(['[STEP] Creating backup archive', expect.stringMatching(/^\[INFO\] Dry run: would create archive pve-backup-.*\.tar\.xz$/)]);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
+  it('each side verifies the other side\'s archive (legacy archives stay readable by native verification)', async () => {
+    for (const [archiveWith, verifyWith] of [['legacy', 'native'], ['native', 'legacy']] as const) {
+      const out = scratch('pbk-cross-');
+      const dir = stageDir(kept, { LOCAL_BACKUP_PATH: out });
+      dirs.push(dir.path);
+      const env = stageEnv(kept);
+      expect((await runShim('backup_collect', dir, env)).status).toBe(0);
+      const made = archiveWith === 'legacy' ? await runShim('backup_archive', dir, env) : await runNativeStage(backupArchive, dir, env);
+      expect(made.status).toBe(0);
+      const verified = verifyWith === 'legacy' ? await runShim('backup_verify', dir, env) : await runNativeStage(backupVerify, dir, env);
+      expect(verified.status).toBe(0);
+      expect(verified.lines.at(-1)).toBe('[SUCCESS] Archive verification completed successfully');
+    }
   });
 });

@@ -14,7 +14,7 @@ import { toBytes } from '../../core/bytes-path.js';
 import { toolVersion } from '../../core/version.js';
 import type { NativeStageContext } from '../../switch/stages.js';
 import { StageInputs } from '../inputs.js';
-import { Progress } from '../progress.js';
+import { Progress } from '../../core/progress.js';
 import { archiveLevel, archiveThreads, compressorStage, encryptorStage, EXTENSION, type StreamStage } from './compressor.js';
 import { tarStream } from './tar-writer.js';
 

@@ -14,7 +14,7 @@ import { fsPath, joinBytes } from '../../core/bytes-path.js';
 
 const BLOCK = 512;
 const RECORD = 10_240;
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 18;
 
 const TYPEFLAG = { file: '0', symlink: '2', directory: '5', fifo: '6', pax: 'x' } as const;
 

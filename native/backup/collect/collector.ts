@@ -11,7 +11,7 @@ import { esc } from '../../core/esc.js';
 import type { RunLog } from '../../core/log.js';
 import { hasProgram } from '../../core/programs.js';
 import type { StageInputs } from '../inputs.js';
-import type { Progress } from '../progress.js';
+import type { Progress } from '../../core/progress.js';
 import type { CommandRunner } from './commands.js';
 
 export const C_DIR = './var/lib/proxmox-backup-info/commands';
@@ -309,7 +309,19 @@ export class Collector {
       return false;
     }
     this.dirSource.set(base, src);
-    const entries: { rel: string; stat: Stats }[] = [];
+    // Each entry is copied as the walk reaches it (nothing held per entry: memory does not grow with the tree);
+    // a copy error is reported once, after the walk, as legacy's tar pipe reports it.
+    let firstError: unknown;
+    let copied = 0;
+    const copy = (rel: string, entryStat: Stats): void => {
+      try {
+        this.copyEntry(`${src}/${rel}`, `${root}/${rel}`, entryStat);
+      } catch (error) {
+        firstError ??= error;
+      }
+      copied += 1;
+      if (copied % 256 === 0) this.progress.update(`Collecting: ${this.ok} items, ${copied} entries of ${escPath(logical)}`);
+    };
     const logicalBase = logical.replace(/\/$/, '');
     const walk = (relDir: string): void => {
       for (const name of listDir(relDir === '' ? src : `${src}/${relDir}`)) {
@@ -324,31 +336,22 @@ export class Collector {
             continue;
           }
           this.dirSource.set(`${base}/${rel}`, `${src}/${rel}`);
-          entries.push({ rel, stat: entryStat });
+          copy(rel, entryStat);
           walk(rel);
         } else if (entryStat.isFile()) {
           if (!readable(`${src}/${rel}`)) {
             this.fail(what, entryLogical);
             continue;
           }
-          entries.push({ rel, stat: entryStat });
+          copy(rel, entryStat);
         } else if (entryStat.isSymbolicLink()) {
-          if (filter !== 'regular') entries.push({ rel, stat: entryStat });
+          if (filter !== 'regular') copy(rel, entryStat);
         } else {
           this.log.debug(`Skipping special file: ${escPath(entryLogical)}`);
         }
       }
     };
     walk('');
-    let firstError: unknown;
-    for (const entry of entries) {
-      try {
-        this.copyEntry(`${src}/${entry.rel}`, `${root}/${entry.rel}`, entry.stat);
-      } catch (error) {
-        firstError ??= error;
-      }
-      this.progress.update(`Collecting: ${this.ok} items, ${entries.length} files in ${escPath(logical)}`);
-    }
     if (firstError !== undefined) {
       this.fail(what, logical, this.reason(firstError));
       return true;

@@ -8,7 +8,7 @@ import { fsPath } from '../../core/bytes-path.js';
 import { toolVersion } from '../../core/version.js';
 import type { NativeStageContext } from '../../switch/stages.js';
 import { StageInputs } from '../inputs.js';
-import { Progress } from '../progress.js';
+import { Progress } from '../../core/progress.js';
 import { criticalList } from '../verify.js';
 import { CommandRunner } from './commands.js';
 import { Collector, listDir, lstatOf, statOf } from './collector.js';

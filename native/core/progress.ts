@@ -7,6 +7,14 @@ export interface ProgressSink {
   write(text: string): unknown;
 }
 
+/** The progress line on screen now, if any: a log line written to the console erases it first. */
+const showing = new Set<Progress>();
+
+/** Erases the progress line before a log line is written to the console (RunLog calls it). */
+export function clearProgressLine(): void {
+  for (const progress of showing) progress.clear();
+}
+
 export class Progress {
   private last = 0;
   private shown = false;
@@ -30,13 +38,20 @@ export class Progress {
     if (this.shown && now - this.last < this.intervalMs) return;
     this.last = now;
     this.shown = true;
+    showing.add(this);
     this.sink?.write(`\r\u001b[2K${text}`);
   }
 
-  /** Erases the line (the next log line starts on a clean row). */
-  done(): void {
+  /** Erases the line; the next update draws it again. */
+  clear(): void {
     if (!this.active || !this.shown) return;
     this.sink?.write('\r\u001b[2K');
     this.shown = false;
+    showing.delete(this);
+  }
+
+  /** The phase is over: the line is erased (the next log line starts on a clean row). */
+  done(): void {
+    this.clear();
   }
 }

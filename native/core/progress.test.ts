@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Progress } from './progress.js';
+import { clearProgressLine, Progress } from './progress.js';
 
 function sink(isTTY: boolean) {
   const written: string[] = [];
@@ -27,5 +27,18 @@ describe('Progress (TTY only)', () => {
     progress.done();
     expect(written).toEqual([]);
     expect(new Progress(undefined).active).toBe(false);
+  });
+
+  it('is erased before a log line reaches the console, and drawn again by the next update', () => {
+    let now = 0;
+    const { written, sink: s } = sink(true);
+    const progress = new Progress(s, 200, () => now);
+    progress.update('Collecting: 5 items');
+    clearProgressLine();
+    clearProgressLine();   // nothing shown any more: nothing written
+    now = 300;
+    progress.update('Collecting: 9 items');
+    expect(written).toEqual(['\r\u001b[2KCollecting: 5 items', '\r\u001b[2K', '\r\u001b[2KCollecting: 9 items']);
+    progress.done();
   });
 });

@@ -1,0 +1,48 @@
+// Usage: node dist/native/tools/run-stages.js RUN_DIR STAGE...
+// Summary: Run native stages on an existing run directory, as shims/<stage> runs legacy ones — the twin used by
+// `make bench` to time the backup domain alone, and by a developer to rerun one stage on a kept RUN_DIR
+// (PBK_KEEP_RUN_DIR=1). Appends to RUN_DIR/run.log and state.env; stops after a stage that ends 2.
+// Exit: the highest stage status (0/1/2); 64 bad usage or unknown stage.
+import { readFileSync } from 'node:fs';
+import { NATIVE_BACKUP_STAGES } from '../backup/index.js';
+import { ExitCode, type ExitStatus } from '../core/exit-code.js';
+import { RunLog, type DebugLevel } from '../core/log.js';
+import { Redactor } from '../core/redact.js';
+import { RunDir } from '../core/run-dir.js';
+import { parseEnvFile } from '../core/state-env.js';
+import type { StageName } from '../switch/stages.js';
+
+async function main(args: string[]): Promise<number> {
+  const [path, ...stages] = args;
+  if (path === undefined || stages.length === 0) {
+    process.stderr.write('usage: run-stages RUN_DIR STAGE...\n');
+    return 64;
+  }
+  const unknown = stages.filter((s) => NATIVE_BACKUP_STAGES[s as StageName] === undefined);
+  if (unknown.length > 0) {
+    process.stderr.write(`run-stages: no native stage ${unknown.join(', ')}\n`);
+    return 64;
+  }
+  const runDir = RunDir.open(path);
+  const context = parseEnvFile(readFileSync(runDir.contextPath, 'utf8'));
+  const exitCode = new ExitCode();
+  const log = new RunLog({
+    now: () => new Date(), debugLevel: (context.get('DEBUG_LEVEL') ?? 'standard') as DebugLevel, disableColours: true,
+    exitCode, redactor: new Redactor([]), console: undefined,
+  });
+  log.attachFile(runDir.logPath);
+  let worst: ExitStatus = 0;
+  try {
+    for (const stage of stages) {
+      const run = NATIVE_BACKUP_STAGES[stage as StageName];
+      const status = run === undefined ? 2 : await run({ runDir, log, env: process.env });
+      worst = Math.max(worst, status) as ExitStatus;
+      if (status === 2) break;
+    }
+  } finally {
+    log.close();
+  }
+  return worst;
+}
+
+process.exitCode = await main(process.argv.slice(2));
