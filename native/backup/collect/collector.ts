@@ -320,7 +320,7 @@ export class Collector {
         firstError ??= error;
       }
       copied += 1;
-      if (copied % 256 === 0) this.progress.update(`Collecting: ${this.ok} items, ${copied} entries of ${escPath(logical)}`);
+      if (copied % 256 === 0) this.progress.update(`Collecting ${escPath(logical)}: ${copied} entries`);
     };
     const logicalBase = logical.replace(/\/$/, '');
     const walk = (relDir: string): void => {
