@@ -20,7 +20,8 @@ storage_remote() {
   printf '%s:%s' "$RCLONE_REMOTE" "${path%/}"
 }
 
-# storage_rclone TIMEOUT ARGS...: rclone with RCLONE_FLAGS and the step's timeouts; stderr in STORAGE_ERR.
+# storage_rclone TIMEOUT ARGS...: rclone with RCLONE_FLAGS and the step's timeouts; stderr in STORAGE_ERR and, for
+# callers that ran it in a command substitution (where STORAGE_ERR is lost), in storage_last_error.
 storage_rclone() {
   local limit="$1" err status=0
   shift
@@ -30,8 +31,13 @@ storage_rclone() {
   timeout -k 5 "$(( limit + 5 ))" rclone "$@" "${flags[@]}" --timeout "${limit}s" --contimeout "${limit}s" \
     < /dev/null 2> "$err" || status=$?
   STORAGE_ERR="$(< "$err")"
-  rm -f -- "$err"
+  mv -f -- "$err" "${RUN_DIR}/rclone.last.err"
   return "$status"
+}
+
+# storage_last_error: the stderr of the last storage_rclone, even one run in a command substitution.
+storage_last_error() {
+  cat -- "${RUN_DIR}/rclone.last.err" 2> /dev/null || true
 }
 
 # storage_defaults: what a run that stopped early (or a dry-run) has not set.
@@ -219,7 +225,7 @@ storage_cloud_verify() {
   local remote="$1" name="$2" listing file size hash local_hash
   if [[ "$SKIP_CLOUD_VERIFICATION" == true ]]; then log_skip 'Cloud verification skipped'; return 0; fi
   if ! listing="$(storage_rclone "$CLOUD_LIST_TIMEOUT" lsjson --files-only --hash "$remote" --include "${name}*")"; then
-    storage_cloud_verify_failed "$remote" "$name" "$(storage_reason "$STORAGE_ERR")"
+    storage_cloud_verify_failed "$remote" "$name" "$(storage_reason "$(storage_last_error)")"
     return 1
   fi
   local by_size=false
@@ -393,7 +399,7 @@ storage_rotate_cloud() {
   local -a includes=() batch=()
   if [[ "$kind" == backup ]]; then current="${BACKUP_FILE##*/}"; else current="${LOG_FILE##*/}"; fi
   if ! listing="$(storage_rclone "$CLOUD_LIST_TIMEOUT" lsf --files-only "$remote")"; then
-    storage_warn "Cloud listing failed: $(storage_reason "$STORAGE_ERR")"
+    storage_warn "Cloud listing failed: $(storage_reason "$(storage_last_error)")"
     return 0
   fi
   count="$(storage_candidates "$kind" <<< "$listing" | wc -l)"

@@ -165,7 +165,7 @@ describe('compressors', () => {
     chmodSync(join(fake, 'xz'), 0o755);
     const result = await runLegacy('pve-single', sandbox, [], { PATH: `${join(HOSTS_DIR, 'pve-single', 'bin')}:${fake}:${process.env.PATH ?? ''}` });
     expect(result.exitCode).toBe(2);
-    expect(logOf(sandbox)).toContain('[ERROR] Failed to create backup archive: xz: xz: No space left on device');
+    expect(logOf(sandbox)).toContain('[ERROR] Failed to create backup archive: xz: No space left on device');
     expect(readdirSync(sandbox.backupDir)).toEqual([]);
   });
 });

@@ -1,0 +1,91 @@
+#!/usr/bin/perl
+# Usage: tar -tv --numeric-owner --full-time --quoting-style=c -P -f - | tar-listing.pl
+# Summary: reads GNU tar's verbose listing (names C-quoted, so any byte is unambiguous) and prints the entry
+# table's counts and the static hostile-entry findings of restore.md §8 / §10 step 4, one per line:
+#   UNSAFE<TAB><esc(name)><TAB><reason>
+#   TOO_MANY                       (more than 1 000 000 entries: the rest is not read)
+#   BAD<TAB><esc(line)>            (a line this parser does not understand: the archive is corrupt)
+#   COUNTS<TAB>entries files symlinks hardlinks dirs file_bytes files_included
+# files_included = files + symlinks + hard links whose names do not end in .sha256 (archive.md §7).
+use strict;
+use warnings;
+
+my $MAX_ENTRIES = 1_000_000;
+my $VALID_MB = qr/[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}/;
+my %NAMED = ("\n" => '\\n', "\t" => '\\t', "\r" => '\\r', "\\" => '\\\\');
+my %C_ESCAPE = (a => "\a", b => "\b", f => "\f", n => "\n", r => "\r", t => "\t", v => "\x0b", '\\' => '\\', '"' => '"', '?' => '?');
+
+sub esc {
+    my ($s) = @_;
+    my $out = '';
+    pos($s) = 0;
+    while (pos($s) < length($s)) {
+        if ($s =~ /\G([\x00-\x7f])/gc) {
+            my $c = $1;
+            if (exists $NAMED{$c}) { $out .= $NAMED{$c}; }
+            elsif (ord($c) < 0x20 || ord($c) == 0x7f) { $out .= sprintf('\\x%02x', ord($c)); }
+            else { $out .= $c; }
+        } elsif ($s =~ /\G($VALID_MB)/gc) {
+            my $seq = $1;
+            if ($seq =~ /^\xc2([\x80-\x9f])$/) { $out .= sprintf('\\u%04x', ord($1)); }
+            elsif ($seq eq "\xe2\x80\xa8" || $seq eq "\xe2\x80\xa9") { $out .= sprintf('\\u%04x', $seq eq "\xe2\x80\xa8" ? 0x2028 : 0x2029); }
+            else { $out .= $seq; }
+        } else {
+            $s =~ /\G(.)/gcs;
+            $out .= sprintf('\\x%02x', ord($1));
+        }
+    }
+    return $out;
+}
+
+# A C-quoted name back to its bytes.
+sub unquote {
+    my ($q) = @_;
+    $q =~ s/\\([0-7]{3}|.)/length($1) == 3 ? chr(oct($1)) : ($C_ESCAPE{$1} \/\/ $1)/ge;
+    return $q;
+}
+
+# The name as restore.md §5.1 normalises it: no leading ./, no //, no /./, no trailing /.
+sub normalise {
+    my ($n) = @_;
+    $n =~ s{^(?:\./)+}{};
+    1 while $n =~ s{/\./}{/};
+    $n =~ s{//+}{/}g;
+    $n =~ s{/+$}{} unless $n eq '/';
+    return $n;
+}
+
+my ($entries, $files, $links, $hard, $dirs, $bytes, $included) = (0, 0, 0, 0, 0, 0, 0);
+my (%symlink, %regular);
+my $Q = qr/"((?:[^"\\]|\\.)*)"/;
+while (my $line = <STDIN>) {
+    chomp $line;
+    if ($entries >= $MAX_ENTRIES) { print "TOO_MANY\n"; last; }
+    unless ($line =~ /^(.)\S{9}\s+\d+\/\d+\s+(\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+$Q(?:\s+->\s+$Q|\s+link to\s+$Q)?$/) {
+        print "BAD\t" . esc($line) . "\n";
+        next;
+    }
+    my ($type, $size, $name, $target) = ($1, $2, unquote($3), defined($4) ? unquote($4) : defined($5) ? unquote($5) : undef);
+    $entries++;
+    my $norm = normalise($name);
+    my $shown = esc($name);
+    my @reasons;
+    push @reasons, 'absolute path' if $name =~ m{^/};
+    push @reasons, 'parent directory reference'
+        if grep { $_ eq '..' } split(m{/}, $name) or ($type eq 'h' && grep { $_ eq '..' } split(m{/}, $target // ''));
+    my @parts = split(m{/}, $norm);
+    for my $i (1 .. $#parts) {
+        if ($symlink{join('/', @parts[0 .. $i - 1])}) { push @reasons, 'path goes through a symlink from the archive'; last; }
+    }
+    if ($type eq 'c' || $type eq 'b' || $type eq 'p') { push @reasons, 'special file'; }
+    elsif ($type !~ /^[-dlh]$/) { push @reasons, "unsupported entry type $type"; }
+    push @reasons, 'hard link outside the archive' if $type eq 'h' && !$regular{normalise($target // '')};
+    push @reasons, 'name too long' if length($name) > 4096 || grep { length($_) > 255 } split(m{/}, $name);
+    print "UNSAFE\t$shown\t$_\n" for @reasons;
+    my $counted = $norm !~ /\.sha256$/;
+    if ($type eq '-') { $files++; $bytes += $size; $regular{$norm} = 1; $included++ if $counted; }
+    elsif ($type eq 'l') { $links++; $symlink{$norm} = 1; $included++ if $counted; }
+    elsif ($type eq 'h') { $hard++; $included++ if $counted; }
+    elsif ($type eq 'd') { $dirs++; }
+}
+print "COUNTS\t$entries $files $links $hard $dirs $bytes $included\n";
