@@ -28,6 +28,12 @@ orchestrator_start() {
   RUN_TIMESTAMP="$(core_timestamp "$START_TIME")"
 }
 
+# orchestrator_unlock: empty the lock we hold (the descriptor's close releases the flock), so that the next run
+# does not report this one as a stale holder.
+orchestrator_unlock() {
+  if [[ "${LOCK_HELD:-false}" == true ]]; then : > "${BASE_DIR}/lock/proxmox-backup.lock"; fi
+}
+
 # orchestrator_lock (phase 4, run.md §7): flock on BASE_DIR/lock/proxmox-backup.lock for the whole process.
 orchestrator_lock() {
   local dir="${BASE_DIR}/lock" lock="${BASE_DIR}/lock/proxmox-backup.lock" holder pid start current
@@ -180,7 +186,7 @@ orchestrator_summary() {
 # lock we hold is emptied, so the next run does not report this one as a stale holder.
 orchestrator_cleanup() {
   local file
-  if [[ "${LOCK_HELD:-false}" == true ]]; then : > "${BASE_DIR}/lock/proxmox-backup.lock"; fi
+  orchestrator_unlock
   if [[ -n "${RUN_DIR:-}" && -d "${RUN_DIR}" ]]; then
     for file in "${LOCAL_BACKUP_PATH:-/nonexistent}"/*.tmp; do
       if [[ -f "$file" && "$file" == "${LOCAL_BACKUP_PATH}/${PROXMOX_TYPE:-x}-backup-${HOSTNAME:-x}-${RUN_TIMESTAMP:-x}"* ]]; then rm -f -- "$file"; fi
