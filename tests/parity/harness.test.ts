@@ -26,8 +26,8 @@ function patchedCode(file: string, from: string, to: string): string {
 const base: ParityOptions = { codeDir: REPO, hosts: [join(REPO, 'parity', 'hosts', 'pve-single')], scenarios: ['happy'], jobs: 2 };
 
 describe('injected differences', () => {
-  it('a change in the legacy backup stage run by path B is caught and named "backup"', async () => {
-    const code = patchedCode('legacy/lib/backup.sh', '  collect_finish_dirs\n', '  printf \'x\\n\' > "${STAGING}/etc/injected.cfg"\n  collect_finish_dirs\n');
+  it('a change in the native backup stage run by path B is caught and named "backup"', async () => {
+    const code = patchedCode('dist/native/backup/collect/index.js', '    c.finishDirs();\n', "    c.generated('./etc/injected.cfg', 'x\\n');\n    c.finishDirs();\n");
     const report = await runParity({ ...base, codeDirB: code });
     expect(report.ok).toBe(false);
     const manifest = report.cases[0]?.comparisons.find((c) => c.left === 'A-bash' && c.artefact === 'manifest.txt');
