@@ -2,7 +2,8 @@
 # shellcheck disable=SC2034 # SEC_* results are read by the caller
 # The security checks (security.md §2-§5): A configuration file, B installation tree, C integrity manifest,
 # D sensitive files and backups, E processes, F firewall, G listening ports. Findings are WARNING lines and
-# counted; nothing here writes except security_write_manifest. Used by legacy/bin/security-check.
+# counted; nothing here writes except security_write_manifest. The gate of a run is security_gate (phase 7,
+# a stage of the orchestrator domain: shims/security_gate); legacy/bin/security-check runs the checks on demand.
 # Needs log.sh, core.sh; reads the loaded configuration and BASE_DIR, CONFIG_FILE, RUN_DIR.
 
 SEC_ROOTS=(bin legacy shims native dist)
@@ -13,7 +14,8 @@ SEC_CAP=20
 security_init() {
   SEC_FINDINGS=0 SEC_PERMISSION_ISSUES=0 SEC_PROCESS_ISSUES='' SEC_FIREWALL_RULES='' SEC_PORT_ISSUES=''
   SEC_UID="$(id -u)"
-  SEC_CHANGED=() SEC_ADDED=() SEC_MISSING=() SEC_UNREADABLE=()
+  SEC_CHANGED=() SEC_ADDED=() SEC_MISSING=() SEC_UNREADABLE=() SEC_MALFORMED=0
+  SEC_MANIFEST_STATE=absent SEC_INTEGRITY_FILES=0 SEC_MANIFEST_RESULT=missing
 }
 
 sec_finding() {
@@ -243,6 +245,7 @@ security_read_manifest() {
       continue
     fi
     bad=$(( bad + 1 ))
+    SEC_MALFORMED=$(( SEC_MALFORMED + 1 ))
     SEC_FINDINGS=$(( SEC_FINDINGS + 1 ))
     (( bad > SEC_CAP )) || log_warning "Integrity manifest line ${n} is malformed"
   done < "$manifest"
@@ -325,6 +328,9 @@ security_run() {
 }
 
 security_check_processes() {
+  # Bytes, not characters: in a UTF-8 locale `read` lets an invalid byte swallow the newline after it, which
+  # would hide the next process (a miner listed after a crafted name) from the check.
+  local LC_ALL=C
   local line pid uid name count=0 ignored=0 found=0
   if ! core_has_program ps; then sec_finding 'Process check skipped: ps not found'; return 0; fi
   security_run ps -eo pid=,uid=,comm= || return 0
@@ -390,6 +396,7 @@ security_port_allowed() {
 }
 
 security_check_ports() {
+  local LC_ALL=C   # bytes, as in security_check_processes
   local proto state recv send local_addr rest addr port listeners=0 outside=0 ignored=0
   if ! core_has_program ss; then sec_finding 'Open ports check skipped: ss not found'; return 0; fi
   security_run ss -H -tuln || return 0
@@ -440,4 +447,78 @@ security_checks() {
   fi
   if [[ "$CHECK_FIREWALL" == true ]]; then security_check_firewall; else log_skip 'Firewall check disabled (CHECK_FIREWALL=false)'; fi
   if [[ "$CHECK_OPEN_PORTS" == true ]]; then security_check_ports; else log_skip 'Open ports check disabled (CHECK_OPEN_PORTS=false)'; fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# The gate (phase 7, §2) and the recording of the manifest (§3.5)
+
+# security_differences: how many §3.4 findings the integrity check made (absent or irregular manifest included).
+security_differences() {
+  local n=$(( ${#SEC_CHANGED[@]} + ${#SEC_ADDED[@]} + ${#SEC_MISSING[@]} + ${#SEC_UNREADABLE[@]} + SEC_MALFORMED ))
+  [[ "$SEC_MANIFEST_STATE" == present ]] || n=$(( n + 1 ))
+  printf '%s' "$n"
+}
+
+# security_record ABORTING: the first matching row of §3.5; SEC_MANIFEST_RESULT.
+security_record() {
+  local aborting="$1" manifest="${BASE_DIR}/config/integrity.sha256" reason unchanged=stale
+  [[ "$SEC_MANIFEST_STATE" == present ]] || unchanged=missing
+  if (( $(security_differences) == 0 )); then
+    SEC_MANIFEST_RESULT=verified
+  elif [[ "$AUTO_UPDATE_HASHES" != true ]]; then
+    log_info 'Integrity manifest not updated (AUTO_UPDATE_HASHES=false); review the changes, then run security-check --update-hashes'
+    SEC_MANIFEST_RESULT="$unchanged"
+  elif [[ "${DRY_RUN:-false}" == true ]]; then
+    log_info 'Dry run: would update integrity manifest'
+    SEC_MANIFEST_RESULT="$unchanged"
+  elif [[ "$aborting" == true ]]; then
+    log_info 'Integrity manifest not updated: run aborted (ABORT_ON_SECURITY_ISSUES=true)'
+    SEC_MANIFEST_RESULT="$unchanged"
+  elif [[ "$SEC_MANIFEST_STATE" == irregular ]]; then
+    sec_finding "Cannot write integrity manifest $(log_esc "$manifest"): not a regular file"
+    SEC_MANIFEST_RESULT="$unchanged"
+  elif ! reason="$(security_write_manifest)"; then
+    sec_finding "Cannot write integrity manifest $(log_esc "$manifest"): ${reason}"
+    SEC_MANIFEST_RESULT="$unchanged"
+  elif [[ "$SEC_MANIFEST_STATE" == absent ]]; then
+    log_info "Integrity manifest created: ${SEC_INTEGRITY_FILES} files"
+    SEC_MANIFEST_RESULT=created
+  else
+    log_info "Integrity manifest updated (AUTO_UPDATE_HASHES=true): ${#SEC_CHANGED[@]} changed, ${#SEC_ADDED[@]} added, ${#SEC_MISSING[@]} missing"
+    SEC_MANIFEST_RESULT=updated
+  fi
+}
+
+# security_gate (phase 7): checks A-G, the manifest recorded, the outcome line and the state keys (§2.2).
+security_gate() {
+  local full="$FULL_SECURITY_CHECK" mode=basic aborting=false status=0
+  [[ "$full" != true ]] || mode=full
+  security_init
+  log_step "Security checks (${mode})"
+  [[ "$REMOVE_UNAUTHORIZED_FILES" != true ]] || log_info 'REMOVE_UNAUTHORIZED_FILES is ignored: unexpected files are reported, never deleted'
+  security_checks "$full"
+  (( SEC_FINDINGS == 0 )) || [[ "$ABORT_ON_SECURITY_ISSUES" != true ]] || aborting=true
+  security_record "$aborting"
+  if (( SEC_FINDINGS == 0 )); then
+    log_success 'Security checks passed'
+  elif [[ "$ABORT_ON_SECURITY_ISSUES" == true ]]; then
+    log_error "Security checks found ${SEC_FINDINGS} issue(s); aborting (ABORT_ON_SECURITY_ISSUES=true)"
+    status=2
+  else
+    log_warning "Security checks found ${SEC_FINDINGS} issue(s); continuing (ABORT_ON_SECURITY_ISSUES=false)"
+    status=1
+  fi
+  state_set STATUS_SECURITY "$status"
+  state_set SECURITY_MODE "$mode"
+  state_set SECURITY_FINDINGS "$SEC_FINDINGS"
+  state_set SECURITY_INTEGRITY_FILES "$SEC_INTEGRITY_FILES"
+  state_set SECURITY_INTEGRITY_CHANGED "${#SEC_CHANGED[@]}"
+  state_set SECURITY_INTEGRITY_ADDED "${#SEC_ADDED[@]}"
+  state_set SECURITY_INTEGRITY_MISSING "${#SEC_MISSING[@]}"
+  state_set SECURITY_MANIFEST "$SEC_MANIFEST_RESULT"
+  state_set SECURITY_PERMISSION_ISSUES "$SEC_PERMISSION_ISSUES"
+  state_set SECURITY_PROCESS_ISSUES "$SEC_PROCESS_ISSUES"
+  state_set SECURITY_FIREWALL_RULES "$SEC_FIREWALL_RULES"
+  state_set SECURITY_PORT_ISSUES "$SEC_PORT_ISSUES"
+  return "$status"
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import type { DomainName, FlagValue } from '../switch/flags.js';
+import { writeIntegrityManifest } from './integrity.js';
 import { archiveManifest } from './normalise/archive.js';
 import { normaliseChecksum, normaliseMetadata, normaliseState } from './normalise/env.js';
 import { normaliseLog } from './normalise/log.js';
@@ -165,6 +166,7 @@ async function runWithSink(sandbox: string, request: RunRequest, sink: HttpSink)
   const configPath = join(sandbox, 'env', 'backup.env');
   writeFileSync(configPath, Object.entries(config).map(([k, v]) => `${k}="${v}"\n`).join(''));
   chmodSync(configPath, 0o600);
+  writeIntegrityManifest(sandbox);   // installed like a node: the gate verifies, it does not create
   const hostDir = await prepareHost(host, scenario, sandbox);
   const failing = failingStubs(scenario, sandbox);
   if (scenario.seedBackups !== undefined) {

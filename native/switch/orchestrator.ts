@@ -184,8 +184,10 @@ export class Orchestrator {
     await this.phase('LOGFILE', async () => this.openLogFile());
     this.writeContext();
     this.log.step(`Starting backup of ${this.value('HOSTNAME')} (${this.value('PROXMOX_TYPE')}), run ${this.value('RUN_TIMESTAMP')}`);
-    this.log.skip('Security checks are not built yet in the legacy pipeline');
-    let stop = (await this.phase('DEPENDENCIES', async () => this.dependencies())) !== 0;
+    // Phase 7, the security gate: its legacy stage (the orchestrator domain is native stage by stage). An abort
+    // (STATUS_SECURITY=2) stops before phase 8; notification, metrics and log management still run.
+    let stop = (await this.phase('SECURITY', async () => this.stage('security_gate'))) !== 0 && this.value('STATUS_SECURITY') === '2';
+    if (!stop) stop = (await this.phase('DEPENDENCIES', async () => this.dependencies())) !== 0;
     if (options.checkOnly) {
       if (this.value('NOTIFY_DRY_RUN') === 'true') await this.phase('NOTIFY', async () => this.stage('notify_run'));
       if (this.exitCode.current === 0) this.log.success('Check-only mode completed successfully');

@@ -30,10 +30,11 @@ archive_made() {
   archive_made
 }
 
-@test "a broken flags.json is reported and treated as all-bash" {
+@test "a broken flags.json is reported, treated as all-bash, and flagged by the integrity manifest" {
   printf '{ not json' > "${BASE_DIR}/flags.json"
-  run -0 --separate-stderr "$SWITCH_MODE" run-backup --host "$PVE_SINGLE"
+  run -1 --separate-stderr "$SWITCH_MODE" run-backup --host "$PVE_SINGLE"
   [[ "$stderr" == *"flags.json is invalid (not valid JSON"*"running every domain in bash"* ]]
+  [[ "$output" == *"[WARNING] Integrity: file changed: flags.json"* ]]   # edited by hand, not by set/--target
   archive_made
 }
 
@@ -55,6 +56,8 @@ archive_made() {
 @test "--target=bash without node rewrites flags.json and keeps the previous file" {
   printf '{"version":1,"defaults":{"backup":"ts"}}\n' > "${BASE_DIR}/flags.json"
   PATH="$(path_without_node)" run -0 "$SWITCH_MODE" --target=bash
+  [[ "$output" == *"Integrity manifest updated for flags.json"* ]]   # a sanctioned change (security.md T5)
+  (cd "$BASE_DIR" && sha256sum -c --status config/integrity.sha256)
   [[ "$(cat "${BASE_DIR}/flags.json.prev")" == '{"version":1,"defaults":{"backup":"ts"}}' ]]
   run -0 "$SWITCH_MODE" status
   [[ "$output" == *"flags.json: ${BASE_DIR}/flags.json (valid)"* ]]
@@ -63,6 +66,8 @@ archive_made() {
 
 @test "set changes one domain atomically and status names the rule" {
   run -0 "$SWITCH_MODE" set storage shadow
+  [[ "$output" == *"Integrity manifest updated for flags.json"* ]]
+  (cd "$BASE_DIR" && sha256sum -c --status config/integrity.sha256)
   run -0 "$SWITCH_MODE" status --flag notify=ts
   [[ "$output" == *"storage      shadow  default"* ]]
   [[ "$output" == *"notify       ts      command line"* ]]
@@ -95,7 +100,7 @@ archive_made() {
   run -2 --separate-stderr "${REPO}/legacy/bin/proxmox-backup"
   [[ "$stderr" == *"ERROR: Invalid value for MAX_LOCAL_BACKUPS: 'abc' (expected int) at backup.env:1"* ]]
   [ ! -e "${BASE_DIR}/log" ]
-  [ ! -e "${BASE_DIR}/lock" ]
+  [ ! -s "${BASE_DIR}/lock/proxmox-backup.lock" ]   # never taken (the install step left it empty)
 }
 
 @test "the legacy pipeline rejects --dry-run with --check-only" {

@@ -7,7 +7,7 @@ SWITCH_MODE="${REPO}/bin/switch-mode"
 export SWITCH_MODE
 
 # make_base_dir: an install-like BASE_DIR whose backup.env (0600) keeps every output inside it, with
-# all-bash flags. Runs use a fixture host (--host), never the machine itself.
+# all-bash flags and the integrity manifest recorded. Runs use a fixture host (--host), never the machine itself.
 make_base_dir() {
   local dir="${BATS_TEST_TMPDIR}/base"
   mkdir -p "${dir}/env"
@@ -15,6 +15,7 @@ make_base_dir() {
     COMPRESSION_TYPE=gzip COMPRESSION_MODE=fast > "${dir}/env/backup.env"
   chmod 600 "${dir}/env/backup.env"
   cp "${REPO}/flags.json" "${dir}/flags.json"
+  BASE_DIR="$dir" "${REPO}/legacy/bin/security-check" --update-hashes > /dev/null   # the install step (RUNBOOK)
   printf '%s' "$dir"
 }
 

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { writeIntegrityManifest } from '../../native/parity/integrity.js';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 export const HOSTS_DIR = join(REPO, 'parity', 'hosts');
@@ -26,6 +27,7 @@ export function makeSandbox(config: Record<string, string> = {}): Sandbox {
   const configPath = join(baseDir, 'env', 'backup.env');
   writeFileSync(configPath, Object.entries(lines).map(([k, v]) => `${k}="${v}"\n`).join(''));
   chmodSync(configPath, 0o600);
+  writeIntegrityManifest(baseDir);   // as the install step records it (RUNBOOK): the gate verifies it
   return { baseDir, backupDir: join(baseDir, 'backup'), logDir: join(baseDir, 'log'), configPath };
 }
 
@@ -33,6 +35,7 @@ export function makeSandbox(config: Record<string, string> = {}): Sandbox {
 export function appendConfig(sandbox: Sandbox, extra: Record<string, string>): Sandbox {
   const text = readFileSync(sandbox.configPath, 'utf8') + Object.entries(extra).map(([k, v]) => `${k}="${v}"\n`).join('');
   writeFileSync(sandbox.configPath, text);
+  writeIntegrityManifest(sandbox.baseDir);   // an operator's edit followed by security-check --update-hashes
   return sandbox;
 }
 

@@ -36,10 +36,11 @@ function seedSet(dir: string, epoch: number, prefix = PREFIX, mtime?: number): s
   mkdirSync(dir, { recursive: true });
   const stamp = new Date(epoch * 1000).toISOString().replace('T', '_').replace(/:/g, '-').slice(0, 19);
   const name = `${prefix}${stamp}.tar.zst`;
-  writeFileSync(join(dir, name), `seeded ${stamp}\n`);
+  // modes as the tool leaves them (archive 0600, sidecars 0640): a seed readable by others is a security finding
+  writeFileSync(join(dir, name), `seeded ${stamp}\n`, { mode: 0o600 });
   const hash = createHash('sha256').update(readFileSync(join(dir, name))).digest('hex');   // independent of the tools under test
-  writeFileSync(join(dir, `${name}.sha256`), `${hash}  ${name}\n`);
-  writeFileSync(join(dir, `${name}.metadata`), `TIMESTAMP=${stamp}\n`);
+  writeFileSync(join(dir, `${name}.sha256`), `${hash}  ${name}\n`, { mode: 0o640 });
+  writeFileSync(join(dir, `${name}.metadata`), `TIMESTAMP=${stamp}\n`, { mode: 0o640 });
   if (mtime !== undefined) for (const f of [name, `${name}.sha256`, `${name}.metadata`]) utimesSync(join(dir, f), mtime, mtime);
   return name;
 }
@@ -234,7 +235,9 @@ describe('permission step (storage.md §8, §12.13)', () => {
     const before = statSync('/var/tmp').mode & 0o7777;
     const now = String(T0 + 4000 * DAY + Math.floor(Math.random() * 1000) * 60);   // a log name of its own in /var/tmp
     const result = await runLegacy('pve-single', sandbox, [], { PBK_NOW: now });
-    expect(result.exitCode).toBe(0);
+    // a world-writable log directory is a finding of the gate (security.md §4.3): the run warns, and goes on
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stdout)).toContain('[WARNING] Writable by group or others: /var/tmp (mode 1777)');
     expect(String(result.stdout)).toContain('[INFO] Protected system directory left unchanged: /var/tmp');
     expect(statSync('/var/tmp').mode & 0o7777).toBe(before);
     expect(String(result.stdout)).toMatch(/\[INFO\] Changed mode of \S+\/backup: 0700 -> 0750/);

@@ -1,7 +1,7 @@
 // `switch-mode status`, `set DOMAIN VALUE`, `--target=bash|ts` and the launcher's `resolve DOMAIN`.
 import { join } from 'node:path';
 import type { ExitStatus } from '../../core/exit-code.js';
-import { readFlagsFile, writeFlagsFile } from '../../switch/flags-file.js';
+import { readFlagsFile, updateManifestForFlags, writeFlagsFile } from '../../switch/flags-file.js';
 import {
   isDomain, isFlagValue, resolveFlags, setDomain, targetMatrix, type DomainName, type FlagValue, type Resolution,
 } from '../../switch/flags.js';
@@ -68,6 +68,7 @@ export async function runSet(environment: CliEnvironment, domain: string, value:
   if (!flags.ok && !flags.missing) err(`WARNING: flags.json was invalid (${flags.reason}); starting from all-bash`);
   await writeFlagsFile(path, setDomain(flags.matrix, domain, value));
   out(`${domain} set to ${value} in ${path} (previous kept as flags.json.prev)`);
+  if (updateManifestForFlags(path)) out('Integrity manifest updated for flags.json');
   return 0;
 }
 
@@ -77,5 +78,6 @@ export async function runTarget(environment: CliEnvironment, value: string): Pro
   const flags = readFlagsFile(path);
   await writeFlagsFile(path, targetMatrix(flags.ok ? flags.matrix : undefined, value));
   out(`Every domain set to ${value} in ${path} (canaries and node overrides cleared; previous kept as flags.json.prev)`);
+  if (updateManifestForFlags(path)) out('Integrity manifest updated for flags.json');
   return 0;
 }
