@@ -48,8 +48,12 @@ sub urlencode {
     return $s;
 }
 
-my $mode = shift @ARGV // '';
-if ($mode eq 'esc') { print join("\n", map { esc($_) } @ARGV); }
-elsif ($mode eq 'badline') { badline($ARGV[0]); }
-elsif ($mode eq 'urlencode') { print urlencode($ARGV[0] // ''); }
-else { print STDERR "usage: bytes.pl esc|badline|urlencode ARG\n"; exit 2; }
+# Run as a script it dispatches; `require`d (tar-listing.pl) it only defines the functions.
+unless (caller) {
+    my $mode = shift @ARGV // '';
+    if ($mode eq 'esc') { print join("\n", map { esc($_) } @ARGV); }
+    elsif ($mode eq 'badline') { badline($ARGV[0]); }
+    elsif ($mode eq 'urlencode') { print urlencode($ARGV[0] // ''); }
+    else { print STDERR "usage: bytes.pl esc|badline|urlencode ARG\n"; exit 2; }
+}
+1;

@@ -11,32 +11,12 @@ use strict;
 use warnings;
 
 my $MAX_ENTRIES = 1_000_000;
-my $VALID_MB = qr/[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}/;
-my %NAMED = ("\n" => '\\n', "\t" => '\\t', "\r" => '\\r', "\\" => '\\\\');
 my %C_ESCAPE = (a => "\a", b => "\b", f => "\f", n => "\n", r => "\r", t => "\t", v => "\x0b", '\\' => '\\', '"' => '"', '?' => '?');
 
-sub esc {
-    my ($s) = @_;
-    my $out = '';
-    pos($s) = 0;
-    while (pos($s) < length($s)) {
-        if ($s =~ /\G([\x00-\x7f])/gc) {
-            my $c = $1;
-            if (exists $NAMED{$c}) { $out .= $NAMED{$c}; }
-            elsif (ord($c) < 0x20 || ord($c) == 0x7f) { $out .= sprintf('\\x%02x', ord($c)); }
-            else { $out .= $c; }
-        } elsif ($s =~ /\G($VALID_MB)/gc) {
-            my $seq = $1;
-            if ($seq =~ /^\xc2([\x80-\x9f])$/) { $out .= sprintf('\\u%04x', ord($1)); }
-            elsif ($seq eq "\xe2\x80\xa8" || $seq eq "\xe2\x80\xa9") { $out .= sprintf('\\u%04x', $seq eq "\xe2\x80\xa8" ? 0x2028 : 0x2029); }
-            else { $out .= $seq; }
-        } else {
-            $s =~ /\G(.)/gcs;
-            $out .= sprintf('\\x%02x', ord($1));
-        }
-    }
-    return $out;
-}
+# esc() (security.md §1) is bytes.pl's.
+use File::Basename qw(dirname);
+use File::Spec;
+require(File::Spec->rel2abs(dirname(__FILE__)) . '/bytes.pl');
 
 # A C-quoted name back to its bytes.
 sub unquote {
