@@ -28,3 +28,8 @@ export function escPath(bytes: string): string {
 export function joinBytes(dir: string, name: string): string {
   return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
 }
+
+/** Byte order of two byte strings (`LC_ALL=C sort`): latin1 code units are the bytes. */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

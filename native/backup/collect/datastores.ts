@@ -1,7 +1,7 @@
 // Datastore discovery (collect.md §6), the twin of legacy/lib/datastores.sh: PBS datastores and PVE storages,
 // sorted by type then name, one INFO line each.
 import { readFileSync } from 'node:fs';
-import { escPath, fromBytes, fsPath, toBytes } from '../../core/bytes-path.js';
+import { compareBytes, escPath, fromBytes, fsPath, toBytes } from '../../core/bytes-path.js';
 import type { Collector } from './collector.js';
 import { statOf } from './collector.js';
 
@@ -142,8 +142,6 @@ function fallbacks(c: Collector, add: (d: Datastore) => void, manualName: string
     if (statOf(`${c.srcRoot}${candidate}`)?.isDirectory() === true) add({ type: 'MANUAL', name: 'pve_standard', path: candidate, comment: 'Standard PVE location' });
   }
 }
-
-const compareBytes = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** datastores_discover: every datastore and storage, sorted by type then name (`sort -t '|' -k1,1 -k2,2`). */
 export async function discoverDatastores(c: Collector): Promise<Datastore[]> {

@@ -1,6 +1,6 @@
 // PVE section (collect.md §3), the twin of legacy/lib/collect-pve.sh: configuration files, commands, storages.
 import { chmodSync, chownSync, readFileSync, rmSync, utimesSync } from 'node:fs';
-import { escPath, fsPath, toBytes } from '../../core/bytes-path.js';
+import { compareBytes, escPath, fsPath, toBytes } from '../../core/bytes-path.js';
 import { esc } from '../../core/esc.js';
 import { C_DIR, type Collector, firstLine, listDir, statOf } from './collector.js';
 
@@ -92,7 +92,7 @@ function collectGuestConfigs(c: Collector, pve: string): boolean {
         if (!name.startsWith('.') && name.endsWith('.conf')) files.push(`${pve}/nodes/${node}/${kind}/${name}`);
       }
     }
-    files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    files.sort(compareBytes);
     for (const rel of files) if (!c.file(rel, `.${rel}`, 'guest configuration', 'skip')) return false;
   }
   return true;
@@ -135,7 +135,7 @@ export async function collectPveFiles(c: Collector, ceph: boolean): Promise<bool
     ok = c.file('/etc/cron.d/vzdump', './etc/cron.d/vzdump', 'vzdump cron schedule', 'skip') && ok;
   }
   if (c.switchOn('BACKUP_PVE_SCHEDULES', 'PVE schedules backup disabled')) {
-    const names = listDir(`${c.srcRoot}/etc/cron.d`).filter((n) => !n.startsWith('.')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const names = listDir(`${c.srcRoot}/etc/cron.d`).filter((n) => !n.startsWith('.')).sort(compareBytes);
     for (const name of names) {
       if (!/pve|proxmox|vzdump/.test(name)) continue;
       ok = c.file(`/etc/cron.d/${name}`, `./etc/cron.d/${name}`, 'PVE cron schedule', 'skip') && ok;

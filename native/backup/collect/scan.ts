@@ -1,7 +1,7 @@
 // Storage scans (collect.md §3.3, §4.3), the twin of legacy/lib/collect-scan.sh: PVE storages and their vzdump
 // files, PBS datastores and their .pxar files. Listings hold `<bytes> <YYYY-MM-DD HH:MM:SS> <path>` lines sorted
 // by path (`sort -k4`), names esc()-ed.
-import { escPath, fromBytes, toBytes } from '../../core/bytes-path.js';
+import { compareBytes, escPath, fromBytes, toBytes } from '../../core/bytes-path.js';
 import { iecSize } from '../../core/human.js';
 import { formatTimestamp } from '../../core/log.js';
 import { C_DIR, F_DIR, type Collector, listDir, lstatOf, statOf } from './collector.js';
@@ -44,21 +44,19 @@ export function scanFiles(dir: string, depth: number | undefined, globs: readonl
 
 export interface Listing { readonly lines: string[]; readonly count: number; readonly bytes: number }
 
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
 /** scan_listing_lines PREFIX: `<bytes> <time> <PREFIX/path>` lines sorted by path (then line), with totals. */
 export function listing(records: readonly ScanRecord[], prefix: string): Listing {
   const rows = records.map((r) => {
     const path = escPath(`${prefix}${r.rel}`);
     return { path, line: `${r.size} ${formatTimestamp(new Date(r.seconds * 1000))} ${path}` };
   });
-  rows.sort((a, b) => compare(a.path, b.path) || compare(a.line, b.line));
+  rows.sort((a, b) => compareBytes(a.path, b.path) || compareBytes(a.line, b.line));
   return { lines: rows.map((r) => r.line), count: records.length, bytes: records.reduce((sum, r) => sum + r.size, 0) };
 }
 
 /** The records in `sort -z` order (the whole record, size first). */
 function sortedRecords(records: readonly ScanRecord[]): ScanRecord[] {
-  return [...records].sort((a, b) => compare(toBytes(a.record), toBytes(b.record)));
+  return [...records].sort((a, b) => compareBytes(toBytes(a.record), toBytes(b.record)));
 }
 
 function substrings(text: string): string[] {
@@ -100,7 +98,7 @@ function collectPveStorage(c: Collector, d: Datastore): void {
     }
   };
   if (lstatOf(dir)?.isDirectory() === true) walkDirs('', 0);
-  dirs.sort(compare);
+  dirs.sort(compareBytes);
   const total = scanFiles(dir, undefined).reduce((sum, r) => sum + r.size, 0);
   const sample = listing(scanFiles(dir, 3), `${d.path}/`).lines.slice(0, 10).map((line) => {
     const [size = '', day = '', time = '', ...file] = line.split(' ');
@@ -175,7 +173,7 @@ function collectPbsDatastore(c: Collector, ds: string, path: string, comment: st
     c.log.warning(`Failed to collect datastore base directory - ${escPath(path)} - directory not found for datastore: ${fromBytes(ds)}`);
     return;
   }
-  const entries = listDir(dir).filter((e) => e !== '.chunks' && e !== '.lock').sort(compare);
+  const entries = listDir(dir).filter((e) => e !== '.chunks' && e !== '.lock').sort(compareBytes);
   c.generated(`${C_DIR}/pbs/pxar_metadata/${ds}_subdirs.txt`,
     `# Datastore subdirectories in ${escPath(path)}\n# Datastore: ${ds} (${comment})\n${entries.map((e) => `${escPath(e)}\n`).join('')}`);
   c.ok += 1;

@@ -1,14 +1,12 @@
 // System section (collect.md §5) and custom paths (§7.1), the twin of legacy/lib/collect-system.sh.
 import { readlinkSync } from 'node:fs';
-import { escPath, fsPath, toBytes } from '../../core/bytes-path.js';
+import { compareBytes, escPath, fsPath, toBytes } from '../../core/bytes-path.js';
 import { C_DIR, type Collector, type Filter, listDir, lstatOf, statOf } from './collector.js';
 import type { CommandStep } from './pve.js';
 
-const byBytes = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
 /** Non-dot names of a directory in glob order (bash sorts a glob's matches). */
 function globNames(dir: string): string[] {
-  return listDir(dir).filter((n) => !n.startsWith('.')).sort(byBytes);
+  return listDir(dir).filter((n) => !n.startsWith('.')).sort(compareBytes);
 }
 
 /** collect_nonempty_tree: "absent or empty → skip". */
