@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Usage: bytes.pl esc STRING...   |   bytes.pl badline FILE   |   bytes.pl urlencode STRING
+# Usage: bytes.pl esc STRING...   |   bytes.pl badline FILE   |   bytes.pl urlencode STRING   |   bytes.pl utf8 STRING
 # Summary: byte-exact helpers of the legacy side: esc() (security.md §1), the first line holding a NUL or
 # invalid UTF-8 (security.md §9), percent-encoding for redaction. perl-base is Essential on Debian/Proxmox.
 use strict;
@@ -54,6 +54,7 @@ unless (caller) {
     if ($mode eq 'esc') { print join("\n", map { esc($_) } @ARGV); }
     elsif ($mode eq 'badline') { badline($ARGV[0]); }
     elsif ($mode eq 'urlencode') { print urlencode($ARGV[0] // ''); }
-    else { print STDERR "usage: bytes.pl esc|badline|urlencode ARG\n"; exit 2; }
+    elsif ($mode eq 'utf8') { exit((($ARGV[0] // '') =~ /^(?:[\x00-\x7f]|$VALID_MB)*$/) ? 0 : 1); }
+    else { print STDERR "usage: bytes.pl esc|badline|urlencode|utf8 ARG\n"; exit 2; }
 }
 1;

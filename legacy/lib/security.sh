@@ -23,11 +23,6 @@ sec_finding() {
   log_warning "$1"
 }
 
-# sec_mode PATH: the 4-digit octal mode (lstat).
-sec_mode() {
-  printf '%04o' "$(( 8#$(stat -c %a -- "$1") ))"
-}
-
 sec_good_owner() {
   [[ "$1" == 0 || "$1" == "$SEC_UID" ]]
 }
@@ -167,7 +162,7 @@ security_current_set() {
   : > "$list"
   SEC_UNREADABLE_NOW=()
   while IFS= read -r -d '' type && IFS= read -r -d '' rel; do
-    if [[ "$rel" == *[$'\x01'-$'\x1f'\\]* ]] || ! perl -e 'exit(($ARGV[0] =~ /^(?:[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2})*$/) ? 0 : 1)' -- "$rel"; then
+    if [[ "$rel" == *[$'\x01'-$'\x1f'\\]* ]] || ! perl "${LOG_LIB_DIR}/bytes.pl" utf8 "$rel"; then
       sec_finding "Integrity: unsupported entry skipped: $(log_esc "$rel")"
       continue
     fi

@@ -11,7 +11,7 @@ import { CompressStream } from 'zstd-napi';
 import { hasProgram } from '../../core/programs.js';
 
 export interface Level {
-  /** '' for none. */
+  /** undefined for none. */
   readonly level: number | undefined;
   readonly extreme: boolean;
   readonly ultra: boolean;
