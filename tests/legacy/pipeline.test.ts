@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { basename, dirname, join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { archiveIn, hostEnv, HOSTS_DIR, logOf, makeSandbox, REPO, runLegacy, tarList } from './run.js';
+import { archiveIn, EXPECTED_EXIT, EXPECTED_WARNINGS, hostEnv, HOSTS, HOSTS_DIR, logOf, makeSandbox, REPO, runLegacy, tarList, warningsOf } from './run.js';
 
 function execaSyncOk(file: string, args: string[]): boolean {
   try {
@@ -21,31 +21,12 @@ async function checksumOk(archive: string): Promise<boolean> {
   return result.exitCode === 0 && result.stdout.trim() === `${basename(archive)}: OK`;
 }
 
-const HOSTS = ['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'] as const;
 const COMPRESSORS = [
   { type: 'xz', ext: '.tar.xz', mode: 'ultra' }, { type: 'zstd', ext: '.tar.zst', mode: 'ultra' },
   { type: 'gzip', ext: '.tar.gz', mode: 'standard' }, { type: 'pigz', ext: '.tar.gz', mode: 'fast' },
   { type: 'bzip2', ext: '.tar.bz2', mode: 'maximum' }, { type: 'lzma', ext: '.tar.lzma', mode: 'standard' },
   { type: 'none', ext: '.tar', mode: 'standard' },
 ] as const;
-
-// What each host legitimately warns about: pbs and dual configure a datastore whose disk is gone.
-const GONE = 'Failed to collect datastore base directory - /mnt/datastore/removed - directory not found for datastore: removed';
-const EXPECTED_WARNINGS: Record<(typeof HOSTS)[number], string[]> = {
-  'pve-single': [], 'pve-cluster': [], pbs: [GONE], dual: [GONE],
-  hostile: [
-    'Suspicious process: xmrig-notls (PID 3004, UID 1000)',   // the gate (security.md §5.2) sees the host's ps
-    'Security checks found 1 issue(s); continuing (ABORT_ON_SECURITY_ISSUES=false)',
-    'Failed to collect PVE users - command: pveum user list --output-format=json - ipcc_send_rec[1] failed: Connection refused',
-    ...(process.getuid?.() === 0 ? [] : ['Failed to collect PVE configuration - /etc/pve/priv/unreadable.key']),
-  ],
-};
-const EXPECTED_EXIT: Record<(typeof HOSTS)[number], number> = { 'pve-single': 0, 'pve-cluster': 0, pbs: 1, dual: 1, hostile: 1 };
-
-function warningsOf(log: string): string[] {
-  return log.split('\n').filter((l) => l.includes(' [WARNING] ') && !l.includes('Backup process completed'))
-    .map((l) => l.replace(/^.* \[WARNING\] /, ''));
-}
 
 describe.each(HOSTS)('legacy pipeline on %s', (host) => {
   it.each(COMPRESSORS)('makes a $type archive GNU tar lists and sha256sum -c accepts', async ({ type, ext, mode }) => {

@@ -78,3 +78,24 @@ export async function tarList(archive: string): Promise<string[]> {
   if (result.exitCode !== 0) throw new Error(`tar -tf failed: ${result.stderr}`);
   return result.stdout.split('\n').filter((l) => l !== '');
 }
+
+/** The fixture hosts every full-run test goes through. */
+export const HOSTS = ['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'] as const;
+
+// What each host legitimately warns about: pbs and dual configure a datastore whose disk is gone.
+export const GONE = 'Failed to collect datastore base directory - /mnt/datastore/removed - directory not found for datastore: removed';
+export const EXPECTED_WARNINGS: Record<(typeof HOSTS)[number], string[]> = {
+  'pve-single': [], 'pve-cluster': [], pbs: [GONE], dual: [GONE],
+  hostile: [
+    'Suspicious process: xmrig-notls (PID 3004, UID 1000)',   // the gate (security.md §5.2) sees the host's ps
+    'Security checks found 1 issue(s); continuing (ABORT_ON_SECURITY_ISSUES=false)',
+    'Failed to collect PVE users - command: pveum user list --output-format=json - ipcc_send_rec[1] failed: Connection refused',
+    ...(process.getuid?.() === 0 ? [] : ['Failed to collect PVE configuration - /etc/pve/priv/unreadable.key']),
+  ],
+};
+export const EXPECTED_EXIT: Record<(typeof HOSTS)[number], number> = { 'pve-single': 0, 'pve-cluster': 0, pbs: 1, dual: 1, hostile: 1 };
+
+export function warningsOf(log: string): string[] {
+  return log.split('\n').filter((l) => l.includes(' [WARNING] ') && !l.includes('Backup process completed'))
+    .map((l) => l.replace(/^.* \[WARNING\] /, ''));
+}

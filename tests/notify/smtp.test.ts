@@ -2,36 +2,12 @@
 // tests/helpers/smtp-sink), with sendmail as the fallback.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeSendmail } from '../../native/parity/sinks.js';
-import { appendConfig, logOf, makeSandbox, REPO, runLegacy } from '../legacy/run.js';
+import { appendConfig, logOf, makeSandbox, runLegacy } from '../legacy/run.js';
+import { smtpSink, stopSmtpSinks } from '../helpers/smtp.js';
 
-interface Sink { port: number; out: string; server: ResultPromise }
-let servers: ResultPromise[] = [];
-afterEach(async () => {
-  for (const server of servers) server.kill();
-  await Promise.allSettled(servers);
-  servers = [];
-});
-
-async function smtpSink(dir: string, rejectRcpt?: string): Promise<Sink> {
-  const out = join(dir, 'smtp.jsonl');
-  const server = execa('/usr/bin/python3', [join(REPO, 'tests', 'helpers', 'smtp-sink'), out, ...(rejectRcpt === undefined ? [] : ['--reject-rcpt', rejectRcpt])],
-    { reject: false, buffer: false });
-  servers.push(server);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('smtp-sink did not start')), 10_000);
-    server.stdout?.on('data', (chunk: Buffer) => {
-      const match = /PORT (\d+)/.exec(chunk.toString());
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-  });
-  return { port, out, server };
-}
+afterEach(stopSmtpSinks);
 
 const smtpConfig = (port: number, extra: Record<string, string> = {}): Record<string, string> => ({
   EMAIL_ENABLED: 'true', EMAIL_DELIVERY_METHOD: 'smtp', EMAIL_RECIPIENT: 'admin@example.com',
