@@ -116,7 +116,7 @@ sub normalise {
 
 my $IN_BYTES = 0;
 
-sub corrupt { print "CORRUPT\t$_[0]\n"; exit 2; }
+sub corrupt { stop_writing("CORRUPT\t$_[0]\n", 2); }
 
 sub read_exact {
     my ($n) = @_;
@@ -588,14 +588,23 @@ sub progress_clear { if ($P_SHOWN) { print STDERR "\r\e[K"; $P_SHOWN = 0; } }
 
 sub wlog { progress_clear(); logrec(@_); STDOUT->flush; }
 
+my $ON_STOP = sub { };   # cmd_write's: directories' metadata and the RESULT record, before ABORT or INTERRUPTED
+
+sub stop_writing {
+    my ($record, $status) = @_;
+    unlink $_ for @TEMPS;
+    @TEMPS = ();
+    $ON_STOP->();
+    progress_clear();
+    print $record;
+    exit $status;
+}
+
 sub abort_or_warn {
     my ($err, $path) = @_;
     my $reason = "$err";
     if ($err == ENOSPC || $err == EDQUOT || $err == EROFS || $err == EIO) {
-        unlink $_ for @TEMPS;
-        progress_clear();
-        print "ABORT\t$reason\t" . esc($path) . "\n";
-        exit 3;
+        stop_writing("ABORT\t$reason\t" . esc($path) . "\n", 3);
     }
     wlog('WARNING', 'Failed to restore ' . esc($path) . ": $reason");
     return 0;
@@ -699,13 +708,19 @@ sub cmd_write {
     }
     $P_TOTAL = scalar(keys %$plan);
     $P_ALL += ($by_index{$_} // {})->{size} // 0 for keys %$plan;
-    local $SIG{INT} = local $SIG{TERM} = sub { unlink $_ for @TEMPS; progress_clear(); print "INTERRUPTED\n"; exit 4; };
+    my $stopped = 0;
+    $ON_STOP = sub {
+        return if $stopped++;
+        my $dirs = eval { finish_dirs($root, \%dirs_meta, \%created, $table, $as_root) } // 0;
+        print "RESULT\t$n{files}\t$n{links}\t$dirs\t$n{failed}\n";
+    };
+    local $SIG{INT} = local $SIG{TERM} = sub { stop_writing("INTERRUPTED\n", 4); };
     my $index = 0;
     while (my $h = next_entry()) {
         my $e = $by_index{$index};
         $h->{type} = '0' if $h->{type} eq '7';
         if (!$e || $e->{name} ne $h->{name} || $e->{type} ne $h->{type} || $e->{size} != $h->{size}) {
-            unlink $_ for @TEMPS; progress_clear(); print "CHANGED\n"; exit 3;
+            stop_writing("CHANGED\n", 3);
         }
         my $i = $index++;
         my @sinks;
@@ -761,9 +776,8 @@ sub cmd_write {
         my $target = target_of($root, $plan->{$i}{norm});
         if (unlink $target) { wlog('INFO', 'Removed stale ' . esc($target)); } else { abort_or_warn($!, $target); $n{failed}++; }
     }
-    my $dirs = finish_dirs($root, \%dirs_meta, \%created, $table, $as_root);
+    $ON_STOP->();
     progress_clear();
-    print "RESULT\t$n{files}\t$n{links}\t$dirs\t$n{failed}\n";
 }
 
 # finish_extra: a file written after the pass (a rejoined chunked file, a resolved dedup link).

@@ -368,24 +368,56 @@ restore_safety_backup() {
 # ---------------------------------------------------------------------------------------------------
 # §6: writing, §9: report
 
-# restore_write NAME: the second pass; R_RESULT set ("files links dirs failed").
+# restore_kill_tree PID: TERM to PID's descendants first, then PID (the writer cleans up its temp file on TERM).
+restore_kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" 2> /dev/null || true); do restore_kill_tree "$child"; done
+  kill -TERM "$1" 2> /dev/null || true
+}
+
+# restore_interrupt: SIGINT/SIGTERM while writing (§6.3): stop the writer; its records still come through.
+restore_interrupt() {
+  R_INTERRUPTED=true
+  [[ -z "${R_WRITER:-}" ]] || restore_kill_tree "$R_WRITER"
+}
+
+restore_write_record() {
+  local kind a b c d
+  IFS=$'\t' read -r kind a b c d <<< "$1"
+  case "$kind" in
+    LOG) restore_record "$a" "$b" ;;
+    RESULT) R_RESULT="${a} ${b} ${c} ${d}" ;;
+    ABORT) R_ABORT="Restore aborted: ${a} (${b})" ;;
+    CHANGED) R_ABORT='Archive changed while restoring' ;;
+    INTERRUPTED) R_ABORT='Restore interrupted' ;;
+    CORRUPT) R_ABORT="Archive is corrupt: ${a}" ;;
+  esac
+}
+
+# restore_write NAME: the second pass, its records read through a FIFO so that a signal reaches the writer;
+# R_RESULT set ("files links dirs failed"), R_ABORT on an abort.
 restore_write() {
-  local name="$1" kind a b c d status=0
-  R_RESULT='0 0 0 0' R_ABORT=''
-  while IFS=$'\t' read -r kind a b c d; do
-    case "$kind" in
-      LOG) restore_record "$a" "$b" ;;
-      RESULT) R_RESULT="${a} ${b} ${c} ${d}" ;;
-      ABORT) R_ABORT="Restore aborted: ${a} (${b})" ;;
-      CHANGED) R_ABORT='Archive changed while restoring' ;;
-      INTERRUPTED) R_ABORT='Restore interrupted' ;;
-      CORRUPT) R_ABORT="Archive is corrupt: ${a}" ;;
-    esac
-  done < <(timeout -k 5 "$EXTRACTION_TIMEOUT" env ENGINE="$RESTORE_ENGINE" TABLE="$R_TABLE" PLAN="$R_PLAN" \
-    RESTORE_ROOT="$R_ROOT" RESTORE_AS_ROOT="$R_AS_ROOT" bash -o pipefail -c "${STREAM_SCRIPT}
+  local name="$1" status=0 fifo="${RUN_DIR}/write.fifo"
+  R_RESULT='0 0 0 0' R_ABORT='' R_INTERRUPTED=false
+  mkfifo -m 0600 -- "$fifo"
+  ENGINE="$RESTORE_ENGINE" TABLE="$R_TABLE" PLAN="$R_PLAN" RESTORE_ROOT="$R_ROOT" RESTORE_AS_ROOT="$R_AS_ROOT" \
+    timeout -k 5 "$EXTRACTION_TIMEOUT" bash -o pipefail -c "${STREAM_SCRIPT}
 stream \"\$@\" | perl \"\${ENGINE}\" write \"\${TABLE}\" \"\${PLAN}\"" \
-    _ "$ARCHIVE" "${RUN_DIR}/write" "${#AGE_ARGS[@]}" "${AGE_ARGS[@]}" "${DECOMP[@]}")
-  wait "$!" || status=$?
+    _ "$ARCHIVE" "${RUN_DIR}/write" "${#AGE_ARGS[@]}" "${AGE_ARGS[@]}" "${DECOMP[@]}" > "$fifo" &
+  R_WRITER=$!
+  trap restore_interrupt INT TERM
+  local fd line rc
+  exec {fd}< "$fifo"
+  while :; do
+    if IFS= read -r -u "$fd" line; then restore_write_record "$line"; continue; fi
+    rc=$?
+    (( rc > 128 )) || break   # a signal interrupted read: the writer's last records are still to come
+  done
+  exec {fd}<&-
+  wait "$R_WRITER" || status=$?
+  trap - INT TERM
+  R_WRITER=''
+  if [[ "$R_INTERRUPTED" == true ]]; then R_ABORT='Restore interrupted'; fi
   if [[ -z "$R_ABORT" && $status -ne 0 ]]; then
     R_ABORT="$(restore_stream_error "$name" "$status" "${RUN_DIR}/write" '')"
     [[ -n "$R_ABORT" ]] || R_ABORT='Restore aborted: the writer failed'

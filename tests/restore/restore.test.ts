@@ -345,6 +345,99 @@ describe('hostile archives (scenario 5, §8)', () => {
   });
 });
 
+describe('the run lock (§1)', () => {
+  it('another holder of the lock stops a restore with exit 2, nothing written; a dry-run takes no lock', async () => {
+    mkdirSync(join(sandbox.baseDir, 'lock'), { recursive: true });
+    const lock = join(sandbox.baseDir, 'lock', 'proxmox-backup.lock');
+    writeFileSync(lock, 'pid=999999\nstart=1\n');
+    const holder = execa('bash', ['-c', 'exec 9>> "$1" && flock 9 && exec sleep 30', '_', lock], { reject: false });
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const root = tempRoot();
+      const held = await run(['--archive', pve, '--categories', 'network', '--to', root]);
+      expect(held.exitCode).toBe(2);
+      expect(strip(held.stdout)).toContain('[ERROR] Another backup run is in progress (PID 999999)');
+      expect(readdirSync(root)).toEqual([]);
+      expect((await run(['--archive', pve, '--categories', 'network', '--to', root, '--dry-run'])).exitCode).toBe(0);
+    } finally {
+      holder.kill();
+      await holder;
+      writeFileSync(lock, '');
+    }
+  });
+});
+
+describe('on a terminal (§3, §5.4)', () => {
+  it('the archive menu and the category prompt (names and numbers), progress never in the log file', async () => {
+    const root = tempRoot();
+    const result = await execa('python3', [join(REPO, 'tests', 'helpers', 'pty-drive.py'), 'Select an archive=1',
+      'Categories to restore=network,3', '--', TOOL, 'restore', '--to', root], {
+      reject: false, extendEnv: false,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BASE_DIR: sandbox.baseDir, TZ: 'UTC', LC_ALL: 'C.UTF-8', TMPDIR: join(sandbox.baseDir, 'tmp'),
+        RCLONE_CONFIG: join(sandbox.baseDir, 'rclone.conf') },
+    });
+    expect(result.exitCode).toBe(0);
+    const screen = result.stdout.replace(/\r/g, '');
+    expect(screen).toMatch(/^# {3}TIER +DATE +TYPE +HOST +SIZE +ENC +SHA256 +NAME\n1 {3}local /m);
+    expect(screen).toMatch(/Select an archive \[1-\d+, 0 to cancel\]: 1\n/);
+    expect(screen).toMatch(/^3 {3}vm-configs +3 +yes$/m);
+    expect(screen).toContain('[INFO] Categories: network,vm-configs');
+    expect(existsSync(join(root, 'etc/network/interfaces'))).toBe(true);
+    // restore-<fqdn>-<second>.log: a restore in the same second as an earlier one appends to its file
+    const text = readdirSync(sandbox.logDir).filter((n) => n.startsWith('restore-')).map((n) => readFileSync(join(sandbox.logDir, n), 'utf8')).join('');
+    expect(text).toContain('[INFO] Categories: network,vm-configs');
+    expect(text).not.toMatch(/Restoring \d+\/\d+ entries/);
+    expect(screen).toMatch(/Restoring \d+\/\d+ entries, /);   // the progress line, on the terminal only
+  });
+});
+
+describe('stopping while writing (§6.3)', () => {
+  it('SIGTERM mid-file: the temp file removed, `Restore interrupted`, the report, exit 2', async () => {
+    // a gzip that serves the listing pass whole, then stalls the writing pass halfway through the big file
+    const stub = mkdtempSync(join(tmpdir(), 'pbk-gzip-'));
+    writeFileSync(join(stub, 'gzip'), `#!/bin/bash
+n=$(( $(cat "${stub}/count" 2> /dev/null || echo 0) + 1 )); echo "$n" > "${stub}/count"
+if (( n == 2 )); then /usr/bin/gzip "$@" | head -c 100000; exec sleep 60; fi
+exec /usr/bin/gzip "$@"
+`);
+    chmodSync(join(stub, 'gzip'), 0o755);
+    const archive = forge([{ name: './etc', type: 'dir' }, { name: './etc/first', data: 'one\n' }, { name: './etc/big', data: 'y'.repeat(400_000) }]);
+    execFileSync('gzip', ['-n', archive]);
+    sidecar(`${archive}.gz`);
+    const root = tempRoot();
+    const child = run(['--archive', `${archive}.gz`, '--all', '--to', root], { PATH: `${stub}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+    for (let i = 0; i < 200 && !(existsSync(join(root, 'etc')) && readdirSync(join(root, 'etc')).some((n) => n.includes('.pbk-restore.'))); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(readdirSync(join(root, 'etc')).some((n) => n.startsWith('.big.pbk-restore.'))).toBe(true);
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode).toBe(2);
+    const lines = strip(result.stdout);
+    expect(lines).toEqual(expect.arrayContaining(['[ERROR] Restore interrupted', '[INFO] Restored: 1 files, 0 symlinks, 0 directories']));
+    expect(lines.at(-1)).toBe('[ERROR] Restore completed with exit code: 2');
+    expect(readdirSync(join(root, 'etc'))).toEqual(['first']);
+  });
+
+  it.runIf(AS_ROOT)('a full filesystem: `Restore aborted: No space left on device (<path>)`, exit 2, no temp file', async () => {
+    const root = tempRoot();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', root]);
+    try {
+      const stub = mkdtempSync(join(tmpdir(), 'pbk-stat-'));   // the free-space probe says there is room
+      writeFileSync(join(stub, 'stat'), '#!/bin/bash\nif [[ "$1" == -f ]]; then echo "1000000 1024"; else exec /usr/bin/stat "$@"; fi\n');
+      chmodSync(join(stub, 'stat'), 0o755);
+      const archive = forge([{ name: './a/small', data: 'x' }, { name: './a/big', data: 'z'.repeat(100_000) }]);
+      const result = await run(['--archive', archive, '--all', '--to', root], { PATH: `${stub}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+      expect(result.exitCode).toBe(2);
+      expect(strip(result.stdout)).toEqual(expect.arrayContaining([`[ERROR] Restore aborted: No space left on device (${root}/a/big)`,
+        '[INFO] Restored: 1 files, 0 symlinks, 0 directories']));
+      expect(readdirSync(join(root, 'a'))).toEqual(['small']);
+    } finally {
+      execFileSync('umount', [root]);
+    }
+  });
+});
+
 describe('checksums and corruption (scenario 6)', () => {
   it('a flipped byte: Checksum mismatch, exit 2, --force or not; no sidecar: exit 2, with --force the WARNING then corrupt', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pbk-flip-'));
