@@ -378,9 +378,8 @@ sub cmd_plan {
     my %selected = map { $_ => 1 } split /,/, $ENV{RESTORE_SELECTED} // '';
     my $pve_mode = $ENV{RESTORE_PVE_MODE} // 'plain';
     my $dry = ($ENV{RESTORE_DRY_RUN} // '') eq 'true';
-    my $as_root = ($ENV{RESTORE_AS_ROOT} // '') eq 'true';
-    my (%last, %plan, %parents, %blocked, @safety, %space, %safety_cats);
-    my ($tamper, $refused, $not_selected, $reports, $other, $safety_bytes) = (0, 0, 0, 0, 0, 0);
+    my (%last, %plan, %blocked, @safety, %space, %safety_cats);
+    my ($tamper, $refused, $not_selected, $reports, $other, $failed, $safety_bytes) = (0, 0, 0, 0, 0, 0, 0);
     $last{$_->{norm}} = $_->{index} for grep { $_->{norm} ne '' } @$table;
     my ($markers, $chunks) = chunk_groups($table);
     my %chunk_member;
@@ -426,9 +425,10 @@ sub cmd_plan {
             $other++;
             next;
         }
-        my $action = plan_entry($e, $norm, $root, $cache, \%by_norm, \%plan, $markers, $chunks);
+        my $action = plan_entry($e, $norm, $root, $cache, \%by_norm, \%plan, $chunks);
         if (!ref $action) { logrec('WARNING', $action) if $action ne ''; $refused++ if $action =~ /^Refused/;
-            $tamper = 1 if $action =~ /escapes the target/; $other++ if $action =~ /^Skipped/; next; }
+            $tamper = 1 if $action =~ /escapes the target/; $other++ if $action =~ /^Skipped/;
+            $failed++ if $action =~ /^Failed/; next; }
         $plan{$i} = $action;
         my $target = target_of($root, $norm);
         if ($action->{op} eq 'replace' || ($action->{op} eq 'dirmeta' && $action->{changes})) {
@@ -442,7 +442,6 @@ sub cmd_plan {
                 : $action->{op} eq 'replace' ? 'replace' : '';
             logrec('INFO', "Dry run: would $what " . esc($target)) if $what ne '';
         }
-        $parents{$_} = 1 for parent_chain($norm);
     }
     stale_sqlite_files($table, \%plan, $root, \@safety, \%safety_cats, \$safety_bytes);
     logrec('WARNING', 'This archive contains entries that point outside the target; it may have been tampered with') if $tamper;
@@ -451,14 +450,13 @@ sub cmd_plan {
         my $a = $plan{$i};
         print $pf join("\t", $i, $a->{op}, unpack('H*', $a->{norm}), $a->{source} // '', $a->{offset} // '', $a->{cat} // '') . "\n";
     }
-    print $pf join("\t", 'P', unpack('H*', $_)) . "\n" for sort keys %parents;
     close($pf) or die "cannot write $plan_file: $!\n";
     open(my $sf, '>:raw', $safety_file) or die "cannot write $safety_file: $!\n";
     print $sf "./$_\0" for sort @safety;
     close($sf) or die "cannot write $safety_file: $!\n";
     print "SPACE\t$_\t$space{$_}\n" for sort keys %space;
     print "SAFETY\t" . scalar(@safety) . "\t$safety_bytes\t" . join(',', grep { $safety_cats{$_} } map { $_->[0] } @CATEGORIES) . "\n";
-    print "SKIPS\t$not_selected\t$reports\t$other\t$refused\n";
+    print "SKIPS\t$not_selected\t$reports\t$other\t$refused\t$failed\n";
     print "WRITES\t" . scalar(grep { $_->{op} ne 'remove' } values %plan) . "\n";
     my %hints;
     for my $a (values %plan) {
@@ -491,12 +489,6 @@ sub stale_sqlite_files {
     }
 }
 
-sub parent_chain {
-    my ($norm) = @_;
-    my @parts = split m{/}, $norm;
-    return map { join('/', @parts[0 .. $_]) } 0 .. $#parts - 1;
-}
-
 # space_dir TARGET: the nearest existing ancestor directory (its filesystem receives the file).
 sub space_dir {
     my ($path) = @_;
@@ -507,7 +499,7 @@ sub space_dir {
 
 # plan_entry: the action hash, or a log message (WARNING text; '' for a silent skip).
 sub plan_entry {
-    my ($e, $norm, $root, $cache, $by_norm, $plan, $markers, $chunks) = @_;
+    my ($e, $norm, $root, $cache, $by_norm, $plan, $chunks) = @_;
     my $shown = esc($norm);
     my $target = target_of($root, $norm);
     my $parent = parent_state($root, $norm, $cache);
@@ -519,7 +511,7 @@ sub plan_entry {
         if ($kind eq 'none') { return { %a, op => 'create' }; }
         if ($kind eq 'dir') {
             my $changes = ($st[2] & 07777) != $e->{mode} || $st[9] != $e->{mtime}
-                || ($> == 0 && ($st[4] != $e->{uid} || $st[5] != $e->{gid}));
+                || (($ENV{RESTORE_AS_ROOT} // '') eq 'true' && ($st[4] != $e->{uid} || $st[5] != $e->{gid}));
             return { %a, op => 'dirmeta', changes => $changes ? 1 : 0 };
         }
         if (-l $target) {
@@ -679,21 +671,20 @@ sub write_symlink {
 sub load_plan {
     my ($file) = @_;
     open(my $fh, '<:raw', $file) or die "cannot read $file: $!\n";
-    my (%plan, @parents);
+    my %plan;
     while (my $line = <$fh>) {
         chomp $line;
         my @v = split /\t/, $line, -1;
-        if ($v[0] eq 'P') { push @parents, pack('H*', $v[1]); next; }
         $plan{$v[0]} = { op => $v[1], norm => pack('H*', $v[2]), source => $v[3], offset => $v[4], cat => $v[5] };
     }
-    return (\%plan, \@parents);
+    return \%plan;
 }
 
 sub cmd_write {
     my ($table_file, $plan_file) = @_;
     binmode STDIN;
     my $table = load_table($table_file);
-    my ($plan, $parents) = load_plan($plan_file);
+    my $plan = load_plan($plan_file);
     my $root = $ENV{RESTORE_ROOT};
     my $as_root = ($ENV{RESTORE_AS_ROOT} // '') eq 'true';
     my %by_index = map { $_->{index} => $_ } @$table;

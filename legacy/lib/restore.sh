@@ -300,15 +300,15 @@ restore_record() {
 }
 
 restore_plan() {
-  local kind a b c d
+  local kind a b c d e
   R_PLAN="${RUN_DIR}/plan" R_SAFETY_LIST="${RUN_DIR}/safety.list" R_HINTS=''
   R_SPACE=()
-  while IFS=$'\t' read -r kind a b c d; do
+  while IFS=$'\t' read -r kind a b c d e; do
     case "$kind" in
       LOG) restore_record "$a" "$b" ;;
       SPACE) R_SPACE+=("$a"$'\t'"$b") ;;
       SAFETY) R_SAFETY_COUNT="$a" R_SAFETY_BYTES="$b" R_SAFETY_CATS="$c" ;;
-      SKIPS) R_NOT_SELECTED="$a" R_REPORTS="$b" R_OTHER="$c" R_REFUSED="$d" ;;
+      SKIPS) R_NOT_SELECTED="$a" R_REPORTS="$b" R_OTHER="$c" R_REFUSED="$d" R_PLAN_FAILED="$e" ;;
       WRITES) R_WRITES="$a" ;;
       HINTS) R_HINTS="$a" ;;
     esac
@@ -454,7 +454,7 @@ restore_report() {
   log_info "Restored: ${files} files, ${links} symlinks, ${dirs} directories"
   log_info "Skipped: ${skipped} entries (${R_NOT_SELECTED} not selected, ${R_REPORTS} reports, ${R_OTHER} other)"
   log_info "Refused: ${R_REFUSED} entries"
-  log_info "Failed: ${failed} entries"
+  log_info "Failed: $(( failed + R_PLAN_FAILED )) entries"
   if [[ -n "${R_SAFETY_FILE:-}" ]]; then
     log_info "Safety backup: $(log_esc "$R_SAFETY_FILE") (${R_SAFETY_COUNT} entries)"
     log_info "Undo: bin/switch-mode restore --archive $(log_esc "$R_SAFETY_FILE") --categories ${R_SAFETY_CATS} --to $(log_esc "$R_ROOT") --yes"

@@ -496,14 +496,16 @@ describe('upstream archives and conflicts (scenarios 9, 11, 13)', () => {
     const root = tempRoot();
     mkdirSync(join(root, 'etc/hosts'), { recursive: true });
     writeFileSync(join(root, 'etc/ssh'), 'a file where the archive has a directory\n');
+    writeFileSync(join(root, 'etc/cron.d'), 'a file where the archive has a parent directory\n');
     const archive = forge([
       { name: './etc', type: 'dir' }, { name: './etc/hosts', data: 'x\n' }, { name: './etc/ssh', type: 'dir' },
-      { name: './etc/fstab', data: 'first\n' }, { name: './etc/fstab', data: 'second\n' },
+      { name: './etc/fstab', data: 'first\n' }, { name: './etc/fstab', data: 'second\n' }, { name: './etc/cron.d/job', data: '* * * * * root true\n' },
     ]);
     const result = await run(['--archive', archive, '--all', '--to', root]);
     expect(result.exitCode).toBe(1);
     expect(strip(result.stdout)).toEqual(expect.arrayContaining(['[WARNING] Skipped etc/hosts: a directory exists there',
-      '[WARNING] Skipped etc/ssh: not a directory on disk', '[WARNING] Duplicate entry etc/fstab; the last one is used']));
+      '[WARNING] Skipped etc/ssh: not a directory on disk', '[WARNING] Duplicate entry etc/fstab; the last one is used',
+      '[WARNING] Failed to restore etc/cron.d/job: Not a directory', '[INFO] Failed: 1 entries']));
     expect(readFileSync(join(root, 'etc/fstab'), 'utf8')).toBe('second\n');
   });
 
