@@ -553,6 +553,7 @@ sub plan_entry {
 # ---------------------------------------------------------------------------------------------------
 # Write (restore.md §6)
 
+my $FEED_ERROR = '';   # a feed that could not read its source (write_file turns it into the entry's failure)
 my @TEMPS;        # temp files to remove when interrupted or aborted
 my $PROGRESS = -t STDERR;
 
@@ -625,29 +626,38 @@ sub ensure_parents {
 }
 
 # write_file TARGET ENTRY SOURCE: SOURCE is a code ref called with a writer (chunk → bytes written).
+# in_pmxcfs NORM: NORM is written through a running pmxcfs (§5.6), which owns modes and owners; mtime best effort.
+sub in_pmxcfs {
+    my ($norm) = @_;
+    return ($ENV{RESTORE_PVE_MODE} // '') eq 'pmxcfs' && $norm =~ m{^etc/pve(?:/|$)};
+}
+
 sub write_file {
     my ($target, $e, $feed, $as_root) = @_;
+    my $pmx = in_pmxcfs($e->{shown});
     my $tmp = temp_of($target);
     my $fh;
     unless (sysopen($fh, $tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600)) { my $err = $!; $feed->(undef); return $err; }
     binmode $fh;
     push @TEMPS, $tmp;
     my $err;
+    $FEED_ERROR = '';
     $feed->(sub { my ($chunk, $offset) = @_; return if $err;
         if (defined $offset) { sysseek($fh, $offset, 0) or $err = $!; }
         my $off = 0;
         while (!$err && $off < length $chunk) { my $n = syswrite($fh, $chunk, length($chunk) - $off, $off); if (!defined $n) { $err = $!; last; } $off += $n; }
     });
+    $err ||= $FEED_ERROR;
     my $mode = $e->{mode} & 07777;
-    if (!$err && ($mode & 06000)) {
+    if (!$err && !$pmx && ($mode & 06000)) {
         wlog('WARNING', 'Cleared setuid/setgid on ' . esc($e->{shown}) . sprintf(' (mode %04o)', $mode));
         $mode &= ~06000;
     }
-    if (!$err && $as_root) { chown($e->{uid}, $e->{gid}, $fh) or $err = $!; }
-    if (!$err) { chmod($mode, $fh) or $err = $!; }
+    if (!$err && $as_root && !$pmx) { chown($e->{uid}, $e->{gid}, $fh) or $err = $!; }
+    if (!$err && !$pmx) { chmod($mode, $fh) or $err = $!; }
     if (!$err) { $fh->sync or $err = $!; }
     if (!$err) { close($fh) or $err = $!; } else { close($fh); }
-    if (!$err) { utime($e->{mtime}, $e->{mtime}, $tmp) or $err = $!; }
+    if (!$err) { utime($e->{mtime}, $e->{mtime}, $tmp) or $pmx or $err = $!; }
     if (!$err) { rename($tmp, $target) or $err = $!; }
     if ($err) { my $saved = $err; unlink $tmp; pop @TEMPS; return $saved; }
     pop @TEMPS;
@@ -785,7 +795,7 @@ sub finish_extra {
 sub feed_from_file {
     my ($from, $w) = @_;
     return unless $w;
-    open(my $in, '<:raw', $from) or return;
+    open(my $in, '<:raw', $from) or do { $FEED_ERROR = "$!"; return; };
     while (read($in, my $buf, 1_048_576)) { $w->($buf); }
 }
 
@@ -820,11 +830,14 @@ sub finish_dirs {
         my $e = $todo{$rel};
         my $path = target_of($root, $rel);
         next if -l $path;
-        my $ok = 1;
-        if ($as_root && defined $e->{uid}) { $ok &&= chown($e->{uid}, $e->{gid}, $path); }
-        $ok &&= chmod($e->{mode} & 07777, $path);
-        $ok &&= utime($e->{mtime}, $e->{mtime}, $path) if defined $e->{mtime};
-        if (!$ok) { abort_or_warn($!, $path); next; }
+        if (in_pmxcfs($rel)) { utime($e->{mtime}, $e->{mtime}, $path) if defined $e->{mtime}; }   # best effort
+        else {
+            my $ok = 1;
+            if ($as_root && defined $e->{uid}) { $ok &&= chown($e->{uid}, $e->{gid}, $path); }
+            $ok &&= chmod($e->{mode} & 07777, $path);
+            $ok &&= utime($e->{mtime}, $e->{mtime}, $path) if defined $e->{mtime};
+            if (!$ok) { abort_or_warn($!, $path); next; }
+        }
         $count++ if ($e->{category} // '-') ne '-' && ($meta->{$rel} || $created->{$rel});
         wlog('DEBUG', 'Created ' . esc($path)) if $created->{$rel};
     }

@@ -400,7 +400,7 @@ restore_write() {
   local name="$1" status=0 fifo="${RUN_DIR}/write.fifo"
   R_RESULT='0 0 0 0' R_ABORT='' R_INTERRUPTED=false
   mkfifo -m 0600 -- "$fifo"
-  ENGINE="$RESTORE_ENGINE" TABLE="$R_TABLE" PLAN="$R_PLAN" RESTORE_ROOT="$R_ROOT" RESTORE_AS_ROOT="$R_AS_ROOT" \
+  ENGINE="$RESTORE_ENGINE" TABLE="$R_TABLE" PLAN="$R_PLAN" RESTORE_ROOT="$R_ROOT" RESTORE_AS_ROOT="$R_AS_ROOT" RESTORE_PVE_MODE="$R_PVE_MODE" \
     timeout -k 5 "$EXTRACTION_TIMEOUT" bash -o pipefail -c "${STREAM_SCRIPT}
 stream \"\$@\" | perl \"\${ENGINE}\" write \"\${TABLE}\" \"\${PLAN}\"" \
     _ "$ARCHIVE" "${RUN_DIR}/write" "${#AGE_ARGS[@]}" "${AGE_ARGS[@]}" "${DECOMP[@]}" > "$fifo" &

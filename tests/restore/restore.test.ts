@@ -509,6 +509,22 @@ describe('upstream archives and conflicts (scenarios 9, 11, 13)', () => {
     expect(readFileSync(join(root, 'etc/fstab'), 'utf8')).toBe('second\n');
   });
 
+  it('hard links become separate files with the content read back from ROOT; one to an unselected entry is skipped', async () => {
+    const archive = forge([
+      { name: './etc', type: 'dir' }, { name: './etc/hosts', data: 'hosts\n' }, { name: './etc/ssh', type: 'dir' },
+      { name: './etc/ssh/sshd_config', data: 'Port 22\n' }, { name: './etc/hosts.copy', type: 'hardlink', link: './etc/hosts', mode: 0o600 },
+      { name: './etc/sshd.copy', type: 'hardlink', link: './etc/ssh/sshd_config' },
+    ]);
+    const root = tempRoot();
+    const result = await run(['--archive', archive, '--categories', 'network,custom-paths', '--to', root]);
+    expect(result.exitCode).toBe(1);
+    expect(strip(result.stdout)).toContain('[WARNING] Skipped etc/sshd.copy: hard link to an entry that is not restored');
+    expect(readFileSync(join(root, 'etc/hosts.copy'), 'utf8')).toBe('hosts\n');
+    expect(lstatSync(join(root, 'etc/hosts.copy')).nlink).toBe(1);
+    expect(lstatSync(join(root, 'etc/hosts.copy')).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(root, 'etc/sshd.copy'))).toBe(false);
+  });
+
   it('by a name only the cloud has: downloaded under restore-safety/download-…, restored, the download removed', async () => {
     const name = 'pve-backup-pve1.lab.example-2024-10-01_02-00-00.tar.zst';
     copyFileSync(pve, join(cloud, name));
