@@ -129,9 +129,11 @@ restore_identities() {
   core_has_program age || restore_fail "Cannot decrypt $(log_esc "$name"): age not found"
 }
 
-# restore_stream_error NAME STATUS ERR_BASE OUT: the §4.2/§4.3 error of a failed read, or nothing.
+# restore_stream_error NAME STATUS ERR_BASE OUT [MORE_ERR...]: the §4.2/§4.3 error of a failed read of the
+# stream (age's stderr in ERR_BASE.age, the decompressor's in ERR_BASE.dec, then any MORE_ERR file), or nothing.
 restore_stream_error() {
   local name="$1" status="$2" err="$3" out="$4" reason
+  shift 4
   if [[ -s "${err}.age" ]]; then
     if grep -q 'no identity matched' -- "${err}.age"; then printf 'Cannot decrypt %s: no identity matches' "$(log_esc "$name")"
     else printf 'Cannot decrypt %s: archive is damaged' "$(log_esc "$name")"; fi
@@ -141,7 +143,7 @@ restore_stream_error() {
   corrupt="$(printf '%s\n' "$out" | sed -n 's/^CORRUPT\t//p' | head -n 1)"
   if [[ -n "$corrupt" ]]; then printf 'Archive is corrupt: %s' "$corrupt"; return 0; fi
   (( status != 0 )) || return 0
-  reason="$(cat -- "${err}.dec" 2> /dev/null | grep -v '^$' | head -n 1 || true)"
+  reason="$(cat -- "${err}.dec" "$@" 2> /dev/null | grep -v '^$' | head -n 1 || true)"
   (( status != 124 )) || reason='timed out'
   printf 'Archive is corrupt: %s' "$(log_esc "${reason:-read failed}")"
 }
