@@ -419,6 +419,25 @@ exec /usr/bin/gzip "$@"
     expect(readdirSync(join(root, 'etc'))).toEqual(['first']);
   });
 
+  it('an archive that reads differently the second time: `Archive changed while restoring`, exit 2', async () => {
+    const first = forge([{ name: './etc', type: 'dir' }, { name: './etc/hosts', data: 'one\n' }, { name: './etc/fstab', data: 'two\n' }]);
+    const other = forge([{ name: './etc', type: 'dir' }, { name: './etc/hosts', data: 'one\n' }, { name: './etc/swapped', data: 'evil\n' }]);
+    const stub = mkdtempSync(join(tmpdir(), 'pbk-gzip-'));   // the listing pass reads FIRST, the writing pass OTHER
+    writeFileSync(join(stub, 'gzip'), `#!/bin/bash
+n=$(( $(cat "${stub}/count" 2> /dev/null || echo 0) + 1 )); echo "$n" > "${stub}/count"
+if (( n == 2 )); then exec cat "${other}"; fi
+exec /usr/bin/gzip "$@"
+`);
+    chmodSync(join(stub, 'gzip'), 0o755);
+    execFileSync('gzip', ['-n', first]);
+    sidecar(`${first}.gz`);
+    const root = tempRoot();
+    const result = await run(['--archive', `${first}.gz`, '--all', '--to', root], { PATH: `${stub}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+    expect(result.exitCode).toBe(2);
+    expect(strip(result.stdout)).toContain('[ERROR] Archive changed while restoring');
+    expect(existsSync(join(root, 'etc/swapped'))).toBe(false);
+  });
+
   it.runIf(AS_ROOT)('a full filesystem: `Restore aborted: No space left on device (<path>)`, exit 2, no temp file', async () => {
     const root = tempRoot();
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', root]);
