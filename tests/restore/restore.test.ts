@@ -45,7 +45,7 @@ function sidecar(archive: string): void {
   writeFileSync(`${archive}.sha256`, `${sum}  ${nameOf(archive)}\n`);
 }
 
-interface Forged { name: string; type?: string; data?: string; link?: string; mode?: number; mtime?: number }
+interface Forged { name: string; type?: string; data?: string; link?: string; mode?: number; mtime?: number; uid?: number; gid?: number }
 function forge(entries: Forged[], name = 'pve-backup-evil-2024-11-25_02-00-00.tar', format = 'pax'): string {
   const dir = mkdtempSync(join(tmpdir(), 'pbk-forged-'));
   const archive = join(dir, name);
@@ -526,6 +526,22 @@ describe('upstream archives and conflicts (scenarios 9, 11, 13)', () => {
       '[WARNING] Skipped etc/ssh: not a directory on disk', '[WARNING] Duplicate entry etc/fstab; the last one is used',
       '[WARNING] Failed to restore etc/cron.d/job: Not a directory', '[INFO] Failed: 1 entries']));
     expect(readFileSync(join(root, 'etc/fstab'), 'utf8')).toBe('second\n');
+  });
+
+  it('numeric owners as stored when root (never mapped by name); otherwise the INFO line and the running user', async () => {
+    const archive = forge([{ name: './etc', type: 'dir', uid: 0, gid: 0 }, { name: './etc/owned', data: 'x\n', uid: 1234, gid: 5678 },
+      { name: './etc/link', type: 'symlink', link: 'owned', uid: 4321, gid: 8765 }, { name: './etc/ssh', type: 'dir', uid: 2345, gid: 6789 }]);
+    const root = tempRoot();
+    const result = await run(['--archive', archive, '--all', '--to', root]);
+    expect(result.exitCode).toBe(0);
+    if (AS_ROOT) {
+      expect([lstatSync(join(root, 'etc/owned')).uid, lstatSync(join(root, 'etc/owned')).gid]).toEqual([1234, 5678]);
+      expect([lstatSync(join(root, 'etc/link')).uid, lstatSync(join(root, 'etc/link')).gid]).toEqual([4321, 8765]);
+      expect([lstatSync(join(root, 'etc/ssh')).uid, lstatSync(join(root, 'etc/ssh')).gid]).toEqual([2345, 6789]);
+    } else {
+      expect(strip(result.stdout)).toContain('[INFO] Not running as root: owners are not restored');
+      expect(lstatSync(join(root, 'etc/owned')).uid).toBe(process.getuid?.());
+    }
   });
 
   it('hard links become separate files with the content read back from ROOT; one to an unselected entry is skipped', async () => {
