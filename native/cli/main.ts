@@ -24,6 +24,15 @@ function configOptions<T>(y: Argv<T>) {
     .option('flag', { type: 'string', array: true, default: [] as string[], describe: 'override a flag for this call: DOMAIN=bash|ts|shadow' });
 }
 
+/** The cli domain's side tools: bin/switch-mode runs them in Bash before node starts (they work without it). */
+const SIDE_TOOLS = `Side tools (Bash, no node needed; each has --help), as switch-mode <tool>:
+  list [--check] [--json]          every archive of every host on every tier
+  verify ARCHIVE [--identity KEY]  prove an archive intact
+  restore --archive A --all|--categories a,b [--to ROOT] [--dry-run]
+  security-check [--full|--basic|--update-hashes]
+  server-id show|validate|reset
+  fix-permissions [--dry-run]`;
+
 async function main(argv: string[]): Promise<ExitStatus> {
   let status: ExitStatus = 0;
   const parser = yargs(argv)
@@ -80,6 +89,7 @@ async function main(argv: string[]): Promise<ExitStatus> {
       err('Run switch-mode --help for usage.');
       status = 2;
     })
+    .epilogue(SIDE_TOOLS)
     .help()
     .version(false);
   await parser.parseAsync();
