@@ -143,14 +143,17 @@ archive_failure_line() {
   fi
 }
 
+# ARCHIVE_TAR_RULES: GNU tar options for archive.md §2 (pax, numeric owners, no atime/ctime/xattrs/ACLs), the
+# entries named one by one in a NUL-separated list (-T follows). Also the restore safety backup's (restore.md §7).
+ARCHIVE_TAR_RULES=(--format=pax --numeric-owner --no-recursion --no-xattrs --no-acls --no-selinux
+  '--pax-option=delete=atime,delete=ctime' --null --verbatim-files-from)
+
 # archive_write_tar ARCHIVE_TMP: sorted pax tar of staging | compressor [| age] > ARCHIVE_TMP.
 archive_write_tar() {
   local out="$1" list="${RUN_DIR}/archive.list"
   ( cd "$STAGING" && find . -mindepth 1 -print0 | LC_ALL=C sort -z ) > "${list}.body" || return 1
   { printf '.\0'; cat "${list}.body"; } > "$list"
-  local -a tar_argv=(tar -C "$STAGING" --format=pax --numeric-owner --hard-dereference --no-recursion
-    --no-xattrs --no-acls --no-selinux '--pax-option=delete=atime,delete=ctime'
-    --null --verbatim-files-from -T "$list" -cf -)
+  local -a tar_argv=(tar -C "$STAGING" "${ARCHIVE_TAR_RULES[@]}" --hard-dereference -T "$list" -cf -)
   local -a statuses
   if [[ "$ENCRYPT_ARCHIVE" == true ]]; then
     "${tar_argv[@]}" 2> "${RUN_DIR}/tar.err" | "${ARCHIVE_ARGV[@]}" 2> "${RUN_DIR}/compress.err" \

@@ -10,15 +10,16 @@
 #   scan        reads the whole stream once (every header and data block) into TABLE, one entry a line; prints
 #               `CORRUPT<TAB>reason` or `CAT<TAB>category<TAB>non-directory entries` per category and `ENTRIES<TAB>n`
 #   plan        decides per entry (create, replace, skip, refuse) against the disk; writes PLAN and the NUL-separated
-#               list of what the safety backup must hold; prints LOG, SPACE, SAFETY and CATS records
+#               list of what the safety backup must hold; prints LOG, SPACE, SAFETY, SKIPS, WRITES and HINTS records
 #   write       reads the stream again and carries PLAN out: temp sibling, metadata, fsync, rename; directories'
 #               metadata at the end, deepest first; prints LOG records, then `RESULT<TAB>files links dirs failed`
 #               (`ABORT<TAB>reason<TAB>path` and exit 3 on ENOSPC/EDQUOT/EROFS/EIO; exit 4 when interrupted)
-# Records on stdout are `LOG<TAB>LEVEL<TAB>message`; the caller logs them.
+# Records on stdout are `LOG<TAB>LEVEL<TAB>message`; the caller logs them. `normalise` and `static_reason` are also
+# tar-listing.pl's (verify), so verify and restore name the same entries unsafe.
 use strict;
 use warnings;
-use Errno qw(ENOENT ENOSPC EDQUOT EROFS EIO);
-use Fcntl qw(O_WRONLY O_CREAT O_EXCL O_NOFOLLOW O_RDONLY S_ISDIR S_ISREG S_ISLNK);
+use Errno qw(ENOSPC EDQUOT EROFS EIO);
+use Fcntl qw(O_WRONLY O_CREAT O_EXCL O_NOFOLLOW S_ISDIR S_ISREG S_ISLNK);
 use File::Basename qw(dirname);
 use File::Spec;
 use IO::Handle;
@@ -114,8 +115,6 @@ sub normalise {
 # ---------------------------------------------------------------------------------------------------
 # The tar reader: ustar, pax (x, g) and GNU long names (L, K); numbers octal or base-256.
 
-my $IN_BYTES = 0;
-
 sub corrupt { stop_writing("CORRUPT\t$_[0]\n", 2); }
 
 sub read_exact {
@@ -126,7 +125,6 @@ sub read_exact {
         corrupt("read error: $!") unless defined $got;
         last if $got == 0;
     }
-    $IN_BYTES += length($buf);
     return $buf;
 }
 
@@ -144,7 +142,7 @@ sub number {
     return oct($field);
 }
 
-# skip_data SIZE or read_data SIZE: the data blocks of an entry (padded to 512).
+# padded SIZE: the bytes an entry's data occupies (whole 512-byte blocks).
 sub padded { my ($size) = @_; return $size + ((512 - $size % 512) % 512); }
 
 sub read_data {
@@ -254,7 +252,8 @@ sub load_table {
     return \@table;
 }
 
-# static_reasons ENTRY SYMLINKS REGULAR: restore.md §8, what the entry table alone shows.
+# static_reason ENTRY SYMLINKS REGULAR: restore.md §8, what the entry table alone shows ('' when safe). ENTRY has
+# name, norm, type (tar type flag) and link; SYMLINKS and REGULAR hold the earlier entries' normalised names.
 sub static_reason {
     my ($e, $symlinks, $regular) = @_;
     my ($name, $type, $norm) = @$e{qw(name type norm)};
@@ -544,8 +543,8 @@ sub plan_entry {
     }
     if ($e->{type} eq '2' && $e->{link} =~ m{^/tmp/proxmox-backup-[^/]+/(.+)$}s) {
         my $src = $by_norm->{normalise($1)};
-        return "Refused $shown: link into an old temporary directory" unless $src;
-        return { %a, %extra, op => $op, bytes => $src->{size}, source => $src->{index}, offset => 'dedup' };
+        return "Refused $shown: link into an old temporary directory" unless $src && $src->{reason} eq '';
+        return { %a, %extra, bytes => $src->{size}, source => $src->{index}, offset => 'dedup' };
     }
     return { %a, %extra };
 }
@@ -596,7 +595,8 @@ sub stop_writing {
 sub abort_or_warn {
     my ($err, $path) = @_;
     my $reason = "$err";
-    if ($err == ENOSPC || $err == EDQUOT || $err == EROFS || $err == EIO) {
+    my $code = do { no warnings 'numeric'; 0 + $err };   # $! keeps its errno; our own reasons are plain text
+    if ($code == ENOSPC || $code == EDQUOT || $code == EROFS || $code == EIO) {
         stop_writing("ABORT\t$reason\t" . esc($path) . "\n", 3);
     }
     wlog('WARNING', 'Failed to restore ' . esc($path) . ": $reason");
@@ -625,13 +625,14 @@ sub ensure_parents {
     return '';
 }
 
-# write_file TARGET ENTRY SOURCE: SOURCE is a code ref called with a writer (chunk → bytes written).
 # in_pmxcfs NORM: NORM is written through a running pmxcfs (§5.6), which owns modes and owners; mtime best effort.
 sub in_pmxcfs {
     my ($norm) = @_;
     return ($ENV{RESTORE_PVE_MODE} // '') eq 'pmxcfs' && $norm =~ m{^etc/pve(?:/|$)};
 }
 
+# write_file TARGET ENTRY FEED: FEED is called once with a writer (a code ref taking a chunk), or with undef when
+# nothing can be written (it must still consume the entry's data). '' or the error.
 sub write_file {
     my ($target, $e, $feed, $as_root) = @_;
     my $pmx = in_pmxcfs($e->{shown});
@@ -642,8 +643,7 @@ sub write_file {
     push @TEMPS, $tmp;
     my $err;
     $FEED_ERROR = '';
-    $feed->(sub { my ($chunk, $offset) = @_; return if $err;
-        if (defined $offset) { sysseek($fh, $offset, 0) or $err = $!; }
+    $feed->(sub { my ($chunk) = @_; return if $err;
         my $off = 0;
         while (!$err && $off < length $chunk) { my $n = syswrite($fh, $chunk, length($chunk) - $off, $off); if (!defined $n) { $err = $!; last; } $off += $n; }
     });
@@ -740,6 +740,7 @@ sub cmd_write {
         }
         $e->{shown} = $a->{norm};
         my $target = target_of($root, $a->{norm});
+        # a directory entry: itself and its parents ("<dir>/x" has them all as parents)
         my $err = ensure_parents($root, $e->{type} eq '5' ? "$a->{norm}/x" : $a->{norm}, \%created);
         if ($err) { $consume->(undef); }
         elsif ($e->{type} eq '5') { $consume->(undef); $dirs_meta{$a->{norm}} = $e; }
@@ -760,9 +761,9 @@ sub cmd_write {
     corrupt('the archive ends early') if $index != scalar(@$table);
     for my $mi (sort { $a <=> $b } keys %chunk_files) {
         my $state = $chunk_files{$mi};
-        next unless ref $state;
-        close($state->{fh});
         my $m = $plan->{$mi};
+        if (!ref $state) { abort_or_warn($state, target_of($root, $m->{norm})); $n{failed}++; next; }
+        close($state->{fh});
         finish_extra($root, $m, { %{$by_index{$mi}}, shown => $m->{norm} }, $state->{err} || undef,
             sub { feed_from_file($state->{tmp}, @_) }, 'Rejoined ' . esc($m->{norm}) . " from $m->{offset} chunks", \%n, \%created, $as_root);
         unlink $state->{tmp};
@@ -803,9 +804,9 @@ sub chunk_open {
     my ($root, $norm, $created) = @_;
     my $target = target_of($root, $norm);
     my $err = ensure_parents($root, $norm, $created);
-    return 'failed' if $err;
+    return $err if $err;
     my $tmp = temp_of($target) . '.chunks';
-    sysopen(my $fh, $tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600) or return 'failed';
+    sysopen(my $fh, $tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600) or return $!;
     push @TEMPS, $tmp;
     return { fh => $fh, tmp => $tmp, err => '' };
 }

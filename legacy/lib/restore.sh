@@ -72,12 +72,8 @@ restore_counted_categories() {
 restore_pick_archive() {
   if [[ -n "$R_ARCHIVE_ARG" ]]; then resolve_archive "$R_ARCHIVE_ARG"; return 0; fi
   restore_interactive || restore_fail '--archive is required when not running on a terminal'
-  local secondary=false cloud=false rows answer
-  [[ "$ENABLE_SECONDARY_BACKUP" != true ]] || secondary=true
-  [[ "$ENABLE_CLOUD_BACKUP" != true ]] || ! core_has_program rclone || cloud=true
-  list_dir local 1 "$LOCAL_BACKUP_PATH" false
-  [[ "$secondary" != true ]] || list_dir secondary 2 "$SECONDARY_BACKUP_PATH" false
-  [[ "$cloud" != true ]] || list_cloud false
+  local rows answer
+  list_tiers all false
   mapfile -t rows < <(list_sorted)
   if (( ${#rows[@]} == 0 )); then restore_fail 'No archives found'; fi
   list_table | awk '{ printf "%-4s%s\n", (NR == 1 ? "#" : NR - 1), $0 }'
@@ -118,15 +114,11 @@ restore_checksum() {
 }
 
 restore_identities() {
-  local name="$1" file
+  local name="$1"
   AGE_ARGS=()
   [[ "$name" == *.age ]] || return 0
   (( ${#R_IDENTITIES[@]} > 0 )) || restore_fail 'Encrypted archive: --identity is required'
-  for file in "${R_IDENTITIES[@]}"; do
-    [[ -f "$file" && -r "$file" ]] || restore_fail "Cannot read identity $(log_esc "$file"): not a readable file"
-    AGE_ARGS+=(-i "$file")
-  done
-  core_has_program age || restore_fail "Cannot decrypt $(log_esc "$name"): age not found"
+  age_identities restore_fail "$name" "${R_IDENTITIES[@]}"
 }
 
 # restore_stream_error NAME STATUS ERR_BASE OUT [MORE_ERR...]: the §4.2/§4.3 error of a failed read of the
@@ -319,18 +311,22 @@ restore_plan() {
   wait "$!" || restore_fail 'Cannot plan the restore'
 }
 
-restore_space_check() {
-  local row dir need free safety="${BASE_DIR}/restore-safety"
-  for row in "${R_SPACE[@]}"; do
-    dir="${row%%$'\t'*}" need="${row#*$'\t'}"
-    free="$(core_free_bytes "$dir")"
-    [[ -z "$free" ]] || (( need <= free )) || restore_fail "Not enough free space in $(log_esc "$dir"): need $(core_human_size "$need"), available $(core_human_size "$free")"
-  done
-  [[ "$R_SAFETY_ENABLED" == true ]] && (( R_SAFETY_BYTES > 0 )) || return 0
-  dir="$safety"
-  while [[ ! -d "$dir" && "$dir" != / ]]; do dir="$(dirname -- "$dir")"; done
+# restore_space_fits DIR NEED: NEED bytes fit on DIR's filesystem (§4.4), or exit 2.
+restore_space_fits() {
+  local dir="$1" need="$2" free
   free="$(core_free_bytes "$dir")"
-  [[ -z "$free" ]] || (( R_SAFETY_BYTES <= free )) || restore_fail "Not enough free space in $(log_esc "$dir"): need $(core_human_size "$R_SAFETY_BYTES"), available $(core_human_size "$free")"
+  [[ -z "$free" ]] || (( need <= free )) \
+    || restore_fail "Not enough free space in $(log_esc "$dir"): need $(core_human_size "$need"), available $(core_human_size "$free")"
+}
+
+# restore_space_check: the files to write on each receiving filesystem, what they replace where the safety
+# backup goes (its nearest existing directory).
+restore_space_check() {
+  local row dir="${BASE_DIR}/restore-safety"
+  for row in "${R_SPACE[@]}"; do restore_space_fits "${row%%$'\t'*}" "${row#*$'\t'}"; done
+  [[ "$R_SAFETY_ENABLED" == true ]] || return 0
+  while [[ ! -d "$dir" && "$dir" != / ]]; do dir="$(dirname -- "$dir")"; done
+  restore_space_fits "$dir" "$R_SAFETY_BYTES"
 }
 
 # restore_confirm: to / without --yes, the prompt on a terminal (§5.4).
@@ -352,8 +348,8 @@ restore_safety_backup() {
   base="${dir}/restore-safety-${R_TIMESTAMP}"
   file="${base}.tar.gz"
   while [[ -e "$file" ]]; do n=$(( n + 1 )); file="${base}-${n}.tar.gz"; done
-  if ! ( umask 077 && set -o pipefail && tar -C "$R_ROOT" --format=pax --numeric-owner --no-recursion --no-xattrs --no-acls \
-      --no-selinux '--pax-option=delete=atime,delete=ctime,delete=mtime' --null --verbatim-files-from \
+  # archive.md §2's rules; mtime in whole seconds (the disk's may have nanoseconds)
+  if ! ( umask 077 && set -o pipefail && tar -C "$R_ROOT" "${ARCHIVE_TAR_RULES[@]}" '--pax-option=delete=mtime' \
       -T "$R_SAFETY_LIST" -cf - 2> "${RUN_DIR}/safety.err" | gzip -n > "${file}.tmp" ); then
     rm -f -- "${file}.tmp"
     restore_fail "Cannot write safety backup: $(log_esc "$(grep -v '^$' "${RUN_DIR}/safety.err" | head -n 1 || printf 'tar failed')")"

@@ -13,26 +13,19 @@ use warnings;
 my $MAX_ENTRIES = 1_000_000;
 my %C_ESCAPE = (a => "\a", b => "\b", f => "\f", n => "\n", r => "\r", t => "\t", v => "\x0b", '\\' => '\\', '"' => '"', '?' => '?');
 
-# esc() (security.md §1) is bytes.pl's.
+# normalise(), the §8 checks (static_reason) and esc() are restore.pl's, so verify and restore agree.
 use File::Basename qw(dirname);
 use File::Spec;
-require(File::Spec->rel2abs(dirname(__FILE__)) . '/bytes.pl');
+require(File::Spec->rel2abs(dirname(__FILE__)) . '/restore.pl');
+
+# GNU tar's type letter → the tar type flag restore.pl's checks take.
+my %TYPE_FLAG = ('-' => '0', 'h' => '1', 'l' => '2', 'c' => '3', 'b' => '4', 'd' => '5', 'p' => '6');
 
 # A C-quoted name back to its bytes.
 sub unquote {
     my ($q) = @_;
     $q =~ s/\\([0-7]{3}|.)/length($1) == 3 ? chr(oct($1)) : ($C_ESCAPE{$1} \/\/ $1)/ge;
     return $q;
-}
-
-# The name as restore.md §5.1 normalises it: no leading ./, no //, no /./, no trailing /.
-sub normalise {
-    my ($n) = @_;
-    $n =~ s{^(?:\./)+}{};
-    1 while $n =~ s{/\./}{/};
-    $n =~ s{//+}{/}g;
-    $n =~ s{/+$}{} unless $n eq '/';
-    return $n;
 }
 
 my ($entries, $files, $links, $hard, $dirs, $bytes, $included) = (0, 0, 0, 0, 0, 0, 0);
@@ -48,20 +41,9 @@ while (my $line = <STDIN>) {
     my ($type, $size, $name, $target) = ($1, $2, unquote($3), defined($4) ? unquote($4) : defined($5) ? unquote($5) : undef);
     $entries++;
     my $norm = normalise($name);
-    my $shown = esc($name);
-    my @reasons;
-    push @reasons, 'absolute path' if $name =~ m{^/};
-    push @reasons, 'parent directory reference'
-        if grep { $_ eq '..' } split(m{/}, $name) or ($type eq 'h' && grep { $_ eq '..' } split(m{/}, $target // ''));
-    my @parts = split(m{/}, $norm);
-    for my $i (1 .. $#parts) {
-        if ($symlink{join('/', @parts[0 .. $i - 1])}) { push @reasons, 'path goes through a symlink from the archive'; last; }
-    }
-    if ($type eq 'c' || $type eq 'b' || $type eq 'p') { push @reasons, 'special file'; }
-    elsif ($type !~ /^[-dlh]$/) { push @reasons, "unsupported entry type $type"; }
-    push @reasons, 'hard link outside the archive' if $type eq 'h' && !$regular{normalise($target // '')};
-    push @reasons, 'name too long' if length($name) > 4096 || grep { length($_) > 255 } split(m{/}, $name);
-    print "UNSAFE\t$shown\t$_\n" for @reasons;
+    my %entry = (name => $name, norm => $norm, type => $TYPE_FLAG{$type} // $type, link => $target // '');
+    my $reason = static_reason(\%entry, \%symlink, \%regular);
+    print "UNSAFE\t" . esc($name) . "\t$reason\n" if $reason ne '';
     my $counted = $norm !~ /\.sha256$/;
     if ($type eq '-') { $files++; $bytes += $size; $regular{$norm} = 1; $included++ if $counted; }
     elsif ($type eq 'l') { $links++; $symlink{$norm} = 1; $included++ if $counted; }
