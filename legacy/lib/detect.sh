@@ -130,24 +130,28 @@ detect_has_ceph() {
 # ---------------------------------------------------------------------------------------------------
 # Server identity (run.md §8): read on the running host, never under SYSTEM_ROOT_PREFIX.
 
+# identity_derive [ROOT]: the 16-digit id from the identity inputs under ROOT (default: the running host's
+# own /, never SYSTEM_ROOT_PREFIX; tests pass a directory). The machine id is the first of /etc/machine-id and
+# /var/lib/dbus/machine-id whose trimmed contents are not empty (an image template ships an empty
+# /etc/machine-id), as native/core/identity.ts reads it.
 identity_derive() {
-  local machine_id='' macs=() mac file uuid='' material hash
-  for file in /etc/machine-id /var/lib/dbus/machine-id; do
-    if [[ -r "$file" ]]; then machine_id="$(< "$file")"; break; fi
+  local root="${1:-}" machine_id='' macs=() mac file uuid='' material hash
+  for file in "${root}/etc/machine-id" "${root}/var/lib/dbus/machine-id"; do
+    [[ -r "$file" ]] || continue
+    _c_trim "$(< "$file")"
+    if [[ -n "$_C_TRIMMED" ]]; then machine_id="$_C_TRIMMED"; break; fi
   done
-  for file in /sys/class/net/*/address; do
-    [[ -r "$file" && "$file" != /sys/class/net/lo/address ]] || continue
+  for file in "${root}"/sys/class/net/*/address; do
+    [[ -r "$file" && "$file" != "${root}/sys/class/net/lo/address" ]] || continue
     mac="$(< "$file")"
     mac="${mac,,}"
     if [[ -n "$mac" && ! "$mac" =~ ^(00:)+00$ ]]; then macs+=("$mac"); fi
   done
-  if [[ -r /sys/class/dmi/id/product_uuid ]]; then uuid="$(< /sys/class/dmi/id/product_uuid)"; fi
+  if [[ -r "${root}/sys/class/dmi/id/product_uuid" ]]; then uuid="$(< "${root}/sys/class/dmi/id/product_uuid")"; fi
   local joined=''
   if (( ${#macs[@]} > 0 )); then
     joined="$(printf '%s\n' "${macs[@]}" | LC_ALL=C sort | paste -sd, -)"
   fi
-  _c_trim "$machine_id"
-  machine_id="$_C_TRIMMED"
   _c_trim "$uuid"
   material="${machine_id}|${joined}|${HOST_SHORT}|${_C_TRIMMED}"
   hash="$(printf '%s' "$material" | sha256sum)"
@@ -175,7 +179,7 @@ identity_load() {
     fi
     log_warning 'Server identity file corrupt; regenerated'
   fi
-  id="$(identity_derive)"
+  id="$(identity_derive "")"   # "": the running host's own identity inputs
   SERVER_ID="$id"
   if ( umask 077 && mkdir -p -- "$dir" && chmod 0700 -- "$dir" \
     && printf 'SERVER_ID=%s\nCHECKSUM=%s\n' "$id" "$(identity_checksum "$id")" > "${file}.tmp" \
