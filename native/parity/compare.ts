@@ -1,4 +1,4 @@
-// Comparison of two sets of normalised artefacts (issue 6 §4): per artefact, equal or a unified diff (the
+// Comparison of two sets of normalised artefacts (docs/ARCHITECTURE.md "Parity harness"): per artefact, equal or a unified diff (the
 // `diff` package) labelled with the domain that produced the file; known differences applied.
 import { createTwoFilesPatch, diffLines } from 'diff';
 import type { DomainName } from '../switch/flags.js';

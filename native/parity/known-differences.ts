@@ -1,4 +1,4 @@
-// parity/known-differences.json (issue 6): accepted differences, each with a reason and an expiry date.
+// parity/known-differences.json (parity/README.md): accepted differences, each with a reason and an expiry date.
 // An expired entry fails the run; an entry that matched nothing is reported as stale.
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';

@@ -1,4 +1,4 @@
-// The parity runner (issue 6): for each host × scenario, path A (all bash) and path B (all ts), and with
+// The parity runner (docs/ARCHITECTURE.md "Parity harness"): for each host × scenario, path A (all bash) and path B (all ts), and with
 // `matrix` each single-domain flip, every run in a fresh sandbox; A = B and each = golden/HOST/SCENARIO/;
 // known differences applied; a summary table and a JSON report.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

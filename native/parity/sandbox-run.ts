@@ -1,4 +1,4 @@
-// One parity run (issue 6 §1): a host × scenario × flag variant in a fresh sandbox — its own BASE_DIR, config,
+// One parity run (docs/ARCHITECTURE.md "Parity harness"): a host × scenario × flag variant in a fresh sandbox — its own BASE_DIR, config,
 // storage directories, TMPDIR and pinned clock — through bin/switch-mode, as cron would run it; then every
 // artefact normalised (normalise/*).
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Parity scenarios (issue 6, ARCHITECTURE "Parity harness"): each is a way one real node's run can go,
+// Parity scenarios (ARCHITECTURE "Parity harness", parity/README.md): each is a way one real node's run can go,
 // expressed as configuration, command line, PATH and host changes applied in a fresh sandbox.
 
 export interface Scenario {

@@ -1,4 +1,4 @@
-// Native backup_archive (issue 7): the stream readable by GNU tar and the compressor CLIs, every hazard name
+// Native backup_archive (archive.md §2, §3): the stream readable by GNU tar and the compressor CLIs, every hazard name
 // restored byte for byte, the same entry order and lines as legacy, and the failures: a compressor dying
 // mid-stream and a full disk leave nothing under the final name and end 2 with the same line on both sides.
 import { execFileSync } from 'node:child_process';

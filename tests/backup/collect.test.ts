@@ -1,4 +1,4 @@
-// Native backup_collect against legacy on the same inputs (issue 7): on every fixture host, with every collection
+// Native backup_collect against legacy on the same inputs (collect.md): on every fixture host, with every collection
 // switch off, with custom paths and the blacklist — status, every line (DEBUG too), state and the staging tree
 // entry by entry must be equal; and the hostile host's hazards, each checked on the native staging tree.
 import { describe, expect, it } from 'vitest';

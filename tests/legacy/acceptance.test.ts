@@ -110,7 +110,7 @@ describe.each(HOSTS)('a full bash run on %s with all three tiers, Telegram, e-ma
   });
 });
 
-describe('a tier failing (issue 5: cloud server stopped, secondary read-only)', () => {
+describe('a tier failing (cloud server stopped, secondary read-only)', () => {
   it('ends 1 with a clear warning for each, the local archive intact and verified, notifications still sent', async () => {
     const { fqdn } = hostInfo('pve-single');
     const down = await startWebDav(join(cloudRoot, 'stopped'), join(cloudRoot, '..'), 'cloud');

@@ -1,4 +1,4 @@
-// The legacy pipeline against every fixture host, as issue 4 asks: archives that GNU tar lists and
+// The legacy pipeline against every fixture host, as run.md and archive.md ask: archives that GNU tar lists and
 // `sha256sum -c` accepts in every compressor, the hostile host survived with warnings, dry-run writing
 // nothing, compressor fallback and failure, and the lock.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The parity harness catches what it is for (issue 6 "Done when"): a difference injected into one domain of
+// The parity harness catches what it is for (docs/ARCHITECTURE.md "Parity harness"): a difference injected into one domain of
 // path B is reported with a readable diff naming that domain and fails the run; known differences accept
 // exactly what they describe, expire, and go stale.
 import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// `switch-mode parity`: the parity harness from the command line (issue 6, `make test-parity`).
+// `switch-mode parity`: the parity harness from the command line (docs/ARCHITECTURE.md "Parity harness", `make test-parity`).
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
