@@ -138,3 +138,17 @@ core_has_program() {
   path="$(command -v -- "$1" 2> /dev/null)" || return 1
   [[ "$path" == */* && -x "$path" && ! -d "$path" ]]
 }
+
+# core_bounded SECONDS KILL_AFTER OUT ERR ARGV...: ARGV with no stdin, LC_ALL=C, stdout into file OUT and stderr
+# into file ERR (never a pipe: a grandchild that keeps one open cannot hold the caller), in its own process
+# group (GNU timeout makes one and ends it all on timeout: TERM, then KILL after KILL_AFTER s); what is left of
+# the group when the command has returned is ended too (run.md §7). Returns the command's (or timeout's) status.
+core_bounded() {
+  local seconds="$1" kill_after="$2" out="$3" err="$4" pid status=0
+  shift 4
+  LC_ALL=C timeout -k "$kill_after" "$seconds" "$@" < /dev/null > "$out" 2> "$err" &
+  pid=$!
+  wait "$pid" || status=$?
+  kill -TERM -- "-${pid}" 2> /dev/null || true
+  return "$status"
+}
