@@ -26,12 +26,25 @@ core_quote() {
   printf "'%s'" "${value//\'/\'\\\'\'}"
 }
 
-# core_make_run_dir: a fresh RUN_DIR (0700) with an empty state.env and run.log.
+# core_make_run_dir: a fresh RUN_DIR (0700) with an empty state.env and run.log, and its owner file: this
+# installation's BASE_DIR and this process (pid, start time), so that a later run removes it only once this
+# process is gone, and only if it is this installation's (run.md §7, decision 24).
 core_make_run_dir() {
   RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/proxmox-backup-run.XXXXXX")" || return 1
   STAGING="${RUN_DIR}/staging"
   chmod 0700 "$RUN_DIR" || return 1
-  ( umask 077 && : > "${RUN_DIR}/state.env" && : > "${RUN_DIR}/run.log" ) || return 1
+  ( umask 077 && : > "${RUN_DIR}/state.env" && : > "${RUN_DIR}/run.log" \
+    && printf 'base_dir=%s\npid=%s\nstart=%s\n' "$BASE_DIR" "$$" "$(core_process_start "$$")" > "${RUN_DIR}/owner" ) || return 1
+}
+
+# core_process_start PID: field 22 of /proc/PID/stat (clock ticks since boot), empty when gone.
+core_process_start() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2> /dev/null)" || return 0
+  stat="${stat##*) }"
+  local -a fields
+  read -r -a fields <<< "$stat"
+  printf '%s' "${fields[19]:-}"
 }
 
 # core_write_context KEY... : context.env (0600) holding the named variables of this shell.
