@@ -45,7 +45,11 @@ orchestrator_lock() {
     log_error "Lock path is not a regular file: $(log_esc "$lock")"
     return 2
   fi
-  exec {LOCK_FD}>> "$lock" || { log_error "Cannot open lock file ${lock}"; return 2; }
+  local mask
+  mask="$(umask)"
+  umask 077   # created 0600 whatever the caller's umask (security-check, fix-permissions run without phase 0)
+  exec {LOCK_FD}>> "$lock" || { umask "$mask"; log_error "Cannot open lock file ${lock}"; return 2; }
+  umask "$mask"
   holder="$(head -c 200 -- "$lock" 2> /dev/null || true)"   # unreadable content counts as garbage below
   pid=unknown
   if [[ "$holder" =~ pid=([0-9]+) ]]; then pid="${BASH_REMATCH[1]}"; fi
