@@ -48,7 +48,7 @@ sub urlencode {
     return $s;
 }
 
-# Run as a script it dispatches; `require`d (tar-listing.pl) it only defines the functions.
+# Run as a script it dispatches; `require`d it only defines the functions.
 unless (caller) {
     my $mode = shift @ARGV // '';
     if ($mode eq 'esc') { print join("\n", map { esc($_) } @ARGV); }

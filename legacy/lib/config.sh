@@ -109,6 +109,11 @@ _p_expansion() {
       _P_VAL+="$_P_FOUND"
     elif [[ "$inner" =~ ^([A-Za-z_][A-Za-z0-9_]*):-(.*)$ ]]; then
       value="${BASH_REMATCH[2]}"
+      # shellcheck disable=SC2016 # the literal characters are looked for
+      if [[ "$value" == *'$('* || "$value" == *'`'* || "$value" == *'<('* ]]; then   # config.md §2: anywhere
+        _p_fail "$line" 'command substitution is not allowed'
+        return 1
+      fi
       _p_lookup "${BASH_REMATCH[1]}"
       [[ -z "$_P_FOUND" ]] || value="$_P_FOUND"
       _P_VAL+="$value"
@@ -436,8 +441,16 @@ config_read_text() {
   fi
   size="$(stat -L -c %s -- "$path" 2>/dev/null || printf 'x')"
   # A FIFO or device is never opened (security.md §9).
-  if [[ ! -f "$path" || ! -r "$path" || ! "$size" =~ ^[0-9]+$ ]] || (( size > CONFIG_MAX_BYTES )); then
+  if [[ ! -f "$path" || ! -r "$path" || ! "$size" =~ ^[0-9]+$ ]]; then
     CONFIG_ERRORS+=("Configuration file not readable: $(log_esc "$path")")
+    return 1
+  fi
+  if (( size > CONFIG_MAX_BYTES )); then
+    CONFIG_ERRORS+=("Configuration file too large: $(log_esc "$path") (${size} bytes; the limit is ${CONFIG_MAX_BYTES})")
+    return 1
+  fi
+  if [[ "$(head -c 3 -- "$path" | od -An -tx1 | tr -d ' \n')" == efbbbf ]]; then
+    CONFIG_ERRORS+=("${_C_LABEL}:1: UTF-8 byte order mark (BOM) at the start of the file; save it without one")
     return 1
   fi
   bad="$(perl "${CONFIG_LIB_DIR}/bytes.pl" badline "$path")" || {

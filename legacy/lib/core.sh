@@ -26,12 +26,25 @@ core_quote() {
   printf "'%s'" "${value//\'/\'\\\'\'}"
 }
 
-# core_make_run_dir: a fresh RUN_DIR (0700) with an empty state.env and run.log.
+# core_make_run_dir: a fresh RUN_DIR (0700) with an empty state.env and run.log, and its owner file: this
+# installation's BASE_DIR and this process (pid, start time), so that a later run removes it only once this
+# process is gone, and only if it is this installation's (run.md §7, decision 24).
 core_make_run_dir() {
   RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/proxmox-backup-run.XXXXXX")" || return 1
   STAGING="${RUN_DIR}/staging"
   chmod 0700 "$RUN_DIR" || return 1
-  ( umask 077 && : > "${RUN_DIR}/state.env" && : > "${RUN_DIR}/run.log" ) || return 1
+  ( umask 077 && : > "${RUN_DIR}/state.env" && : > "${RUN_DIR}/run.log" \
+    && printf 'base_dir=%s\npid=%s\nstart=%s\n' "$BASE_DIR" "$$" "$(core_process_start "$$")" > "${RUN_DIR}/owner" ) || return 1
+}
+
+# core_process_start PID: field 22 of /proc/PID/stat (clock ticks since boot), empty when gone.
+core_process_start() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2> /dev/null)" || return 0
+  stat="${stat##*) }"
+  local -a fields
+  read -r -a fields <<< "$stat"
+  printf '%s' "${fields[19]:-}"
 }
 
 # core_write_context KEY... : context.env (0600) holding the named variables of this shell.
@@ -137,4 +150,18 @@ core_has_program() {
   local path
   path="$(command -v -- "$1" 2> /dev/null)" || return 1
   [[ "$path" == */* && -x "$path" && ! -d "$path" ]]
+}
+
+# core_bounded SECONDS KILL_AFTER OUT ERR ARGV...: ARGV with no stdin, LC_ALL=C, stdout into file OUT and stderr
+# into file ERR (never a pipe: a grandchild that keeps one open cannot hold the caller), in its own process
+# group (GNU timeout makes one and ends it all on timeout: TERM, then KILL after KILL_AFTER s); what is left of
+# the group when the command has returned is ended too (run.md §7). Returns the command's (or timeout's) status.
+core_bounded() {
+  local seconds="$1" kill_after="$2" out="$3" err="$4" pid status=0
+  shift 4
+  LC_ALL=C timeout -k "$kill_after" "$seconds" "$@" < /dev/null > "$out" 2> "$err" &
+  pid=$!
+  wait "$pid" || status=$?
+  kill -TERM -- "-${pid}" 2> /dev/null || true
+  return "$status"
 }

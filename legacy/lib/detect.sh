@@ -4,8 +4,14 @@
 # its names and versions, and its stable 16-digit id. Needs log.sh, core.sh.
 
 # detect_run PROGRAM ARGS...: run a probe command (10 s, no stdin, LC_ALL=C); stdout into DETECT_OUT.
+# Through a file, not a command substitution: a grandchild left holding a pipe would hang it.
 detect_run() {
-  DETECT_OUT="$(LC_ALL=C timeout -k 2 10 "$@" < /dev/null 2> /dev/null)"
+  local out status=0
+  out="$(mktemp "${TMPDIR:-/tmp}/proxmox-backup-detect.XXXXXX")" || return 1
+  core_bounded 10 2 "$out" /dev/null "$@" || status=$?
+  DETECT_OUT="$(< "$out")"
+  rm -f -- "$out"
+  return "$status"
 }
 
 detect_has_command() {

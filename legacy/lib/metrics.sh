@@ -195,8 +195,9 @@ metrics_write() {
   metrics_notify_families
   metrics_migration_families
   tmp="${dir}/.proxmox_backup.prom.$$.tmp"
-  if ! { mkdir -p -- "$dir" && printf '%s' "$METRICS_TEXT" > "$tmp" && sync -- "$tmp" && chmod 0644 -- "$tmp" \
-    && mv -fT -- "$tmp" "$METRICS_FILE"; } 2> "${RUN_DIR}/metrics.err"; then
+  # The directory (and any parent made here) 0755 whatever the umask: node_exporter reads it unprivileged.
+  if ! { { [[ -d "$dir" ]] || ( umask 022 && mkdir -p -- "$dir" ); } && printf '%s' "$METRICS_TEXT" > "$tmp" \
+    && sync -- "$tmp" && chmod 0644 -- "$tmp" && mv -fT -- "$tmp" "$METRICS_FILE"; } 2> "${RUN_DIR}/metrics.err"; then
     rm -f -- "$tmp"
     log_warning "Cannot write metrics to $(log_esc "$dir"): $(log_esc "$(head -n 1 "${RUN_DIR}/metrics.err")")"
     return 1

@@ -45,7 +45,11 @@ orchestrator_lock() {
     log_error "Lock path is not a regular file: $(log_esc "$lock")"
     return 2
   fi
-  exec {LOCK_FD}>> "$lock" || { log_error "Cannot open lock file ${lock}"; return 2; }
+  local mask
+  mask="$(umask)"
+  umask 077   # created 0600 whatever the caller's umask (security-check, fix-permissions run without phase 0)
+  exec {LOCK_FD}>> "$lock" || { umask "$mask"; log_error "Cannot open lock file ${lock}"; return 2; }
+  umask "$mask"
   holder="$(head -c 200 -- "$lock" 2> /dev/null || true)"   # unreadable content counts as garbage below
   pid=unknown
   if [[ "$holder" =~ pid=([0-9]+) ]]; then pid="${BASH_REMATCH[1]}"; fi
@@ -66,6 +70,67 @@ orchestrator_lock() {
   LOCK_HELD=true
   truncate -s 0 -- "$lock"
   printf 'pid=%s\nstart=%s\n' "$$" "$(orchestrator_process_start "$$")" >&"$LOCK_FD"
+  orchestrator_leftover_runs
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Leftovers of a crashed run (run.md §7, decision 24), removed by the lock holder.
+
+# orchestrator_leftover_remove PATH: one leftover removed with an INFO line (a WARNING when that fails); a dry
+# run names it only.
+orchestrator_leftover_remove() {
+  local path="$1"
+  if [[ "${DRY_RUN:-false}" == true || "${PERM_DRY_RUN:-false}" == true ]]; then
+    log_info "Would remove leftover of an interrupted run: $(log_esc "$path")"
+  elif rm -rf -- "$path" 2> /dev/null && [[ ! -e "$path" && ! -L "$path" ]]; then
+    log_info "Removed leftover of an interrupted run: $(log_esc "$path")"
+  else
+    log_warning "Cannot remove leftover of an interrupted run: $(log_esc "$path")"
+  fi
+}
+
+# orchestrator_dead_run_dir DIR: DIR is a run directory of this installation (its owner file names our
+# BASE_DIR) whose process is gone (dead, or its PID now another process: a different start time).
+orchestrator_dead_run_dir() {
+  local dir="$1" owner="$1/owner" line base='' pid='' start='' current
+  [[ -d "$dir" && ! -L "$dir" && -O "$dir" && -f "$owner" && ! -L "$owner" ]] || return 1
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    case "$line" in
+      base_dir=*) base="${line#base_dir=}" ;;
+      pid=*) pid="${line#pid=}" ;;
+      start=*) start="${line#start=}" ;;
+    esac
+  done < "$owner" 2> /dev/null || return 1
+  [[ "$base" == "$BASE_DIR" && "$pid" =~ ^[0-9]+$ ]] || return 1
+  current="$(orchestrator_process_start "$pid")"
+  [[ -z "$current" ]] && return 0
+  [[ -n "$start" && "$current" != "$start" ]]
+}
+
+# orchestrator_leftover_runs: run and shadow directories of this installation's dead runs, under TMPDIR.
+orchestrator_leftover_runs() {
+  local dir
+  for dir in "${TMPDIR:-/tmp}"/proxmox-backup-run.* "${TMPDIR:-/tmp}"/proxmox-backup-shadow.*; do
+    [[ "$dir" != "${RUN_DIR:-}" ]] || continue
+    if orchestrator_dead_run_dir "$dir"; then orchestrator_leftover_remove "$dir"; fi
+  done
+}
+
+# orchestrator_leftover_tiers: this host's <archive>.tmp, <sidecar>.tmp and <log>.tmp files in the local and
+# secondary tiers (after detection, which names the host); a directory named twice is read once.
+orchestrator_leftover_tiers() {
+  local dir file
+  local -a dirs=("${LOCAL_BACKUP_PATH:-}" "${LOCAL_LOG_PATH:-}")
+  [[ "${ENABLE_SECONDARY_BACKUP:-false}" != true ]] || dirs+=("${SECONDARY_BACKUP_PATH:-}" "${SECONDARY_LOG_PATH:-}")
+  local -A seen=()
+  for dir in "${dirs[@]}"; do
+    [[ -n "$dir" && -d "$dir" && -z "${seen[$dir]:-}" ]] || continue
+    seen[$dir]=1
+    for file in "$dir"/*-backup-"$HOSTNAME"-*.tmp; do
+      [[ -f "$file" && ! -L "$file" && "${file##*/}" =~ ^(pve|pbs|dual|unknown)-backup- ]] || continue
+      orchestrator_leftover_remove "$file"
+    done
+  done
 }
 
 # orchestrator_process_start PID: field 22 of /proc/PID/stat (clock ticks since boot), empty when gone.
@@ -192,7 +257,7 @@ orchestrator_cleanup() {
       if [[ -f "$file" && "$file" == "${LOCAL_BACKUP_PATH}/${PROXMOX_TYPE:-x}-backup-${HOSTNAME:-x}-${RUN_TIMESTAMP:-x}"* ]]; then rm -f -- "$file"; fi
     done
     if [[ "${PBK_KEEP_RUN_DIR:-}" == 1 ]]; then
-      rm -rf -- "${RUN_DIR}/staging"
+      rm -rf -- "${RUN_DIR}/staging" "${RUN_DIR}/owner"   # kept on purpose: not a leftover for the next run
       printf 'Run directory kept (PBK_KEEP_RUN_DIR=1): %s\n' "$RUN_DIR" >&2
     else
       rm -rf -- "$RUN_DIR"

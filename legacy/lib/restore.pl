@@ -14,8 +14,12 @@
 #   write       reads the stream again and carries PLAN out: temp sibling, metadata, fsync, rename; directories'
 #               metadata at the end, deepest first; prints LOG records, then `RESULT<TAB>files links dirs failed`
 #               (`ABORT<TAB>reason<TAB>path` and exit 3 on ENOSPC/EDQUOT/EROFS/EIO; exit 4 when interrupted)
-# Records on stdout are `LOG<TAB>LEVEL<TAB>message`; the caller logs them. `normalise` and `static_reason` are also
-# tar-listing.pl's (verify), so verify and restore name the same entries unsafe.
+#   listing     reads the stream on stdin for `verify` (restore.md §10 steps 3-4) with this same reader and rules
+#               (pax header over 1 MiB, 1 000 000 entries, type 7 as a regular file: all while reading); prints
+#               `UNSAFE<TAB>esc(name)<TAB>reason` per unsafe entry, then `COUNTS<TAB>entries files symlinks hardlinks
+#               dirs file_bytes files_included`, or `CORRUPT<TAB>reason` (exit 2)
+# Records on stdout are `LOG<TAB>LEVEL<TAB>message`; the caller logs them. verify reads through `listing`, so
+# verify and restore read one way and name the same entries unsafe or corrupt.
 use strict;
 use warnings;
 use Errno qw(ENOSPC EDQUOT EROFS EIO);
@@ -845,12 +849,35 @@ sub finish_dirs {
     return $count;
 }
 
+# listing: verify's pass (see the header); files_included = files + symlinks + hard links not ending in .sha256.
+sub cmd_listing {
+    binmode STDIN;
+    my (%symlinks, %regular);
+    my ($entries, $files, $links, $hard, $dirs, $bytes, $included) = (0, 0, 0, 0, 0, 0, 0);
+    while (my $e = next_entry()) {
+        corrupt('more than 1000000 entries') if $entries >= $MAX_ENTRIES;
+        copy_data($e->{data}, undef);
+        $entries++;
+        $e->{type} = '0' if $e->{type} eq '7';
+        $e->{norm} = normalise($e->{name});
+        my $reason = static_reason($e, \%symlinks, \%regular);
+        print "UNSAFE\t" . esc($e->{name}) . "\t$reason\n" if $reason ne '';
+        my ($type, $counted) = ($e->{type}, $e->{norm} !~ /\.sha256$/);
+        if ($type eq '0') { $files++; $bytes += $e->{size}; $regular{$e->{norm}} = 1; $included++ if $counted; }
+        elsif ($type eq '2') { $links++; $symlinks{$e->{norm}} = 1; $included++ if $counted; }
+        elsif ($type eq '1') { $hard++; $included++ if $counted; }
+        elsif ($type eq '5') { $dirs++; }
+    }
+    print "COUNTS\t$entries $files $links $hard $dirs $bytes $included\n";
+}
+
 unless (caller) {
     my $mode = shift @ARGV // '';
     if ($mode eq 'categories') { cmd_categories(); }
+    elsif ($mode eq 'listing') { cmd_listing(); }
     elsif ($mode eq 'scan') { cmd_scan(@ARGV); }
     elsif ($mode eq 'plan') { cmd_plan(@ARGV); }
     elsif ($mode eq 'write') { cmd_write(@ARGV); }
-    else { print STDERR "usage: restore.pl categories|scan|plan|write ...\n"; exit 2; }
+    else { print STDERR "usage: restore.pl categories|listing|scan|plan|write ...\n"; exit 2; }
 }
 1;

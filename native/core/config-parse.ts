@@ -184,6 +184,8 @@ function readExpansion(cur: Cursor, lookup: (name: string) => string): string {
     if (BRACED_PLAIN.test(inner)) return lookup(inner);
     const withDefault = BRACED_DEFAULT.exec(inner);
     if (withDefault !== null) {
+      // config.md §2: `$(…)` is an error anywhere, a default value included (it would never run here either).
+      if (/\$\(|`|<\(/.test(withDefault[2] ?? '')) throw new SyntaxFailure(line, 'command substitution is not allowed');
       const current = lookup(withDefault[1] ?? '');
       return current !== '' ? current : (withDefault[2] ?? '');
     }

@@ -45,8 +45,9 @@ export function readConfigText(path: string): FileText {
     return { ok: false, error: `Configuration file not readable: ${esc(path)}` };
   }
   // A FIFO or device is never opened (security.md §9).
-  if (!stat.isFile() || stat.size > MAX_CONFIG_BYTES) {
-    return { ok: false, error: `Configuration file not readable: ${esc(path)}` };
+  if (!stat.isFile()) return { ok: false, error: `Configuration file not readable: ${esc(path)}` };
+  if (stat.size > MAX_CONFIG_BYTES) {
+    return { ok: false, error: `Configuration file too large: ${esc(path)} (${stat.size} bytes; the limit is ${MAX_CONFIG_BYTES})` };
   }
   let bytes: Buffer;
   try {
@@ -55,6 +56,9 @@ export function readConfigText(path: string): FileText {
     return { ok: false, error: `Configuration file not readable: ${esc(path)}` };
   }
   const label = basename(path);
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    return { ok: false, error: `${label}:1: UTF-8 byte order mark (BOM) at the start of the file; save it without one` };
+  }
   const badLine = firstInvalidLine(bytes);
   if (badLine !== undefined) return { ok: false, error: `${label}:${badLine}: invalid character` };
   return { ok: true, text: bytes.toString('utf8') };

@@ -1,6 +1,7 @@
 // Running host commands: argv arrays only, no shell, one result shape for success and failure
-// (execa with reject: false), a timeout on every call, no stdin, LC_ALL=C (collect.md §1.3).
-import { execa } from 'execa';
+// a timeout on every call that ends the command's whole process group (run.md §7), no stdin, LC_ALL=C
+// (collect.md §1.3).
+import { runInGroup } from './group-spawn.js';
 
 export interface ExecResult {
   readonly argv: readonly string[];
@@ -25,27 +26,16 @@ export const execCommand: Exec = async (argv, options) => {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('execCommand: empty argv');
   const started = performance.now();
-  const result = await execa(file, args, {
-    reject: false,
-    stdin: 'ignore',
-    timeout: options.timeoutMs,
-    killSignal: 'SIGKILL',
-    env: { ...options.env, LC_ALL: 'C' },
-    extendEnv: options.env === undefined,
-    cwd: options.cwd,
-    stripFinalNewline: false,
-    encoding: 'utf8',
-  });
-  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+  const env = options.env === undefined ? { ...process.env, LC_ALL: 'C' } : { ...options.env, LC_ALL: 'C' };
+  const result = await runInGroup(file, args, { timeoutMs: options.timeoutMs, env, cwd: options.cwd });
   return {
     argv,
     exitCode: result.exitCode,
     signal: result.signal,
-    stdout,
-    stderr,
+    stdout: result.stdout.toString('utf8'),
+    stderr: result.stderr.toString('utf8'),
     timedOut: result.timedOut,
-    notFound: (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT',
+    notFound: result.spawnError === 'ENOENT',
     durationMs: Math.round(performance.now() - started),
   };
 };

@@ -2,6 +2,7 @@
 // (0700) with context.env (immutable inputs), state.env (outputs, later lines win) and run.log.
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ownerText } from './leftovers.js';
 import { formatEnvLine, parseEnvFile } from './state-env.js';
 
 export class RunDir {
@@ -17,12 +18,14 @@ export class RunDir {
     this.staging = join(path, 'staging');
   }
 
-  /** A fresh `TMPDIR/proxmox-backup-run.XXXXXX`, as core_make_run_dir makes it. */
-  static create(tmpDir: string): RunDir {
+  /** A fresh `TMPDIR/proxmox-backup-run.XXXXXX`, as core_make_run_dir makes it; with BASEDIR, its owner file
+   * (this installation and this process: what makes it a leftover once the process is gone, run.md §7). */
+  static create(tmpDir: string, baseDir?: string): RunDir {
     const dir = new RunDir(mkdtempSync(join(tmpDir, 'proxmox-backup-run.')));
     chmodSync(dir.path, 0o700);
     writeFileSync(dir.statePath, '', { mode: 0o600 });
     writeFileSync(dir.logPath, '', { mode: 0o600 });
+    if (baseDir !== undefined) writeFileSync(join(dir.path, 'owner'), ownerText(baseDir, process.pid), { mode: 0o600 });
     return dir;
   }
 

@@ -2,8 +2,8 @@
 // 5 s later: legacy's `timeout -k 5`), stdout kept as bytes. Independent commands run concurrently in a bounded
 // pool: a section asks for its commands up front (`prefetch`), then reads each result in table order (`run`), so
 // the log lines and the staging tree come out in legacy order while the commands overlap in time.
-import { spawn } from 'node:child_process';
 import pLimit from 'p-limit';
+import { runInGroup } from '../../core/group-spawn.js';
 
 export interface CommandResult {
   /** 0 on success; 124 when the timeout ended it (what `timeout` returns); 128+n for a signal. */
@@ -14,32 +14,16 @@ export interface CommandResult {
 
 const SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
 
-export function runOnce(argv: readonly string[], timeoutSeconds: number, env: Readonly<Record<string, string | undefined>>): Promise<CommandResult> {
+/** One command in its own process group: a timeout ends its grandchildren too, and a pipe one of them keeps
+ * open never holds the run (run.md §7). */
+export async function runOnce(argv: readonly string[], timeoutSeconds: number, env: Readonly<Record<string, string | undefined>>): Promise<CommandResult> {
   const [file, ...args] = argv;
-  return new Promise((resolve) => {
-    const child = spawn(file ?? 'false', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, LC_ALL: 'C' } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    let killer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM');
-      killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    }, timeoutSeconds * 1000);
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const finish = (status: number): void => {
-      clearTimeout(timer);
-      clearTimeout(killer);
-      resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('latin1') });
-    };
-    child.on('error', () => finish(127));
-    child.on('close', (code, signal) => {
-      if (timedOut) finish(124);
-      else finish(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0));
-    });
-  });
+  const result = await runInGroup(file ?? 'false', args, { timeoutMs: timeoutSeconds * 1000, env: { ...env, LC_ALL: 'C' } });
+  const stderr = result.stderr.toString('latin1');
+  if (result.spawnError !== undefined) return { status: 127, stdout: result.stdout, stderr };
+  if (result.timedOut) return { status: 124, stdout: result.stdout, stderr };
+  const status = result.exitCode ?? 128 + (SIGNALS[result.signal ?? ''] ?? 0);
+  return { status, stdout: result.stdout, stderr };
 }
 
 export class CommandRunner {
