@@ -5,7 +5,7 @@
 
 # detect_run PROGRAM ARGS...: run a probe command (10 s, no stdin, LC_ALL=C); stdout into DETECT_OUT.
 detect_run() {
-  DETECT_OUT="$(LC_ALL=C timeout -k 2 10 "$@" < /dev/null 2> /dev/null)"
+  DETECT_OUT="$(core_host_run 2 10 - /dev/null "$@")"
 }
 
 detect_has_command() {
@@ -123,8 +123,8 @@ detect_has_ceph() {
   if detect_has_command pvesm && detect_run pvesm status && [[ "$DETECT_OUT" == *cephfs* || "$DETECT_OUT" == *rbd* ]]; then
     return 0
   fi
-  if detect_has_command ceph && LC_ALL=C timeout -k 1 5 ceph status < /dev/null > /dev/null 2>&1; then return 0; fi
-  pgrep -f 'ceph-' > /dev/null 2>&1
+  if detect_has_command ceph && core_host_run 1 5 /dev/null /dev/null ceph status; then return 0; fi
+  core_host_run 5 10 /dev/null /dev/null pgrep -f 'ceph-'
 }
 
 # ---------------------------------------------------------------------------------------------------

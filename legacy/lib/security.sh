@@ -314,7 +314,7 @@ security_write_manifest() {
 # security_run PROGRAM ARGS...: stdout in SEC_OUT; M31 and failure when it fails or times out.
 security_run() {
   local err="${RUN_DIR}/sec.err" status=0 first
-  SEC_OUT="$(LC_ALL=C timeout -k 2 10 "$@" < /dev/null 2> "$err")" || status=$?
+  SEC_OUT="$(core_host_run 2 10 - "$err" "$@")" || status=$?
   (( status != 0 )) || return 0
   first="$(head -n 1 -- "$err")"
   (( status != 124 )) || first='timed out'
