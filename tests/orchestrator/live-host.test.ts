@@ -11,6 +11,7 @@ import { runParity } from '../../native/parity/runner.js';
 import type { NativeStage } from '../../native/switch/stages.js';
 import { Orchestrator } from '../../native/switch/orchestrator.js';
 import { parseEnvFile } from '../../native/core/state-env.js';
+import { execa } from 'execa';
 import { readdirSync } from 'node:fs';
 import { appendConfig, hostEnv, makeSandbox, REPO, type Sandbox } from '../legacy/run.js';
 import { patchedCode } from '../parity/patched-code.js';
@@ -113,3 +114,33 @@ describe('parity --host on a live-like host: path A records, the others replay',
     expect(find('host-commands.txt')?.diff).toMatch(/^\+1× uname -m$/m);
   });
 });
+
+describe('record-host: a live node turned into a fixture host from one recording', () => {
+  /** One legacy dry run on HOST recording every host command; the recording's argv → stdout. */
+  async function recordRun(host: string): Promise<{ dir: string; outputs: Map<string, string> }> {
+    const dir = mkdtempSync(join(tmpdir(), 'pbk-recording-'));
+    const sandbox = appendConfig(makeSandbox(), { CHECK_NETWORK_SECURITY: 'true' });
+    await execa(join(REPO, 'legacy', 'bin', 'proxmox-backup'), ['--dry-run'],
+      { env: hostEnv(host, sandbox, { PBK_RECORD_DIR: dir }), extendEnv: false, reject: false, timeout: 600_000 });
+    const outputs = new Map<string, string>();
+    for (const key of readdirSync(dir)) {
+      const argv = readFileSync(join(dir, key, 'argv'), 'latin1').split('\0').slice(0, -1).join(' ');
+      outputs.set(argv, readFileSync(join(dir, key, '1', 'stdout'), 'latin1'));
+    }
+    return { dir, outputs };
+  }
+
+  it('answers every command of the next run exactly as the node answered during the recorded one', { timeout: 900_000 }, async () => {
+    const live = liveHost();
+    const first = await recordRun(live);
+    expect([...first.outputs.keys()]).toEqual(expect.arrayContaining(['df -h', 'free -h', 'ip -s link', 'ps -eo pid=,uid=,comm=']));
+    const fixture = join(mkdtempSync(join(tmpdir(), 'pbk-recorded-')), 'node1');
+    const made = await execa(join(REPO, 'parity', 'hosts', 'record-host'), [fixture, '--root', join(live, 'root'), '--from', first.dir], { reject: false });
+    expect(made.stderr).toBe('');
+    expect(made.exitCode).toBe(0);
+    expect(JSON.parse(readFileSync(join(fixture, 'host.json'), 'utf8'))).toMatchObject({ type: 'pve', fqdn: 'pve1.lab.example' });
+    const second = await recordRun(fixture);
+    expect(second.outputs).toEqual(first.outputs);
+  });
+});
+
