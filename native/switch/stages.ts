@@ -2,7 +2,7 @@
 // in-process (ts), through its legacy shim (bash, via zx), or both (shadow). A native stage that fails for an
 // internal reason is rerun in bash when flags.json says `"fallback": true`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import type { ExitStatus } from '../core/exit-code.js';
@@ -171,10 +171,12 @@ export class StageRunner {
     const marks = { log: runDir.logSize(), state: statSync(runDir.statePath).size };
     try {
       scratchPath = mkdtempSync(join(runDir.path, '..', 'proxmox-backup-shadow.'));
-      record = mkdtempSync(join(runDir.path, '..', 'proxmox-backup-record.'));
       // GNU cp -a: staging may hold any byte in a name, fifos and sockets (the hostile host has them all).
       const copied = spawnSync('cp', ['-a', '--', `${runDir.path}/.`, scratchPath], { stdio: 'ignore' });
       if (copied.status !== 0) throw new Error('cannot copy the run directory for the shadow run');
+      // The control's recording of host commands lives (and goes) with the scratch copy.
+      record = join(scratchPath, 'host-commands');
+      mkdirSync(record, { mode: 0o700 });
       // The native side must see the inputs as they were before the real stage ran (the identity file…).
       await shadow.scratchContext(RunDir.open(scratchPath));
     } catch (error) {
@@ -216,12 +218,10 @@ export class StageRunner {
         this.shadowOutcome(domain, 'COMPARISON', `parity: shadow ${stage} could not be compared: ${error instanceof Error ? error.message : String(error)}`);
       }
     } finally {
-      for (const dir of [scratchPath, record]) {
-        try {
-          if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-        } catch {
-          // a leftover scratch directory is not the run's business
-        }
+      try {
+        if (scratchPath !== undefined) rmSync(scratchPath, { recursive: true, force: true });
+      } catch {
+        // a leftover scratch directory is not the run's business
       }
     }
     return status;
