@@ -87,7 +87,10 @@ function changedDuringRun(realStaging: string, scratchStaging: string, left: str
   const changed: string[] = [];
   for (const name of new Set([...a.keys(), ...b.keys()])) {
     if (a.get(name) === b.get(name)) continue;
-    const rel = (JSON.parse(name) as string).replace(/^\.\//, '');
+    const shown = manifestName(name);
+    // A name esc() shows with escapes, and the generated files (command outputs, reports): compared as they are.
+    if (shown === undefined || shown.startsWith('./var/lib/proxmox-backup-info/')) continue;
+    const rel = shown.replace(/^\.\//, '');
     const x = lstatOrUndefined(join(realStaging, rel));
     const y = lstatOrUndefined(join(scratchStaging, rel));
     const source = lstatOrUndefined(join(srcRoot, rel));
@@ -100,6 +103,16 @@ function changedDuringRun(realStaging: string, scratchStaging: string, left: str
     }
   }
   return changed.sort();
+}
+
+/** The name of a manifest line as a path, or undefined when esc() had to escape it (not a plain JSON string). */
+export function manifestName(quoted: string): string | undefined {
+  try {
+    const name = JSON.parse(quoted) as unknown;
+    return typeof name === 'string' && !name.includes('\\') ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function lstatOrUndefined(path: string): Stats | undefined {

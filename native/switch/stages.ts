@@ -208,7 +208,7 @@ export class StageRunner {
         });
         if (verdict.changedDuringRun.length > 0) {
           log.info(`parity: ${stage}: ${verdict.changedDuringRun.length} file(s) changed during the run, not compared: `
-            + `${verdict.changedDuringRun.slice(0, 5).map((n) => JSON.parse(n) as string).join(', ')}${verdict.changedDuringRun.length > 5 ? ', …' : ''}`);
+            + `${verdict.changedDuringRun.slice(0, 5).map((n) => n.slice(1, -1)).join(', ')}${verdict.changedDuringRun.length > 5 ? ', …' : ''}`);
         }
         if (verdict.diff !== undefined) {
           const report = shadow.report(stage, verdict.diff);

@@ -24,6 +24,9 @@ function liveHost(): string {
   cpSync(join(REPO, 'parity', 'hosts', 'pve-single'), join(dir, 'live'), { recursive: true, verbatimSymlinks: true });
   symlinkSync(join(REPO, 'parity', 'hosts', '_stub'), join(dir, '_stub'));
   for (const command of VOLATILE) rmSync(join(dir, 'live', 'bin', command), { force: true });
+  // And one that never answers the same twice (a clock in nanoseconds): without replay, shadow could not be silent.
+  rmSync(join(dir, 'live', 'bin', 'lscpu'));
+  writeFileSync(join(dir, 'live', 'bin', 'lscpu'), '#!/bin/sh\ndate +%s.%N\n', { mode: 0o755 });
   return join(dir, 'live');
 }
 
