@@ -127,14 +127,13 @@ collect_pve_commands() {
 collect_pvesm_status() {
   local dest="$1"
   core_has_program pvesm || { collect_command 'PVE storage status' "$dest" WARNING pvesm status; return 0; }
-  if LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" pvesm status --noborder --output-format=json \
-    < /dev/null > "${RUN_DIR}/cmd.out" 2> /dev/null; then
+  if core_host_run 5 "$COLLECT_TIMEOUT" "${RUN_DIR}/cmd.out" /dev/null pvesm status --noborder --output-format=json; then
     collect_generated "$dest" < "${RUN_DIR}/cmd.out" && COLLECT_OK=$(( COLLECT_OK + 1 ))
     return 0
   fi
   log_info 'Converting legacy pvesm status output to JSON format'
   local status=0
-  LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" pvesm status < /dev/null > "${RUN_DIR}/cmd.out" 2> "${RUN_DIR}/cmd.err" || status=$?
+  core_host_run 5 "$COLLECT_TIMEOUT" "${RUN_DIR}/cmd.out" "${RUN_DIR}/cmd.err" pvesm status || status=$?
   if (( status != 0 )); then
     local first
     first="$(head -n 1 "${RUN_DIR}/cmd.err")"
@@ -161,8 +160,7 @@ collect_pvesm_status() {
 collect_pve_timers() {
   local dest="$1" status=0
   core_has_program systemctl || { log_debug 'Command not available: systemctl (skipping systemd timers)'; return 0; }
-  LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" systemctl list-timers --all --no-pager < /dev/null \
-    > "${RUN_DIR}/cmd.out" 2> /dev/null || status=$?
+  core_host_run 5 "$COLLECT_TIMEOUT" "${RUN_DIR}/cmd.out" /dev/null systemctl list-timers --all --no-pager || status=$?
   if (( status != 0 )); then
     log_debug "Failed to collect systemd timers - command: systemctl list-timers --all --no-pager - exit ${status}"
     return 0

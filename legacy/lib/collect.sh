@@ -209,7 +209,7 @@ collect_command() {
     COLLECT_SKIPPED=$(( COLLECT_SKIPPED + 1 ))
     return 0
   fi
-  core_bounded "$COLLECT_TIMEOUT" 5 "${RUN_DIR}/cmd.out" "${RUN_DIR}/cmd.err" "$@" || status=$?
+  core_host_run 5 "$COLLECT_TIMEOUT" "${RUN_DIR}/cmd.out" "${RUN_DIR}/cmd.err" "$@" || status=$?
   if (( status == 0 )); then
     collect_generated "$dest" < "${RUN_DIR}/cmd.out" || { collect_fail "$what" "$dest"; return 0; }
     COLLECT_OK=$(( COLLECT_OK + 1 ))

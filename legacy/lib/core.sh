@@ -165,3 +165,86 @@ core_bounded() {
   kill -TERM -- "-${pid}" 2> /dev/null || true
   return "$status"
 }
+
+# ---------------------------------------------------------------------------------------------------
+# Host commands, recorded and replayed (parity/README.md "Same inputs on both sides"): every command that reads
+# the host (collection, detection probes, the security gate's probes) runs through core_host_run. With
+# PBK_RECORD_DIR set, the run is recorded there (argv, stdout, stderr, status: DIR/KEY/argv, DIR/KEY/N/…);
+# with PBK_REPLAY_DIR set, the Nth call of an argv gets the Nth recorded result instead of running the command,
+# and DIR/.replay/ counts what was asked for (KEY.argv, KEY.count) — a command the control run did not run is
+# answered with status 127 and shows in the comparison. KEY is the sha256 of the argv, each argument
+# NUL-terminated (native/core/host-record.ts reads and writes the same layout).
+
+# core_host_run KILL LIMIT OUT ERR PROGRAM ARGS...: no stdin, LC_ALL=C, `timeout -k KILL LIMIT`; stdout into
+# OUT (`-`: this function's stdout, through a temp file), stderr into ERR (never a pipe a grandchild could
+# hold: core_bounded); returns the command's status.
+core_host_run() {
+  local kill="$1" limit="$2" out="$3" err="$4" status=0
+  shift 4
+  if [[ -n "${PBK_REPLAY_DIR:-}" ]]; then
+    _core_host_replay "$out" "$err" "$@" || status=$?
+  elif [[ -n "${PBK_RECORD_DIR:-}" ]]; then
+    _core_host_record "$kill" "$limit" "$out" "$err" "$@" || status=$?
+  elif [[ "$out" == - ]]; then
+    _core_host_to_stdout "$kill" "$limit" "$err" "$@" || status=$?
+  else
+    core_bounded "$limit" "$kill" "$out" "$err" "$@" || status=$?
+  fi
+  return "$status"
+}
+
+# _core_host_to_stdout KILL LIMIT ERR ARGV...: core_bounded through a temp file, then the file on stdout.
+_core_host_to_stdout() {
+  local kill="$1" limit="$2" err="$3" tmp status=0
+  shift 3
+  tmp="$(mktemp "${TMPDIR:-/tmp}/proxmox-backup-host.XXXXXX")" || return 70
+  core_bounded "$limit" "$kill" "$tmp" "$err" "$@" || status=$?
+  cat -- "$tmp"
+  rm -f -- "$tmp"
+  return "$status"
+}
+
+core_host_key() {
+  local sum
+  sum="$(printf '%s\0' "$@" | sha256sum)"
+  printf '%s' "${sum%% *}"
+}
+
+# _core_host_give OUT ERR DIR: a recorded result's stdout and stderr where the caller wants them.
+_core_host_give() {
+  if [[ "$1" == - ]]; then cat -- "${3}/stdout"; else cat -- "${3}/stdout" > "$1"; fi
+  cat -- "${3}/stderr" > "$2"
+}
+
+_core_host_record() {
+  local kill="$1" limit="$2" out="$3" err="$4" key dir n=1 status=0
+  shift 4
+  key="$(core_host_key "$@")"
+  dir="${PBK_RECORD_DIR}/${key}"
+  mkdir -p -- "$dir" || return 70
+  [[ -e "${dir}/argv" ]] || printf '%s\0' "$@" > "${dir}/argv"
+  while [[ -e "${dir}/${n}" ]]; do n=$(( n + 1 )); done
+  mkdir -m 0700 -- "${dir}/${n}" || return 70
+  core_bounded "$limit" "$kill" "${dir}/${n}/stdout" "${dir}/${n}/stderr" "$@" || status=$?
+  printf '%s\n' "$status" > "${dir}/${n}/status"
+  _core_host_give "$out" "$err" "${dir}/${n}"
+  return "$status"
+}
+
+_core_host_replay() {
+  local out="$1" err="$2" key state="${PBK_REPLAY_DIR}/.replay" n=0 entry
+  shift 2
+  key="$(core_host_key "$@")"
+  mkdir -p -- "$state" || return 70
+  [[ -e "${state}/${key}.argv" ]] || printf '%s\0' "$@" > "${state}/${key}.argv"
+  [[ ! -r "${state}/${key}.count" ]] || n="$(< "${state}/${key}.count")"
+  n=$(( n + 1 ))
+  printf '%s\n' "$n" > "${state}/${key}.count"
+  entry="${PBK_REPLAY_DIR}/${key}/${n}"
+  if [[ ! -r "${entry}/status" ]]; then
+    printf 'not recorded by the control run: %s\n' "$*" > "$err"
+    return 127
+  fi
+  _core_host_give "$out" "$err" "$entry"
+  return "$(< "${entry}/status")"
+}

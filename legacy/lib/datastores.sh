@@ -31,8 +31,8 @@ _ds_pbs_from_cfg() {
 _ds_pbs() {
   core_has_program proxmox-backup-manager || return 0
   local out name path comment
-  out="$(LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" proxmox-backup-manager datastore list --output-format=json \
-    < /dev/null 2> /dev/null | perl "${DATASTORES_LIB_DIR}/json-fields.pl" name path comment)" || out=''
+  out="$(core_host_run 5 "$COLLECT_TIMEOUT" - /dev/null proxmox-backup-manager datastore list --output-format=json \
+    | perl "${DATASTORES_LIB_DIR}/json-fields.pl" name path comment)" || out=''
   if [[ -z "$out" ]]; then
     _ds_pbs_from_cfg
     return 0
@@ -83,7 +83,7 @@ _ds_pve_row() {
 _ds_pve() {
   core_has_program pvesm || return 0
   local out line name type status rest
-  if ! out="$(LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" pvesm status < /dev/null 2> /dev/null)"; then
+  if ! out="$(core_host_run 5 "$COLLECT_TIMEOUT" - /dev/null pvesm status)"; then
     log_warning 'Failed to get PVE storage information'
     return 0
   fi

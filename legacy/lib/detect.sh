@@ -8,7 +8,7 @@
 detect_run() {
   local out status=0
   out="$(mktemp "${TMPDIR:-/tmp}/proxmox-backup-detect.XXXXXX")" || return 1
-  core_bounded 10 2 "$out" /dev/null "$@" || status=$?
+  core_host_run 2 10 "$out" /dev/null "$@" || status=$?
   DETECT_OUT="$(< "$out")"
   rm -f -- "$out"
   return "$status"
@@ -129,8 +129,8 @@ detect_has_ceph() {
   if detect_has_command pvesm && detect_run pvesm status && [[ "$DETECT_OUT" == *cephfs* || "$DETECT_OUT" == *rbd* ]]; then
     return 0
   fi
-  if detect_has_command ceph && LC_ALL=C timeout -k 1 5 ceph status < /dev/null > /dev/null 2>&1; then return 0; fi
-  pgrep -f 'ceph-' > /dev/null 2>&1
+  if detect_has_command ceph && core_host_run 1 5 /dev/null /dev/null ceph status; then return 0; fi
+  core_host_run 5 10 /dev/null /dev/null pgrep -f 'ceph-'
 }
 
 # ---------------------------------------------------------------------------------------------------

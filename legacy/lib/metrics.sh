@@ -155,9 +155,18 @@ metrics_notify_families() {
   metrics_family proxmox_backup_notification_sent gauge '1 when the channel delivered, 0 when it failed' "${sent[@]}"
 }
 
+# metrics_parity_errors UPPER DOMAIN: the shadow outcomes that are not a mismatch (native/switch/stages.ts), by kind.
+metrics_parity_errors() {
+  local key
+  key="PARITY_CANDIDATE_FAILURES_${1}"
+  errors+=("proxmox_backup_parity_errors{domain=\"${2}\",kind=\"candidate\"} ${!key:-0}")
+  key="PARITY_COMPARISON_FAILURES_${1}"
+  errors+=("proxmox_backup_parity_errors{domain=\"${2}\",kind=\"comparison\"} ${!key:-0}")
+}
+
 metrics_migration_families() {
   local domain upper key impl previous
-  local -a impls=() shadows=() mismatches=() fallbacks=()
+  local -a impls=() shadows=() mismatches=() errors=() fallbacks=()
   for domain in "${METRICS_DOMAINS[@]}"; do
     upper="${domain^^}"
     key="IMPL_${upper}"
@@ -169,6 +178,7 @@ metrics_migration_families() {
     key="PARITY_MISMATCHES_${upper}"
     local shadow="SHADOW_${upper}"
     [[ "${!shadow:-0}" != 1 ]] || mismatches+=("proxmox_backup_parity_mismatches{domain=\"${domain}\"} ${!key:-0}")
+    [[ "${!shadow:-0}" != 1 ]] || metrics_parity_errors "$upper" "$domain"
     key="FALLBACK_${upper}"
     previous="$(metrics_previous "$METRICS_FILE" proxmox_backup_fallbacks_total "{domain=\"${domain}\"}")"
     fallbacks+=("proxmox_backup_fallbacks_total{domain=\"${domain}\"} $(( ${previous:-0} + ${!key:-0} ))")
@@ -176,6 +186,7 @@ metrics_migration_families() {
   metrics_family proxmox_backup_domain_implementation gauge 'Implementation that ran each domain' "${impls[@]}"
   metrics_family proxmox_backup_shadow gauge '1 when the domain ran in shadow mode' "${shadows[@]}"
   metrics_family proxmox_backup_parity_mismatches gauge 'Shadow comparison mismatches in the last run' "${mismatches[@]}"
+  metrics_family proxmox_backup_parity_errors gauge 'Shadow runs that ended without a verdict in the last run: the native candidate failed, or the comparison could not be made' "${errors[@]}"
   metrics_family proxmox_backup_fallbacks_total counter 'Native stages that failed and were rerun in Bash' "${fallbacks[@]}"
 }
 

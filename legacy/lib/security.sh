@@ -314,7 +314,7 @@ security_write_manifest() {
 # security_run PROGRAM ARGS...: stdout in SEC_OUT; M31 and failure when it fails or times out.
 security_run() {
   local err="${RUN_DIR}/sec.err" out="${RUN_DIR}/sec.out" status=0 first
-  core_bounded 10 2 "$out" "$err" "$@" || status=$?
+  core_host_run 2 10 "$out" "$err" "$@" || status=$?
   SEC_OUT="$(< "$out")"
   (( status != 0 )) || return 0
   first="$(head -n 1 -- "$err")"

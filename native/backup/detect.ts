@@ -2,7 +2,7 @@
 // the same probes, in the same order, with the same lines as legacy/lib/detect.sh.
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execCommand } from '../core/exec.js';
+import { execHost } from '../core/host-record.js';
 import type { ExitStatus } from '../core/exit-code.js';
 import { deriveServerId, formatIdentityFile, parseIdentityFile, readIdentitySources } from '../core/identity.js';
 import type { RunLog } from '../core/log.js';
@@ -14,7 +14,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** detect_run: 10 s, no stdin, LC_ALL=C; stdout without trailing newlines, or undefined when it failed. */
 async function probe(argv: string[], env: Env): Promise<string | undefined> {
-  const result = await execCommand(argv, { timeoutMs: 10_000, env: { ...env, LC_ALL: 'C' } });
+  const result = await execHost(argv, { timeoutMs: 10_000, env: { ...env, LC_ALL: 'C' } });
   return result.exitCode === 0 ? result.stdout.replace(/\n+$/, '') : undefined;
 }
 

@@ -1,14 +1,14 @@
 // The parity runner (docs/ARCHITECTURE.md "Parity harness"): for each host × scenario, path A (all bash) and path B (all ts), and with
 // `matrix` each single-domain flip, every run in a fresh sandbox; A = B and each = golden/HOST/SCENARIO/;
 // known differences applied; a summary table and a JSON report.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { DOMAINS, type DomainName, type FlagValue } from '../switch/flags.js';
 import { compareSets, type ArtefactSet, type Comparison } from './compare.js';
 import { isExpired, loadKnownDifferences, type KnownDifference } from './known-differences.js';
-import { readHost, runInSandbox, type Artefacts, type HostInfo, type Variant } from './sandbox-run.js';
+import { readHost, runInSandbox, type Artefacts, type HostInfo, type RunRequest, type Variant } from './sandbox-run.js';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.js';
 
 export const DEFAULT_HOSTS = ['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'] as const;
@@ -146,12 +146,40 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   });
   const jobs = options.jobs ?? Math.max(1, availableParallelism());
   const runs = cases.flatMap((c) => variants.map((variant) => ({ ...c, variant })));
-  const results = await pool(runs, jobs, async (run) => {
+  // A host that is not a fixture answers its commands live (df, free, ps… differ from one moment to the next): its
+  // path A records every host command and the other paths replay that recording (each from its own copy), so
+  // both sides see the same inputs. Those runs wait for their path A; fixture hosts' stubs are deterministic.
+  const isLive = (host: HostInfo): boolean => !isFixture(options.codeDir, host);
+  const recordings = new Map<string, string>();
+  const recordingOf = (run: { host: HostInfo; scenario: Scenario }): string => {
+    const key = `${run.host.dir}\0${run.scenario.name}`;
+    let dir = recordings.get(key);
+    if (dir === undefined) {
+      dir = mkdtempSync(join(tmpdir(), `pbk-parity-record-${run.host.name}-${run.scenario.name}-`));
+      recordings.set(key, dir);
+    }
+    return dir;
+  };
+  const runOne = async (run: (typeof runs)[number]): Promise<{ run: (typeof runs)[number]; artefacts: Artefacts & { sandbox: string } }> => {
     const codeDir = run.variant === PATH_A ? options.codeDir : options.codeDirB ?? options.codeDir;
-    const artefacts = await runInSandbox({ host: run.host, scenario: run.scenario, variant: run.variant, codeDir, keep: options.keep });
-    options.progress?.(`ran ${run.host.name} × ${run.scenario.name} × ${run.variant.name}: exit ${artefacts.exitCode ?? 'none'} in ${(artefacts.durationMs / 1000).toFixed(1)} s`);
-    return { run, artefacts };
-  });
+    let hostCommands: RunRequest['hostCommands'];
+    if (isLive(run.host) && run.variant === PATH_A) hostCommands = { record: recordingOf(run) };
+    else if (isLive(run.host)) {
+      const copy = mkdtempSync(join(tmpdir(), `pbk-parity-replay-${run.host.name}-${run.scenario.name}-`));
+      cpSync(recordingOf(run), copy, { recursive: true });
+      hostCommands = { replay: copy };
+    }
+    try {
+      const artefacts = await runInSandbox({ host: run.host, scenario: run.scenario, variant: run.variant, codeDir, keep: options.keep, hostCommands });
+      options.progress?.(`ran ${run.host.name} × ${run.scenario.name} × ${run.variant.name}: exit ${artefacts.exitCode ?? 'none'} in ${(artefacts.durationMs / 1000).toFixed(1)} s`);
+      return { run, artefacts };
+    } finally {
+      if (hostCommands !== undefined && 'replay' in hostCommands) rmSync(hostCommands.replay, { recursive: true, force: true });
+    }
+  };
+  const first = runs.filter((r) => !isLive(r.host) || r.variant === PATH_A);
+  const results = [...await pool(first, jobs, runOne), ...await pool(runs.filter((r) => !first.includes(r)), jobs, runOne)];
+  for (const dir of recordings.values()) rmSync(dir, { recursive: true, force: true });
   const caseResults = cases.map(({ host, scenario }): CaseResult => {
     const mine = results.filter((r) => r.run.host === host && r.run.scenario === scenario);
     const byVariant = new Map<string, Artefacts & { sandbox: string }>(mine.map((r) => [r.run.variant.name, r.artefacts]));
@@ -163,7 +191,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
       const other = byVariant.get(variant.name);
       if (other !== undefined) comparisons.push(...compareSets(where, PATH_A.name, a.files, variant.name, other.files, live, used));
     }
-    const fixture = resolve(host.dir, '..') === join(options.codeDir, 'parity', 'hosts');
+    const fixture = isFixture(options.codeDir, host);
     const goldenDir = join(goldenRoot, host.name, scenario.name);
     let golden: CaseResult['golden'] = 'none';
     if (fixture && options.updateGolden === true) {
@@ -189,6 +217,10 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   for (const entry of expired) errors.push(`known difference expired on ${entry.expires}: ${entry.reason}`);
   const differs = caseResults.some((c) => c.comparisons.some((x) => x.verdict === 'differs'));
   return { ok: !differs && expired.length === 0 && errors.length === 0, generatedAt: new Date().toISOString(), cases: caseResults, expired, stale, errors };
+}
+
+function isFixture(codeDir: string, host: HostInfo): boolean {
+  return resolve(host.dir, '..') === join(codeDir, 'parity', 'hosts');
 }
 
 export function listFixtureHosts(codeDir: string): string[] {

@@ -17,6 +17,7 @@ import { normaliseHttpLog, normaliseNotifyText } from './normalise/notify.js';
 import { fakeSendmail, startHttpSink, TELEGRAM_OK, type HttpSink } from './sinks.js';
 import type { Scenario } from './scenarios.js';
 import { parseEnvFile } from '../core/state-env.js';
+import { commandsArtefact, recordedCommands, requestedCommands } from '../core/host-record.js';
 
 export const PBK_NOW = '1732500000';   // 2024-11-25 02:00:00 UTC
 
@@ -121,6 +122,11 @@ export interface RunRequest {
   readonly variant: Variant;
   readonly codeDir: string;
   readonly keep?: boolean;
+  /**
+   * Host commands (parity/README.md "Same inputs on both sides"): `record` makes this run the control, recording
+   * every host command into that directory; `replay` gives this run the control's results instead of running them.
+   */
+  readonly hostCommands?: { readonly record: string } | { readonly replay: string };
 }
 
 export async function runInSandbox(request: RunRequest): Promise<Artefacts & { sandbox: string }> {
@@ -184,6 +190,8 @@ async function runWithSink(sandbox: string, request: RunRequest, sink: HttpSink)
       PATH: path, SYSTEM_ROOT_PREFIX: join(hostDir, 'root'), BASE_DIR: sandbox, PBK_NOW, TZ: 'UTC', LC_ALL: 'C.UTF-8',
       TMPDIR: join(sandbox, 'tmp'), PBK_KEEP_RUN_DIR: '1', PBK_COMMAND_TIMEOUT: '3', HOME: sandbox,
       RCLONE_CONFIG: join(sandbox, 'rclone.conf'),
+      ...(request.hostCommands === undefined ? {}
+        : 'record' in request.hostCommands ? { PBK_RECORD_DIR: request.hostCommands.record } : { PBK_REPLAY_DIR: request.hostCommands.replay }),
     },
     extendEnv: false, reject: false, timeout: 300_000, stdin: 'ignore',
   });
@@ -195,6 +203,11 @@ async function runWithSink(sandbox: string, request: RunRequest, sink: HttpSink)
   artefacts.files.set('notify-mail.log', {
     domain: 'notify', text: existsSync(mail) ? normaliseNotifyText(readFileSync(mail, 'utf8'), replacements) : '(no mail)\n',
   });
+  if (request.hostCommands !== undefined) {
+    // What the control ran against what this run asked for: a command only one side wanted is a difference.
+    const commands = 'record' in request.hostCommands ? recordedCommands(request.hostCommands.record) : requestedCommands(request.hostCommands.replay);
+    artefacts.files.set('host-commands.txt', { domain: 'backup', text: replaceLiterals(commandsArtefact(commands), replacements) });
+  }
   return { ...artefacts, durationMs };
 }
 

@@ -240,7 +240,13 @@ export class Orchestrator {
       shadow: {
         // Loaded on first use: the parity normalisers (tar, diff) are not needed by a run without shadow.
         scratchContext: async (scratch) => (await import('./shadow.js')).redirectScratchContext(scratch),
-        compare: async (stage, real, scratch, marks) => (await import('./shadow.js')).compareShadow(stage, real, scratch, marks),
+        compare: async (stage, real, scratch, inputs) => {
+          const { compareShadow, shadowIgnoreList } = await import('./shadow.js');
+          return compareShadow(stage, real, scratch, {
+            ...inputs, host: real.readState().get('HOSTNAME') ?? '',
+            knownDifferences: shadowIgnoreList(join(options.codeDir, 'parity', 'known-differences.json'), this.value('START_TIME')),
+          });
+        },
         report: (stage, diff) => {
           const path = shadowReportPath(this.value('LOG_FILE'), this.value('LOCAL_LOG_PATH'), stage);
           writeShadowReport(path, diff);

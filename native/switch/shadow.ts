@@ -1,9 +1,11 @@
 // Shadow mode (ARCHITECTURE "Domains and flags"): the native stage runs on a scratch copy of the run directory
 // whose context points every output somewhere inside the scratch copy; afterwards its outputs are compared with
 // the real (bash) ones through the parity normalisers. Used by StageRunner when a domain's flag is `shadow`.
-import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
+import { createTwoFilesPatch, diffLines } from 'diff';
+import { commandsArtefact, recordedCommands, requestedCommands } from '../core/host-record.js';
+import { acceptChanges, isExpired, loadKnownDifferences, type KnownDifference } from '../parity/known-differences.js';
 import { archiveManifest } from '../parity/normalise/archive.js';
 import { normaliseChecksum, normaliseMetadata, normaliseState } from '../parity/normalise/env.js';
 import { normaliseLog } from '../parity/normalise/log.js';
@@ -55,8 +57,119 @@ async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacem
   return files;
 }
 
-/** A unified diff of every artefact that differs (bash on the left), or undefined when they all agree. */
-export async function compareShadow(stage: StageName, real: RunDir, scratch: RunDir, marks: Marks): Promise<string | undefined> {
+/** The artefact names of the parity harness (golden/HOST/SCENARIO/), which known-differences.json matches. */
+function harnessName(name: string): string {
+  if (name === 'log') return 'log.txt';
+  if (name.startsWith('state.')) return `${name}.env`;
+  if (name === 'manifest' || name === 'staging' || name === 'commands') return `${name}.txt`;
+  return `archive.${name}`;
+}
+
+const STAGING_LINE = /^("(?:[^"\\]|\\.)*") ([a-z?]) /;
+
+function manifestPaths(text: string): Map<string, string> {
+  const lines = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const name = STAGING_LINE.exec(line)?.[1];
+    if (name !== undefined) lines.set(name, line);
+  }
+  return lines;
+}
+
+/**
+ * Files the two sides read at different moments and found different on disk (parity/README.md "Files changed
+ * during the run"): a staged file whose mtime or size differs between the two staging trees, or one staged on
+ * one side only whose source appeared or disappeared after the control run started. Names as the manifest shows them.
+ */
+function changedDuringRun(realStaging: string, scratchStaging: string, left: string, right: string, srcRoot: string, startedMs: number): string[] {
+  const a = manifestPaths(left);
+  const b = manifestPaths(right);
+  const changed: string[] = [];
+  for (const name of new Set([...a.keys(), ...b.keys()])) {
+    if (a.get(name) === b.get(name)) continue;
+    const shown = manifestName(name);
+    // A name esc() shows with escapes, and the generated files (command outputs, reports): compared as they are.
+    if (shown === undefined || shown.startsWith('./var/lib/proxmox-backup-info/')) continue;
+    const rel = shown.replace(/^\.\//, '');
+    const x = lstatOrUndefined(join(realStaging, rel));
+    const y = lstatOrUndefined(join(scratchStaging, rel));
+    const source = lstatOrUndefined(join(srcRoot, rel));
+    if (x !== undefined && y !== undefined) {
+      if (x.isFile() && y.isFile() && (x.mtimeMs !== y.mtimeMs || x.size !== y.size)) changed.push(name);
+    } else if (x !== undefined && source === undefined) {
+      changed.push(name);     // read by the control, gone when the candidate looked
+    } else if (y !== undefined && source !== undefined && Math.max(source.mtimeMs, source.ctimeMs) >= startedMs) {
+      changed.push(name);     // appeared after the control had looked
+    }
+  }
+  return changed.sort();
+}
+
+/** The name of a manifest line as a path, or undefined when esc() had to escape it (not a plain JSON string). */
+export function manifestName(quoted: string): string | undefined {
+  try {
+    const name = JSON.parse(quoted) as unknown;
+    return typeof name === 'string' && !name.includes('\\') ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** State keys counting the staged tree: they move with any file that changed during the run. */
+const TREE_COUNTS = /^(UNCOMPRESSED_SIZE|FILES_INCLUDED|DIRS_INCLUDED|STAGED_ENTRIES)=.*$/gm;
+
+/**
+ * parity/known-differences.json as the shadow's ignore list: the unexpired entries on the run's day (START_TIME,
+ * epoch seconds). A file that cannot be read or parsed excuses nothing (the comparison then reports every difference).
+ */
+export function shadowIgnoreList(path: string, startTime: string): KnownDifference[] {
+  const day = new Date(Number(startTime) * 1000).toISOString().slice(0, 10);
+  try {
+    return loadKnownDifferences(path).filter((entry) => !isExpired(entry, day));
+  } catch {
+    return [];
+  }
+}
+
+export interface ShadowInputs {
+  readonly marks: Marks;
+  /** The control's recording of host commands (native/core/host-record.ts); the candidate replayed it. */
+  readonly record?: string;
+  /** When the control stage started (epoch ms): a source newer than this changed during the run. */
+  readonly startedMs: number;
+  readonly statuses: { readonly bash: number; readonly ts: number };
+  /** parity/known-differences.json: the ignore list; expired entries no longer excuse anything. */
+  readonly knownDifferences?: readonly KnownDifference[];
+  readonly host?: string;
+}
+
+export interface ShadowVerdict {
+  /** A unified diff of what differs and is not excused, or undefined. */
+  readonly diff?: string;
+  readonly changedDuringRun: readonly string[];
+  /** Reasons of the known differences that excused a difference. */
+  readonly acceptedBy: readonly string[];
+}
+
+function changedLines(a: string, b: string): string[] {
+  const lines: string[] = [];
+  for (const part of diffLines(a, b)) {
+    if (part.added === true || part.removed === true) lines.push(...part.value.split('\n').filter((l, i, all) => !(l === '' && i === all.length - 1)));
+  }
+  return lines;
+}
+
+/** The shadow comparison: normalised artefacts, the host commands asked for, files changed on disk, the ignore list. */
+export async function compareShadow(stage: StageName, real: RunDir, scratch: RunDir, inputs: ShadowInputs): Promise<ShadowVerdict> {
+  const { marks } = inputs;
   const realContext = real.readContext();
   const scratchContext = scratch.readContext();
   const replacements: [string, string][] = [[real.path, '<RUN_DIR>'], [scratch.path, '<RUN_DIR>'],
@@ -69,11 +182,46 @@ export async function compareShadow(stage: StageName, real: RunDir, scratch: Run
   }
   const left = await artefactsOf(stage, real, marks, replacements);
   const right = await artefactsOf(stage, scratch, marks, replacements);
-  const diffs: string[] = [];
-  for (const name of [...new Set([...left.keys(), ...right.keys()])].sort()) {
-    const a = left.get(name) ?? '(absent)\n';
-    const b = right.get(name) ?? '(absent)\n';
-    if (a !== b) diffs.push(createTwoFilesPatch(`bash/${stage}/${name}`, `ts/${stage}/${name}`, a, b));
+  if (inputs.record !== undefined) {
+    const ran = commandsArtefact(recordedCommands(inputs.record));
+    const asked = commandsArtefact(requestedCommands(inputs.record));
+    if (ran !== '' || asked !== '') {
+      left.set('commands', ran);
+      right.set('commands', asked);
+    }
   }
-  return diffs.length === 0 ? undefined : diffs.join('\n');
+  if (inputs.statuses.bash !== inputs.statuses.ts) {
+    left.set('status', `${inputs.statuses.bash}\n`);
+    right.set('status', `${inputs.statuses.ts}\n`);
+  }
+  let changed: string[] = [];
+  const a = left.get('staging');
+  const b = right.get('staging');
+  if (a !== undefined && b !== undefined && a !== b) {
+    changed = changedDuringRun(real.staging, scratch.staging, a, b, realContext.get('SYSTEM_ROOT_PREFIX') ?? '/', inputs.startedMs);
+    const drop = (text: string): string => text.split('\n').filter((l) => !changed.includes(STAGING_LINE.exec(l)?.[1] ?? '')).join('\n');
+    left.set('staging', drop(a));
+    right.set('staging', drop(b));
+    if (changed.length > 0) {
+      for (const side of [left, right]) {
+        const state = side.get('state.backup');
+        if (state !== undefined) side.set('state.backup', state.replace(TREE_COUNTS, '$1=<changed during the run>'));
+      }
+    }
+  }
+  const diffs: string[] = [];
+  const acceptedBy = new Set<string>();
+  for (const name of [...new Set([...left.keys(), ...right.keys()])].sort()) {
+    const x = left.get(name) ?? '(absent)\n';
+    const y = right.get(name) ?? '(absent)\n';
+    if (x === y) continue;
+    const accepted = acceptChanges(inputs.knownDifferences ?? [], { host: inputs.host ?? '', scenario: 'shadow', artefact: harnessName(name) },
+      changedLines(x, y));
+    if (accepted !== undefined) {
+      for (const entry of accepted) acceptedBy.add(entry.reason);
+      continue;
+    }
+    diffs.push(createTwoFilesPatch(`bash/${stage}/${name}`, `ts/${stage}/${name}`, x, y));
+  }
+  return { diff: diffs.length === 0 ? undefined : diffs.join('\n'), changedDuringRun: changed, acceptedBy: [...acceptedBy] };
 }

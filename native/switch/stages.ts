@@ -2,7 +2,7 @@
 // in-process (ts), through its legacy shim (bash, via zx), or both (shadow). A native stage that fails for an
 // internal reason is rerun in bash when flags.json says `"fallback": true`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import type { ExitStatus } from '../core/exit-code.js';
@@ -10,6 +10,7 @@ import { asExitStatus } from '../core/exit-code.js';
 import type { RunLog } from '../core/log.js';
 import { RunDir } from '../core/run-dir.js';
 import type { DomainName } from './flags.js';
+import type { ShadowInputs, ShadowVerdict } from './shadow.js';
 
 /** Every stage the orchestrator dispatches, named like its legacy function (and its shim). */
 export const STAGES = {
@@ -46,9 +47,8 @@ export interface StageOutcome {
   readonly fellBack: boolean;
 }
 
-/** Compares a shadow run with the real one from these offsets on; a diff when they differ (native/switch/shadow.ts). */
-export type ShadowCompare = (stage: StageName, real: RunDir, scratch: RunDir,
-  marks: { readonly log: number; readonly state: number }) => Promise<string | undefined>;
+/** Compares a shadow run with the real one (native/switch/shadow.ts): what differs, what changed on disk meanwhile. */
+export type ShadowCompare = (stage: StageName, real: RunDir, scratch: RunDir, inputs: ShadowInputs) => Promise<ShadowVerdict>;
 
 export interface StageRunnerOptions {
   readonly codeDir: string;
@@ -107,11 +107,12 @@ export class StageRunner {
     await Promise.race([child, new Promise((resolve) => setTimeout(resolve, 10_000))]);
   }
 
-  private async bash(stage: StageName, runDir: RunDir = this.options.runDir, quiet = false): Promise<ExitStatus> {
+  private async bash(stage: StageName, runDir: RunDir = this.options.runDir, quiet = false,
+    extraEnv: Readonly<Record<string, string>> = {}): Promise<ExitStatus> {
     const offset = runDir.logSize();
     const shim = join(this.options.codeDir, 'shims', stage);
     const child = $({
-      nothrow: true, quiet: true, detached: true, env: { ...this.options.env },
+      nothrow: true, quiet: true, detached: true, env: { ...this.options.env, ...extraEnv },
       stdio: ['ignore', quiet ? 'ignore' : 'inherit', quiet ? 'ignore' : 'inherit'],
     })`${shim} ${runDir.path}`;
     if (!quiet) this.running = child;
@@ -150,49 +151,91 @@ export class StageRunner {
   }
 
   /**
-   * Shadow (ARCHITECTURE): bash runs for real; the native stage runs on a scratch copy of the run directory
-   * (its context pointed at scratch output paths), and the two are compared. A mismatch or a native failure is
-   * a `parity:` WARNING (which never changes the exit code), a counter in state and a report beside the log.
+   * Shadow, an experiment in GitHub Scientist's sense (ARCHITECTURE): bash is the control and runs for real,
+   * recording every host command it runs (core_host_run); the native stage is the candidate and runs on a scratch
+   * copy of the run directory (its context pointed at scratch output paths), replaying those recordings instead of
+   * asking the host again. Then the two are compared. Three outcomes are told apart, each a `parity:` WARNING
+   * (which never changes the exit code) and a counter in state: a mismatch (PARITY_MISMATCHES_<DOMAIN>, a diff
+   * report beside the log), a candidate that failed (PARITY_CANDIDATE_FAILURES_<DOMAIN>), and a comparison that
+   * could not be made (PARITY_COMPARISON_FAILURES_<DOMAIN>). Nothing the candidate or the comparison does
+   * reaches the run's exit code or its outputs: the control's status is returned, whatever happens here.
    */
   private async shadow(stage: StageName, native: NativeStage): Promise<ExitStatus> {
     const { runDir, log } = this.options;
     const shadow = this.options.shadow;
     if (shadow === undefined) return this.bash(stage);
-    const scratchPath = mkdtempSync(join(runDir.path, '..', 'proxmox-backup-shadow.'));
-    const scratch = RunDir.open(scratchPath);
-    const marks = { log: runDir.logSize(), state: statSync(runDir.statePath).size };
-    // GNU cp -a: staging may hold any byte in a name, fifos and sockets (the hostile host has them all).
-    const copied = spawnSync('cp', ['-a', '--', `${runDir.path}/.`, scratchPath], { stdio: 'ignore' });
-    // The native side must see the inputs as they were before the real stage ran (the identity file…).
-    if (copied.status === 0) await shadow.scratchContext(scratch);
-    const status = await this.bash(stage);
     const { domain } = STAGES[stage];
+    let scratchPath: string | undefined;
+    let record: string | undefined;
+    let prepared: string | undefined;
+    const marks = { log: runDir.logSize(), state: statSync(runDir.statePath).size };
     try {
+      scratchPath = mkdtempSync(join(runDir.path, '..', 'proxmox-backup-shadow.'));
+      // GNU cp -a: staging may hold any byte in a name, fifos and sockets (the hostile host has them all).
+      const copied = spawnSync('cp', ['-a', '--', `${runDir.path}/.`, scratchPath], { stdio: 'ignore' });
       if (copied.status !== 0) throw new Error('cannot copy the run directory for the shadow run');
+      // The control's recording of host commands lives (and goes) with the scratch copy.
+      record = join(scratchPath, 'host-commands');
+      mkdirSync(record, { mode: 0o700 });
+      // The native side must see the inputs as they were before the real stage ran (the identity file…).
+      await shadow.scratchContext(RunDir.open(scratchPath));
+    } catch (error) {
+      prepared = error instanceof Error ? error.message : String(error);
+    }
+    const startedMs = Date.now();
+    const recording = prepared === undefined && record !== undefined && this.options.env.PBK_REPLAY_DIR === undefined;
+    const status = await this.bash(stage, runDir, false, recording && record !== undefined ? { PBK_RECORD_DIR: record } : {});
+    try {
+      if (prepared !== undefined || scratchPath === undefined) {
+        this.shadowOutcome(domain, 'COMPARISON', `parity: shadow ${stage} could not be compared: ${prepared ?? 'no scratch directory'}`);
+        return status;
+      }
+      const scratch = RunDir.open(scratchPath);
+      let candidate: ExitStatus;
       const quietLog = log.scratch(scratch.logPath);
       try {
-        await native({ runDir: scratch, log: quietLog, env: this.options.env });
+        candidate = await native({ runDir: scratch, log: quietLog, env: recording ? { ...this.options.env, PBK_REPLAY_DIR: record } : this.options.env });
+      } catch (error) {
+        this.shadowOutcome(domain, 'CANDIDATE', `parity: native ${stage} failed: ${error instanceof Error ? error.message : String(error)}`);
+        return status;
       } finally {
         quietLog.close();
       }
-      const diff = await shadow.compare(stage, runDir, scratch, marks);
-      if (diff !== undefined) {
-        const report = shadow.report(stage, diff);
-        log.warning(`parity: native ${stage} differs from bash; diff report ${report}`);
-        this.countMismatch(domain);
+      let verdict: ShadowVerdict;
+      try {
+        verdict = await shadow.compare(stage, runDir, scratch, {
+          marks, record: recording ? record : undefined, startedMs, statuses: { bash: status, ts: candidate },
+        });
+        if (verdict.changedDuringRun.length > 0) {
+          log.info(`parity: ${stage}: ${verdict.changedDuringRun.length} file(s) changed during the run, not compared: `
+            + `${verdict.changedDuringRun.slice(0, 5).map((n) => n.slice(1, -1)).join(', ')}${verdict.changedDuringRun.length > 5 ? ', …' : ''}`);
+        }
+        if (verdict.diff !== undefined) {
+          const report = shadow.report(stage, verdict.diff);
+          this.shadowOutcome(domain, 'MISMATCHES', `parity: native ${stage} differs from bash; diff report ${report}`);
+        }
+      } catch (error) {
+        this.shadowOutcome(domain, 'COMPARISON', `parity: shadow ${stage} could not be compared: ${error instanceof Error ? error.message : String(error)}`);
       }
-    } catch (error) {
-      log.warning(`parity: native ${stage} failed: ${error instanceof Error ? error.message : String(error)}`);
-      this.countMismatch(domain);
     } finally {
-      rmSync(scratchPath, { recursive: true, force: true });
+      try {
+        if (scratchPath !== undefined) rmSync(scratchPath, { recursive: true, force: true });
+      } catch {
+        // a leftover scratch directory is not the run's business
+      }
     }
     return status;
   }
 
-  private countMismatch(domain: DomainName): void {
-    const key = `PARITY_MISMATCHES_${domain.toUpperCase()}`;
-    const current = Number(this.options.runDir.readState().get(key) ?? '0');
-    this.options.runDir.setState(key, String(current + 1));
+  /** One shadow outcome: its `parity:` WARNING (never counted in the exit code) and its counter in state. */
+  private shadowOutcome(domain: DomainName, kind: 'MISMATCHES' | 'CANDIDATE' | 'COMPARISON', line: string): void {
+    try {
+      this.options.log.warning(line);
+      const key = kind === 'MISMATCHES' ? `PARITY_MISMATCHES_${domain.toUpperCase()}` : `PARITY_${kind}_FAILURES_${domain.toUpperCase()}`;
+      const current = Number(this.options.runDir.readState().get(key) ?? '0');
+      this.options.runDir.setState(key, String(current + 1));
+    } catch {
+      // the experiment never fails the run
+    }
   }
 }

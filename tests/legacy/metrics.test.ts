@@ -148,3 +148,18 @@ describe('migration series (metrics.md §2 #25-28)', () => {
     expect(await promtool(line)).toEqual({ exitCode: 0, output: '' });
   });
 });
+
+describe('shadow outcomes (parity/README.md "Shadow mode: an experiment")', () => {
+  it('exports candidate and comparison failures apart from mismatches, for domains in shadow only; promtool accepts it', async () => {
+    const script = `set -euo pipefail; for l in exit log core metrics; do source "${LIB}/$l.sh"; done
+      METRICS_TEXT=''; METRICS_SERIES=0; METRICS_FILE=/nonexistent; SHADOW_BACKUP=1; PARITY_MISMATCHES_BACKUP=1
+      PARITY_CANDIDATE_FAILURES_BACKUP=2; PARITY_COMPARISON_FAILURES_STORAGE=5; metrics_migration_families; printf '%s' "$METRICS_TEXT"`;
+    const { stdout } = await execa('bash', ['-c', script]);
+    const found = samples(stdout);
+    expect(found.get('proxmox_backup_parity_mismatches{domain="backup"}')).toBe('1');
+    expect(found.get('proxmox_backup_parity_errors{domain="backup",kind="candidate"}')).toBe('2');
+    expect(found.get('proxmox_backup_parity_errors{domain="backup",kind="comparison"}')).toBe('0');
+    expect([...found.keys()].filter((k) => k.includes('domain="storage"') && k.startsWith('proxmox_backup_parity'))).toEqual([]);
+    expect(await promtool(`${stdout}\n`)).toEqual({ exitCode: 0, output: '' });
+  });
+});

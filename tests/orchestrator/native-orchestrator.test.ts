@@ -1,6 +1,7 @@
 // The TypeScript orchestrator itself (issue 6 §0, §7): fallback, shadow, signals and the lock shared with the
 // legacy pipeline. Whole-run equality with bash is the parity harness's job (tests/parity, make test-parity).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,12 +24,12 @@ afterEach(() => {
 interface NativeRun { status: ExitStatus; stdout: string; stderr: string; state: Map<string, string> }
 
 async function runNative(host: string, sandbox: Sandbox, options: {
-  natives?: Partial<Record<StageName, NativeStage>>; flags?: Partial<Record<DomainName, Implementation>>; fallback?: boolean;
+  natives?: Partial<Record<StageName, NativeStage>>; flags?: Partial<Record<DomainName, Implementation>>; fallback?: boolean; codeDir?: string;
 }): Promise<NativeRun> {
   let stdout = '';
   let stderr = '';
   const orchestrator = new Orchestrator({
-    codeDir: REPO, baseDir: sandbox.baseDir, env: hostEnv(host, sandbox, { PBK_KEEP_RUN_DIR: '1' }),
+    codeDir: options.codeDir ?? REPO, baseDir: sandbox.baseDir, env: hostEnv(host, sandbox, { PBK_KEEP_RUN_DIR: '1' }),
     dryRun: false, checkOnly: false, implementation: (domain) => options.flags?.[domain] ?? 'bash',
     fallback: options.fallback ?? false, natives: options.natives,
     stdout: { write: (text) => { stdout += text; }, isTTY: false },
@@ -98,12 +99,29 @@ describe('shadow (ARCHITECTURE: bash result used, ts compared on a scratch copy)
     expect(await tarList(archive ?? '')).not.toContain('./etc/only-in-ts.cfg');
   });
 
-  it('counts a native failure in shadow as a mismatch, never as a failure of the run', async () => {
+  it('takes parity/known-differences.json as its ignore list (scenario "shadow", the harness\'s artefact names)', async () => {
+    const code = mkdtempSync(join(tmpdir(), 'pbk-code-'));
+    for (const part of ['bin', 'legacy', 'shims', 'dist', 'VERSION', 'node_modules']) symlinkSync(join(REPO, part), join(code, part));
+    mkdirSync(join(code, 'parity'));
+    const entry = { match: { scenario: 'shadow', artefact: 'staging.txt', line: 'only-in-ts\\.cfg' }, reason: 'test: excused in shadow', expires: '2099-12-31' };
+    writeFileSync(join(code, 'parity', 'known-differences.json'), JSON.stringify({ entries: [entry] }));
+    const extra = viaShim('backup_collect', ({ runDir }) => writeFileSync(join(runDir.staging, 'etc', 'only-in-ts.cfg'), 'x\n'));
+    const run = await runNative('pve-single', makeSandbox(), { natives: { backup_collect: extra }, flags: { backup: 'shadow' }, codeDir: code });
+    expect(run.stdout).not.toContain('parity:');
+    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
+    // The same difference with an expired entry is a mismatch again.
+    writeFileSync(join(code, 'parity', 'known-differences.json'), JSON.stringify({ entries: [{ ...entry, expires: '2020-01-01' }] }));
+    const again = await runNative('pve-single', makeSandbox(), { natives: { backup_collect: extra }, flags: { backup: 'shadow' }, codeDir: code });
+    expect(again.state.get('PARITY_MISMATCHES_BACKUP')).toBe('1');
+  });
+
+  it('counts a native failure in shadow as a candidate failure (not a mismatch), never as a failure of the run', async () => {
     const sandbox = makeSandbox();
     const run = await runNative('pve-single', sandbox, { natives: { backup_verify: throwing }, flags: { backup: 'shadow' } });
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('[WARNING] parity: native backup_verify failed: boom');
-    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBe('1');
+    expect(run.state.get('PARITY_CANDIDATE_FAILURES_BACKUP')).toBe('1');
+    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
   });
 });
 

@@ -1,27 +1,14 @@
 // The parity harness catches what it is for (docs/ARCHITECTURE.md "Parity harness"): a difference injected into one domain of
 // path B is reported with a readable diff naming that domain and fails the run; known differences accept
 // exactly what they describe, expire, and go stale.
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDiffs, formatSummary } from '../../native/parity/report.js';
 import { runParity, type ParityOptions } from '../../native/parity/runner.js';
 import { REPO } from '../legacy/run.js';
-
-/** A copy of the installed code (bin, legacy, shims, dist, VERSION) with one file patched. */
-function patchedCode(file: string, from: string, to: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pbk-code-'));
-  for (const part of ['bin', 'legacy', 'shims', 'dist', 'VERSION']) {
-    cpSync(join(REPO, part), join(dir, part), { recursive: true, verbatimSymlinks: true });
-  }
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
-  const path = join(dir, file);
-  const text = readFileSync(path, 'utf8');
-  if (!text.includes(from)) throw new Error(`${file} does not contain ${from}`);
-  writeFileSync(path, text.replace(from, to));
-  return dir;
-}
+import { patchedCode } from './patched-code.js';
 
 const base: ParityOptions = { codeDir: REPO, hosts: [join(REPO, 'parity', 'hosts', 'pve-single')], scenarios: ['happy'], jobs: 2 };
 

@@ -30,8 +30,9 @@ export class CommandRunner {
   private readonly started = new Map<string, Promise<CommandResult>>();
   private readonly limit: ReturnType<typeof pLimit>;
 
+  /** `runner`: how one command runs (default runOnce); shadow and parity inject a replay of recorded results here. */
   constructor(private readonly timeoutSeconds: number, private readonly env: Readonly<Record<string, string | undefined>>,
-    concurrency: number) {
+    concurrency: number, private readonly runner?: (argv: readonly string[]) => Promise<CommandResult>) {
     this.limit = pLimit(Math.max(1, concurrency));
   }
 
@@ -43,7 +44,7 @@ export class CommandRunner {
   prefetch(argvs: readonly (readonly string[])[]): void {
     for (const argv of argvs) {
       const key = this.key(argv);
-      if (!this.started.has(key)) this.started.set(key, this.limit(() => runOnce(argv, this.timeoutSeconds, this.env)));
+      if (!this.started.has(key)) this.started.set(key, this.limit(() => this.runner?.(argv) ?? runOnce(argv, this.timeoutSeconds, this.env)));
     }
   }
 

@@ -10,7 +10,8 @@ import type { NativeStageContext } from '../../switch/stages.js';
 import { StageInputs } from '../inputs.js';
 import { Progress } from '../../core/progress.js';
 import { criticalList } from '../verify.js';
-import { CommandRunner } from './commands.js';
+import { CommandRunner, runOnce, type CommandResult } from './commands.js';
+import { PASS_THROUGH, replayHostCommand } from '../../core/host-record.js';
 import { Collector, listDir, lstatOf, statOf } from './collector.js';
 import { discoverDatastores } from './datastores.js';
 import { collectPbsFiles, pbsCommandSteps } from './pbs.js';
@@ -100,12 +101,23 @@ function writeMetadata(c: Collector): boolean {
   return c.generated(rel, Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
 }
 
+/** With PBK_REPLAY_DIR (shadow, parity on a live host) each command gets the control run's recorded result. */
+function replayRunner(env: Readonly<Record<string, string | undefined>>, timeout: number): ((argv: readonly string[]) => Promise<CommandResult>) | undefined {
+  const dir = env.PBK_REPLAY_DIR;
+  if (dir === undefined || dir === '') return undefined;
+  return async (argv) => {
+    if (PASS_THROUGH.has(argv[0] ?? '')) return runOnce(argv, timeout, env);
+    const result = replayHostCommand(dir, argv);
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString('latin1') };
+  };
+}
+
 export async function backupCollect({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
   const inputs = new StageInputs(runDir);
   log.step('Collecting configuration files');
   const timeout = Number(env.PBK_COMMAND_TIMEOUT ?? '') || 60;
   const progress = Progress.forConsole(env);
-  const c = new Collector(inputs, log, new CommandRunner(timeout, env, COMMAND_POOL), env, runDir.staging, progress);
+  const c = new Collector(inputs, log, new CommandRunner(timeout, env, COMMAND_POOL, replayRunner(env, timeout)), env, runDir.staging, progress);
   if (!c.setup()) return 2;
   const type = inputs.get('PROXMOX_TYPE');
   const pve = type === 'pve' || type === 'dual';

@@ -19,7 +19,7 @@ const VOLATILE: readonly (readonly [RegExp, string])[] = [
 /** Which domain writes a state key (the stage contract's outputs, shims/README.md). */
 export function stateKeyDomain(key: string): DomainName {
   if (/^(STATUS|DURATION)_(LOGFILE|SECURITY|DEPENDENCIES)$/.test(key) || /^SECURITY_/.test(key)) return 'orchestrator';
-  if (/^(PARITY_MISMATCHES|FALLBACK|IMPL|SHADOW)_/.test(key) || key === 'RUN_EXIT_CODE') return 'orchestrator';
+  if (/^(PARITY|FALLBACK|IMPL|SHADOW)_/.test(key) || key === 'RUN_EXIT_CODE') return 'orchestrator';
   if (/^STATUS_(PRIMARY|SECONDARY|CLOUD|STORAGE|LOGS)$/.test(key) || /^DURATION_(STORAGE|LOGS)$/.test(key)
     || /^(PRIMARY|SECONDARY|CLOUD|TIER)_/.test(key) || /^LOG_(PRIMARY|SECONDARY|CLOUD)$/.test(key)) return 'storage';
   if (/^(STATUS|DURATION)_NOTIFY/.test(key) || /^(TELEGRAM|EMAIL|WEBHOOK|NOTIFY)_/.test(key)) return 'notify';
