@@ -46,13 +46,13 @@ export function archiveThreads(configured: number, cpus = availableParallelism()
 }
 
 /**
- * libzstd's worker threads (README "Decisions": compression memory). On a machine of 1-2 CPUs none: the main
- * thread compresses between two tar chunks, which measured as fast and ~40-60 MiB smaller than 1-2 workers that
- * compete with it for the same cores. Above that, the configured threads; in ultra mode at most 2, each
- * worker holding its own match tables and a window-sized job buffer.
+ * libzstd's worker threads (README "Decisions": compression memory). At the fast levels (≤ 9) on a machine of
+ * 1-2 CPUs none: the main thread compresses between two tar chunks, which measured as fast and ~40-60 MiB
+ * smaller than 1-2 workers competing with it for the same cores. Otherwise the configured threads (the slow
+ * levels need every core); in ultra mode at most 2, each worker holding its own match tables and job buffer.
  */
-export function zstdWorkers(threads: number, ultra: boolean, cpus = availableParallelism()): number {
-  if (cpus <= 2) return 0;
+export function zstdWorkers(threads: number, level: number, ultra: boolean, cpus = availableParallelism()): number {
+  if (cpus <= 2 && level <= 9) return 0;
   return ultra ? Math.min(threads, 2) : threads;
 }
 
@@ -134,7 +134,7 @@ export function compressorStage(type: string, level: Level, options: CompressorO
     case 'zstd':
       return transformStage(new CompressStream({
         compressionLevel: value,
-        nbWorkers: zstdWorkers(threads, level.ultra, cpus),
+        nbWorkers: zstdWorkers(threads, value, level.ultra, cpus),
         ...(level.ultra ? { ...ultraParameters(options.expectedBytes ?? 2 ** 27), enableLongDistanceMatching: true } : {}),
       }), 'zstd');
     case 'gzip':
