@@ -115,14 +115,14 @@ function stageDir(sandbox: Sandbox): string {
   return dir;
 }
 
-interface Measure { readonly wall: number; readonly rssKiB: number; readonly status: number }
+interface Measure { readonly wall: number; readonly cpu: number; readonly rssKiB: number; readonly status: number }
 
-/** Wall seconds and peak RSS (KiB) of one process tree. */
+/** Wall seconds, CPU seconds (user + system, every thread) and peak RSS (KiB) of one process tree. */
 function timed(argv: string[], env: Record<string, string>, timeFile: string): Measure {
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, ...argv], { env, encoding: 'utf8' });
-  const [wall = 'NaN', rss = 'NaN'] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()?.split(' ') ?? [];
+  const result = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, ...argv], { env, encoding: 'utf8' });
+  const [wall = 'NaN', rss = 'NaN', user = 'NaN', system = 'NaN'] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()?.split(' ') ?? [];
   if ((result.status ?? 2) >= 2) log(`  ${argv.slice(0, 3).join(' ')}… ended ${result.status ?? 'by signal'}: ${result.stderr.split('\n').slice(-3).join(' ')}`);
-  return { wall: Number(wall), rssKiB: Number(rss), status: result.status ?? 2 };
+  return { wall: Number(wall), cpu: Number(user) + Number(system), rssKiB: Number(rss), status: result.status ?? 2 };
 }
 
 function stageErrors(dir: string): void {
@@ -149,10 +149,13 @@ export interface BenchRow {
   readonly side: string;
   readonly runs: number;
   readonly wallSeconds: number;
+  /** User + system CPU seconds of the whole tree: the fairer figure when the machine is shared. */
+  readonly cpuSeconds: number;
   readonly peakRssMiB: number;
   /** The side this one is compared with (bash, or a limit pipeline), and the ratio of wall times. */
   readonly versus?: string;
   readonly ratio?: number;
+  readonly cpuRatio?: number;
   readonly entries?: string;
 }
 
@@ -168,13 +171,15 @@ export interface BenchSection {
 function row(section: string, host: string, compression: string, side: string, measures: Measure[], extra: Partial<BenchRow> = {}): BenchRow {
   return {
     section, host, compression, side, runs: measures.length,
-    wallSeconds: median(measures.map((m) => m.wall)), peakRssMiB: Math.round(median(measures.map((m) => m.rssKiB)) / 1024), ...extra,
+    wallSeconds: median(measures.map((m) => m.wall)), cpuSeconds: Number(median(measures.map((m) => m.cpu)).toFixed(2)), peakRssMiB: Math.round(median(measures.map((m) => m.rssKiB)) / 1024), ...extra,
   };
 }
 
 function compare(rows: BenchRow[], side: string, versus: string): BenchRow[] {
   const base = rows.find((r) => r.side === versus);
-  return rows.map((r) => (r.side === side && base !== undefined ? { ...r, versus, ratio: Number((r.wallSeconds / base.wallSeconds).toFixed(2)) } : r));
+  return rows.map((r) => (r.side === side && base !== undefined
+    ? { ...r, versus, ratio: Number((r.wallSeconds / base.wallSeconds).toFixed(2)), cpuRatio: Number((r.cpuSeconds / base.cpuSeconds).toFixed(2)) }
+    : r));
 }
 
 /** The backup domain (collect → archive → verify), bash vs ts. */
@@ -198,7 +203,7 @@ const domainSection: BenchSection = {
               const m = timed(stagesArgv(impl, dir, ['backup_collect', 'backup_archive', 'backup_verify']), sandbox.env, join(dir, 'time.out'));
               if (m.status >= 2) stageErrors(dir);
               entries = parseEnvFile(readFileSync(join(dir, 'state.env'), 'utf8')).get('STAGED_ENTRIES') ?? '?';
-              log(`domain ${name} ${impl} run ${i + 1}/${hostRuns}: ${m.wall.toFixed(2)} s, ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}, ${entries} entries`);
+              log(`domain ${name} ${impl} run ${i + 1}/${hostRuns}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}, ${entries} entries`);
               results[impl].push(m);
             } finally {
               rmSync(dir, { recursive: true, force: true });
@@ -259,7 +264,7 @@ const archiveSection: BenchSection = {
             for (const [side, argv] of Object.entries(sides)) {
               const m = timed(argv(), sandbox.env, join(sandbox.base, 'time.out'));
               if (m.status >= 2 && (side === 'bash' || side === 'ts')) stageErrors(dir);
-              log(`archive ${name} ${compression} ${side} run ${i + 1}/${runs}: ${m.wall.toFixed(2)} s, ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}`);
+              log(`archive ${name} ${compression} ${side} run ${i + 1}/${runs}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}`);
               (results[side] ??= []).push(m);
               rmSync(join(sandbox.base, 'backup'), { recursive: true, force: true });
               rmSync(out, { force: true });
@@ -283,8 +288,8 @@ const archiveSection: BenchSection = {
 const SECTIONS: readonly BenchSection[] = [domainSection, archiveSection];
 
 function table(section: BenchSection, rows: BenchRow[]): string {
-  const header = `${'host'.padEnd(20)} ${'compr'.padEnd(7)} ${'side'.padEnd(14)} ${'s'.padStart(7)} ${'MiB'.padStart(6)}  ratio`;
-  const lines = rows.map((r) => [r.host.padEnd(20), r.compression.padEnd(7), r.side.padEnd(14), r.wallSeconds.toFixed(2).padStart(7),
+  const header = `${'host'.padEnd(20)} ${'compr'.padEnd(7)} ${'side'.padEnd(14)} ${'wall s'.padStart(7)} ${'cpu s'.padStart(7)} ${'MiB'.padStart(6)}  wall ratio`;
+  const lines = rows.map((r) => [r.host.padEnd(20), r.compression.padEnd(7), r.side.padEnd(14), r.wallSeconds.toFixed(2).padStart(7), r.cpuSeconds.toFixed(2).padStart(7),
     String(r.peakRssMiB).padStart(6), r.ratio === undefined ? '' : ` ${r.ratio.toFixed(2)}× ${r.versus ?? ''}`].join(' '));
   return `\n${section.title}\n${header}\n${lines.join('\n')}\n`;
 }

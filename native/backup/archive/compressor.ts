@@ -116,6 +116,23 @@ export interface CompressorOptions {
   readonly expectedBytes?: number;
   /** The CPUs this process may use (availableParallelism). */
   readonly cpus?: number;
+  /** Called with each input chunk once the compressor holds no reference to it (zstd only: it copies). */
+  readonly consumed?: (chunk: Buffer) => void;
+}
+
+type TransformFunction = (chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void) => void;
+
+/** zstd-napi's stream, telling `consumed` about each input chunk: its transform copies the chunk into libzstd. */
+function zstdStream(parameters: ConstructorParameters<typeof CompressStream>[0], consumed?: (chunk: Buffer) => void): CompressStream {
+  const stream = new CompressStream(parameters);
+  if (consumed === undefined) return stream;
+  const target = stream as unknown as { _transform: TransformFunction };
+  const transform = target._transform.bind(stream);
+  target._transform = (chunk, encoding, done) => {
+    transform(chunk, encoding, done);
+    consumed(chunk);
+  };
+  return stream;
 }
 
 export function compressorStage(type: string, level: Level, options: CompressorOptions, env: Readonly<Record<string, string | undefined>>): StreamStage {
@@ -132,11 +149,11 @@ export function compressorStage(type: string, level: Level, options: CompressorO
       if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', '--format=lzma', `-${value}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env);
       return transformStage(lzma.createStream('aloneEncoder', { preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0) }), 'xz');
     case 'zstd':
-      return transformStage(new CompressStream({
+      return transformStage(zstdStream({
         compressionLevel: value,
         nbWorkers: zstdWorkers(threads, value, level.ultra, cpus),
         ...(level.ultra ? { ...ultraParameters(options.expectedBytes ?? 2 ** 27), enableLongDistanceMatching: true } : {}),
-      }), 'zstd');
+      }, options.consumed), 'zstd');
     case 'gzip':
     case 'pigz':
       return transformStage(createGzip({ level: value }), type);

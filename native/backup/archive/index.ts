@@ -16,7 +16,7 @@ import type { NativeStageContext } from '../../switch/stages.js';
 import { StageInputs } from '../inputs.js';
 import { Progress } from '../../core/progress.js';
 import { archiveLevel, archiveThreads, compressorStage, encryptorStage, EXTENSION, tarSizeBound, type StreamStage } from './compressor.js';
-import { tarStream } from './tar-writer.js';
+import { ChunkPool, tarStream } from './tar-writer.js';
 
 const STRERROR: Readonly<Record<string, string>> = {
   ENOSPC: 'No space left on device', EDQUOT: 'Disk quota exceeded', EIO: 'Input/output error',
@@ -114,7 +114,7 @@ function fileSink(path: string): Writable {
  * tar | compressor [| age] > tmp, hashing what is written. A failure is named as legacy names it: a full disk as
  * the last writer's write error, then a failing CLI stage (compressor before age), then whichever stream failed first.
  */
-async function writeArchive(staging: string, tmp: string, stages: StreamStage[], progress: Progress): Promise<Written> {
+async function writeArchive(staging: string, tmp: string, stages: StreamStage[], progress: Progress, pool: ChunkPool): Promise<Written> {
   const hash = createHash('sha256');
   const hasher = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -122,7 +122,7 @@ async function writeArchive(staging: string, tmp: string, stages: StreamStage[],
       callback(null, chunk);
     },
   });
-  const source = tarStream(staging, (entries, bytes) => progress.update(`Archiving: ${entries} entries, ${humanSize(bytes)}`));
+  const source = tarStream(staging, (entries, bytes) => progress.update(`Archiving: ${entries} entries, ${humanSize(bytes)}`), pool);
   const output = fileSink(tmp);
   let first: { readonly who: string; readonly error: Error } | undefined;
   const watch = (stream: NodeJS.EventEmitter, who: string): void => {
@@ -190,10 +190,11 @@ export async function backupArchive({ runDir, log, env }: NativeStageContext): P
   const tmp = `${archive}.tmp`;
   const counted = inputs.get('UNCOMPRESSED_SIZE') !== '' && inputs.get('STAGED_ENTRIES') !== '';
   const expectedBytes = counted ? tarSizeBound(Number(inputs.get('UNCOMPRESSED_SIZE')), Number(inputs.get('STAGED_ENTRIES'))) : undefined;
-  const stages = [compressorStage(type, level, { threads, ...(expectedBytes === undefined ? {} : { expectedBytes }) }, env)];
+  const pool = new ChunkPool();
+  const stages = [compressorStage(type, level, { threads, consumed: (chunk) => pool.give(chunk), ...(expectedBytes === undefined ? {} : { expectedBytes }) }, env)];
   if (encrypt) stages.push(encryptorStage(inputs.get('AGE_RECIPIENTS'), inputs.get('AGE_RECIPIENT_FILE'), env));
   const progress = Progress.forConsole(env);
-  const written = await writeArchive(toBytes(runDir.staging), tmp, stages, progress);
+  const written = await writeArchive(toBytes(runDir.staging), tmp, stages, progress, pool);
   let size = 0;
   if (written.failure === undefined) {
     try {

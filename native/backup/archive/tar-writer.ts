@@ -158,11 +158,37 @@ export interface TarProgress {
 }
 
 /**
+ * Spare output chunks: a consumer that is done with a chunk (a compressor that copied it) gives it back, so the
+ * walk refills it instead of allocating another. Without it each chunk is garbage the moment it is consumed,
+ * and V8 lets up to 64 MiB of such external memory pile up before it collects.
+ */
+export class ChunkPool {
+  private readonly spare: Buffer[] = [];
+
+  constructor(private readonly keep = 4) {}
+
+  take(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(OUT_CHUNK);
+  }
+
+  /** A chunk the consumer will not read again (only whole chunks of this size are kept). */
+  give(chunk: Buffer): void {
+    if (chunk.length === OUT_CHUNK && chunk.byteOffset === 0 && chunk.buffer.byteLength === OUT_CHUNK && this.spare.length < this.keep
+      && !this.spare.includes(chunk)) this.spare.push(chunk);
+  }
+}
+
+/**
  * The output of the walk: 1 MiB chunks filled in place (headers copied in, file contents read straight into
  * them), handed out whole. A chunk handed out is never written again.
  */
 class ChunkWriter {
-  private buffer = Buffer.allocUnsafe(OUT_CHUNK);
+  private buffer: Buffer;
+
+  constructor(private readonly pool: ChunkPool) {
+    this.buffer = pool.take();
+  }
+
   private position = 0;
   private readonly full: Buffer[] = [];
   /** Bytes written so far. */
@@ -179,7 +205,7 @@ class ChunkWriter {
     this.total += length;
     if (this.position === this.buffer.length) {
       this.full.push(this.buffer);
-      this.buffer = Buffer.allocUnsafe(OUT_CHUNK);
+      this.buffer = this.pool.take();
       this.position = 0;
     }
   }
@@ -245,10 +271,10 @@ function* fileContent(out: ChunkWriter, path: string, size: number, onBytes: (n:
  * trip per lstat/open/read/close cost several times the whole archive phase (issue 21). The consumer's
  * back-pressure still paces it chunk by chunk, so the event loop runs between chunks.
  */
-export function* tarEntries(root: string, progress?: TarProgress): Generator<Buffer> {
+export function* tarEntries(root: string, progress?: TarProgress, pool = new ChunkPool()): Generator<Buffer> {
   const heap = new PathHeap();
   heap.push('.');
-  const out = new ChunkWriter();
+  const out = new ChunkWriter(pool);
   let entries = 0;
   let bytes = 0;
   const onBytes = (n: number): void => { bytes += n; };
@@ -284,6 +310,7 @@ export function* tarEntries(root: string, progress?: TarProgress): Generator<Buf
   yield* out.finish();
 }
 
-export function tarStream(root: string, progress?: TarProgress): Readable {
-  return Readable.from(tarEntries(root, progress), { objectMode: false, highWaterMark: OUT_CHUNK });
+/** The tar stream as a Readable; a consumer that copies each chunk may give it back to `pool`. */
+export function tarStream(root: string, progress?: TarProgress, pool?: ChunkPool): Readable {
+  return Readable.from(tarEntries(root, progress, pool), { objectMode: false, highWaterMark: OUT_CHUNK });
 }
