@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 SHELL_FILES = $(shell git ls-files -co --exclude-standard legacy shims bin scripts tests/helpers tests/bats .ci | while read -r f; do [ -f "$$f" ] && head -c 64 "$$f" | grep -qE '^#!.*(bash|/sh|bats)|shell=bash' && echo "$$f"; done)
 
-.PHONY: setup build test test-unit test-bats test-parity lint demo bench gen-keys clean
+.PHONY: setup build test test-unit test-bats test-parity lint demo bench bench-quick gen-keys clean
 
 setup:
 	scripts/setup
@@ -34,10 +34,14 @@ lint:
 demo: setup
 	scripts/demo
 
-# The backup domain, bash vs ts: wall time and peak RSS on pve-cluster with command latencies, on a generated
-# 100k-file / 1 GiB host and on a tenth of it (native/tools/bench.ts; the hosts are made once under .bench/).
+# The backup domain and its archive phase, bash vs ts, beside the limits (tar | zstd -T0, tar | xz -T0,
+# tar | cat): wall and CPU time, peak RSS, JSON in .bench/bench.json (native/tools/bench.ts, BENCHMARKS.md).
+# bench-quick: under 3 minutes once the generated hosts exist under .bench/. BENCH_ARGS passes more.
 bench: setup
-	node dist/native/tools/bench.js
+	node dist/native/tools/bench.js $(BENCH_ARGS)
+
+bench-quick: setup
+	node dist/native/tools/bench.js --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf dist .demo .bench

@@ -4,12 +4,12 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ExitStatus } from '../core/exit-code.js';
-import { runCheck } from './commands/check.js';
-import { parseFlagOverrides, runResolve, runSet, runStatus, runTarget } from './commands/flags.js';
-import { runBackup } from './commands/run-backup.js';
-import { runParityCommand } from './commands/parity.js';
 import { readEnvironment, UsageError } from './environment.js';
 import { err } from './output.js';
+
+// Each command loads its module when it runs (issue 21): a run-backup never loads the parity harness, a
+// `resolve` or `status` never loads the orchestrator, zx or the stages.
+const flagCommands = () => import('./commands/flags.js');
 
 const USAGE = `Usage: switch-mode <command> [options]
 
@@ -46,19 +46,23 @@ async function main(argv: string[]): Promise<ExitStatus> {
       .option('check-only', { alias: 'check', type: 'boolean', describe: 'checks only (phases 0-8)' })
       .conflicts('dry-run', 'check-only'), async (args) => {
       const environment = readEnvironment();
+      const [{ runBackup }, { parseFlagOverrides }] = await Promise.all([import('./commands/run-backup.js'), flagCommands()]);
       status = await runBackup(environment, { ...args, dryRun: args['dry-run'], checkOnly: args['check-only'] },
         parseFlagOverrides(args.flag));
     })
     .command('status', 'print every flag, its value and the rule that set it', (y) => configOptions(y), async (args) => {
+      const { runStatus, parseFlagOverrides } = await flagCommands();
       status = await runStatus(readEnvironment(), parseFlagOverrides(args.flag));
     })
     .command('set <domain> <value>', 'set one domain in flags.json (atomic rewrite)', (y) => y
       .positional('domain', { type: 'string', demandOption: true })
       .positional('value', { type: 'string', demandOption: true }), async (args) => {
+      const { runSet } = await flagCommands();
       status = await runSet(readEnvironment(), args.domain, args.value);
     })
     .command('check', 'validate backup.env and flags.json; print the resolved config, secrets masked',
-      (y) => configOptions(y), (args) => {
+      (y) => configOptions(y), async (args) => {
+        const { runCheck } = await import('./commands/check.js');
         status = runCheck(readEnvironment(), args);
       })
     .command('parity', 'run the parity harness: bash vs ts on fixture hosts, diffed against golden/', (y) => y
@@ -70,14 +74,16 @@ async function main(argv: string[]): Promise<ExitStatus> {
       .option('keep', { type: 'boolean', describe: 'keep the sandboxes (their paths are in the report)' })
       .option('jobs', { type: 'number', describe: 'runs in parallel (default: the CPU count)' })
       .option('quiet', { type: 'boolean', describe: 'no progress lines on stderr' }), async (args) => {
+      const { runParityCommand } = await import('./commands/parity.js');
       status = await runParityCommand(readEnvironment(), { ...args, updateGolden: args['update-golden'] });
     })
     .command('resolve <domain>', false, (y) => configOptions(y).positional('domain', { type: 'string', demandOption: true }),
       async (args) => {
+        const { runResolve, parseFlagOverrides } = await flagCommands();
         status = await runResolve(readEnvironment(), args.domain, parseFlagOverrides(args.flag));
       })
     .command('$0', false, () => undefined, async (args) => {
-      if (typeof args.target === 'string') status = await runTarget(readEnvironment(), args.target);
+      if (typeof args.target === 'string') status = await (await flagCommands()).runTarget(readEnvironment(), args.target);
       else {
         parser.showHelp('error');
         status = 2;

@@ -1,17 +1,23 @@
-// Usage: node dist/native/tools/bench.js            (make bench)
-// Summary: The backup domain (collect → archive → verify), bash vs ts, on pve-cluster with realistic command
-// latencies and on the generated `big` host (and a tenth of it, to show memory does not follow host size): wall
-// time and peak RSS of each, and the ts/bash ratios.
+// Usage: node dist/native/tools/bench.js [--quick] [--json FILE]      (make bench, make bench-quick)
+// Summary: The backup domain and its archive phase, bash vs ts, beside the limits the machine allows (what
+// `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree): wall time and peak RSS of
+// each side, as a table on stdout and as JSON (default .bench/bench.json). See BENCHMARKS.md.
 //
-// Both sides run the same three stages on a run directory prepared by one legacy `--check-only` run (its
-// context and detection state), each as one process tree measured by GNU time (%e wall, %M the largest RSS of
-// any process in the tree: bash's tar/zstd children, node and its libraries' threads). Environment knobs:
-// BENCH_RUNS (default 3; the median is shown), BENCH_BIG_RUNS (default 1, for big and big-tenth), BENCH_TMP
-// (default /dev/shm), BENCH_BIG_DIR (default .bench/big, made by parity/hosts/make-big when missing),
-// BENCH_HOSTS (default "pve-cluster-latency big-tenth big"), BENCH_COMPRESSION (default zstd:3).
+// The report is a list of sections (SECTIONS below): each measures something and returns rows; adding one is a
+// function and a line in that list. Every measured command is one process tree timed by GNU time (%e wall, %M
+// the largest RSS of any process in the tree: bash's tar/zstd children, node and its libraries' threads).
+//
+// Sections: `domain` runs collect → archive → verify on a run directory prepared by one legacy `--check-only`
+// run (its context and detection state); `archive` collects once, then times the archive stage alone on that
+// staging tree (bash, ts) and the limit pipelines on the same tree. --quick (under 3 minutes once the generated
+// hosts exist): one run of the domain on pve-cluster with latencies, the archive phase on 20k and 80k files.
+// Environment knobs: BENCH_RUNS (default 3, quick 1; the median is shown), BENCH_BIG_RUNS (default 1),
+// BENCH_TMP (default /dev/shm), BENCH_BIG_DIR (default .bench/big, made by parity/hosts/make-big when missing),
+// BENCH_HOSTS (domain hosts, default "pve-cluster-latency big-tenth big"), BENCH_COMPRESSION (default zstd:3),
+// BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6").
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync, chmodSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { codeDirectory } from '../cli/environment.js';
 import { formatEnvLine, parseEnvFile } from '../core/state-env.js';
@@ -51,15 +57,26 @@ function latencyHost(): string {
   return dir;
 }
 
-/** The generated hosts: `big` (100k files, 1 GiB) and `big-tenth` (10k files, 128 MiB), made once. */
-function bigHost(name: 'big' | 'big-tenth'): string {
+/** The generated hosts (parity/hosts/make-big), made once under .bench/: files and bulk MiB of each. */
+const GENERATED: Readonly<Record<string, { readonly files: string; readonly mib: string }>> = {
+  big: { files: '100000', mib: '1024' }, 'big-tenth': { files: '10000', mib: '128' },
+  'files-20k': { files: '20000', mib: '64' }, 'files-80k': { files: '80000', mib: '64' },
+};
+
+function generatedHost(name: string): string {
+  const size = GENERATED[name];
+  if (size === undefined) throw new Error(`bench: unknown generated host ${name}`);
   const dir = name === 'big' ? process.env.BENCH_BIG_DIR ?? join(BENCH, 'big') : join(BENCH, name);
   if (!existsSync(join(dir, 'root'))) {
     log(`generating the ${name} host in ${dir} (once)`);
-    const size = name === 'big' ? {} : { BIG_FILES: '10000', BIG_MIB: '128' };
-    execFileSync(join(HOSTS, 'make-big'), [dir], { stdio: 'inherit', env: { ...process.env, ...size } });
+    execFileSync(join(HOSTS, 'make-big'), [dir], { stdio: 'inherit', env: { ...process.env, BIG_FILES: size.files, BIG_MIB: size.mib } });
   }
   return dir;
+}
+
+function hostDir(name: string): string {
+  if (GENERATED[name] !== undefined) return generatedHost(name);
+  return name === 'pve-cluster-latency' ? latencyHost() : join(HOSTS, name);
 }
 
 interface Sandbox { readonly base: string; readonly env: Record<string, string>; readonly runDir: string }
@@ -71,7 +88,7 @@ function prepare(host: string, compression: string): Sandbox {
   const scratch = process.env.BENCH_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const base = mkdtempSync(join(scratch, 'pbk-bench-'));
   for (const dir of ['env', 'tmp']) mkdirSync(join(base, dir));
-  const [type = 'zstd', level = '3'] = compression.split(':');
+  const [type = 'zstd', level = '6'] = compression.split(':');
   writeFileSync(join(base, 'env', 'backup.env'), [
     `LOCAL_BACKUP_PATH="${base}/backup"`, `LOCAL_LOG_PATH="${base}/log"`, 'PROMETHEUS_ENABLED="false"',
     `COMPRESSION_TYPE="${type}"`, 'COMPRESSION_MODE="standard"', `COMPRESSION_LEVEL="${level}"`, '',
@@ -98,68 +115,202 @@ function stageDir(sandbox: Sandbox): string {
   return dir;
 }
 
-interface Measure { readonly wall: number; readonly rssKiB: number; readonly status: number; readonly entries: string }
+interface Measure { readonly wall: number; readonly cpu: number; readonly rssKiB: number; readonly status: number }
 
-function measure(argv: string[], sandbox: Sandbox, dir: string): Measure {
-  const timeFile = join(dir, 'time.out');
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, ...argv], { env: sandbox.env, encoding: 'utf8' });
-  const [wall = 'NaN', rss = 'NaN'] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()?.split(' ') ?? [];
-  const state = parseEnvFile(readFileSync(join(dir, 'state.env'), 'utf8'));
-  if ((result.status ?? 2) >= 2) log(`  stage run ended ${result.status ?? 'by signal'}:\n${readFileSync(join(dir, 'run.log'), 'utf8').split('\n').filter((l) => l.includes('[ERROR]')).join('\n')}`);
-  return { wall: Number(wall), rssKiB: Number(rss), status: result.status ?? 2, entries: state.get('STAGED_ENTRIES') ?? '?' };
+/** Wall seconds, CPU seconds (user + system, every thread) and peak RSS (KiB) of one process tree. */
+function timed(argv: string[], env: Record<string, string>, timeFile: string): Measure {
+  const result = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, ...argv], { env, encoding: 'utf8' });
+  const [wall = 'NaN', rss = 'NaN', user = 'NaN', system = 'NaN'] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()?.split(' ') ?? [];
+  if ((result.status ?? 2) >= 2) log(`  ${argv.slice(0, 3).join(' ')}… ended ${result.status ?? 'by signal'}: ${result.stderr.split('\n').slice(-3).join(' ')}`);
+  return { wall: Number(wall), cpu: Number(user) + Number(system), rssKiB: Number(rss), status: result.status ?? 2 };
 }
 
-const BASH_STAGES = 'for s in backup_collect backup_archive backup_verify; do st=0; "$0/shims/$s" "$1" || st=$?; [ "$st" -lt 2 ] || exit "$st"; done';
+function stageErrors(dir: string): void {
+  const errors = readFileSync(join(dir, 'run.log'), 'utf8').split('\n').filter((l) => l.includes('[ERROR]'));
+  if (errors.length > 0) log(`  ${errors.join('\n  ')}`);
+}
 
-function runOnce(impl: 'bash' | 'ts', sandbox: Sandbox): Measure {
-  const dir = stageDir(sandbox);
-  try {
-    const argv = impl === 'bash'
-      ? ['bash', '-c', BASH_STAGES, REPO, dir]
-      : [process.execPath, join(REPO, 'dist', 'native', 'tools', 'run-stages.js'), dir, 'backup_collect', 'backup_archive', 'backup_verify'];
-    return measure(argv, sandbox, dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(join(sandbox.base, 'backup'), { recursive: true, force: true });
-  }
+const BASH_STAGES = 'for s in "${@:2}"; do st=0; "$0/shims/$s" "$1" || st=$?; [ "$st" -lt 2 ] || exit "$st"; done';
+
+/** The argv that runs STAGES on DIR with one implementation, as one process tree. */
+function stagesArgv(impl: 'bash' | 'ts', dir: string, stages: readonly string[]): string[] {
+  return impl === 'bash'
+    ? ['bash', '-c', BASH_STAGES, REPO, dir, ...stages]
+    : [process.execPath, join(REPO, 'dist', 'native', 'tools', 'run-stages.js'), dir, ...stages];
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
-function main(): void {
-  const runs = Number(process.env.BENCH_RUNS ?? '3');
-  const compression = process.env.BENCH_COMPRESSION ?? 'zstd:3';
-  const hosts = (process.env.BENCH_HOSTS ?? 'pve-cluster-latency big-tenth big').split(/\s+/).filter((h) => h !== '');
-  mkdirSync(BENCH, { recursive: true });
-  const rows: string[] = [];
-  const rssOf: Record<string, number> = {};
-  for (const name of hosts) {
-    const host = name === 'big' || name === 'big-tenth' ? bigHost(name) : name === 'pve-cluster-latency' ? latencyHost() : join(HOSTS, name);
-    const sandbox = prepare(host, compression);
-    const results: Record<string, Measure[]> = { bash: [], ts: [] };
-    const hostRuns = name.startsWith('big') ? Number(process.env.BENCH_BIG_RUNS ?? '1') : runs;
-    try {
-      for (let i = 0; i < hostRuns; i += 1) {
-        for (const impl of ['bash', 'ts'] as const) {
-          const m = runOnce(impl, sandbox);
-          log(`${name} ${impl} run ${i + 1}/${hostRuns}: ${m.wall.toFixed(2)} s, ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}, ${m.entries} entries`);
-          results[impl]?.push(m);
-        }
-      }
-    } finally {
-      rmSync(sandbox.base, { recursive: true, force: true });
-    }
-    const wall = (impl: string): number => median((results[impl] ?? []).map((m) => m.wall));
-    const rss = (impl: string): number => median((results[impl] ?? []).map((m) => m.rssKiB)) / 1024;
-    rssOf[name] = rss('ts');
-    rows.push([name.padEnd(20), wall('bash').toFixed(2).padStart(8), wall('ts').toFixed(2).padStart(8), (wall('ts') / wall('bash')).toFixed(2).padStart(8),
-      rss('bash').toFixed(0).padStart(9), rss('ts').toFixed(0).padStart(9), (rss('ts') / rss('bash')).toFixed(2).padStart(8)].join(' '));
-  }
-  const header = `${'host'.padEnd(20)} ${'bash s'.padStart(8)} ${'ts s'.padStart(8)} ${'ts/bash'.padStart(8)} ${'bash MiB'.padStart(9)} ${'ts MiB'.padStart(9)} ${'ts/bash'.padStart(8)}`;
-  process.stdout.write(`\nbackup domain (collect → archive → verify), ${compression}, median of ${runs} (big: ${process.env.BENCH_BIG_RUNS ?? '1'}); wall time and peak RSS\n${header}\n${rows.join('\n')}\n`);
-  if (rssOf.big !== undefined && rssOf['big-tenth'] !== undefined) {
-    process.stdout.write(`ts peak RSS, big / big-tenth: ${(rssOf.big / rssOf['big-tenth']).toFixed(2)} (10x the files and 8x the bytes)\n`);
-  }
+/** One line of the report: a side's median wall time and peak RSS, and what it is compared with. */
+export interface BenchRow {
+  readonly section: string;
+  readonly host: string;
+  readonly compression: string;
+  readonly side: string;
+  readonly runs: number;
+  readonly wallSeconds: number;
+  /** User + system CPU seconds of the whole tree: the fairer figure when the machine is shared. */
+  readonly cpuSeconds: number;
+  readonly peakRssMiB: number;
+  /** The side this one is compared with (bash, or a limit pipeline), and the ratio of wall times. */
+  readonly versus?: string;
+  readonly ratio?: number;
+  readonly cpuRatio?: number;
+  readonly entries?: string;
 }
 
-main();
+export interface BenchOptions { readonly quick: boolean; readonly runs: number }
+
+/** A section of the report: measures something and returns its rows. */
+export interface BenchSection {
+  readonly name: string;
+  readonly title: string;
+  run(options: BenchOptions): BenchRow[];
+}
+
+function row(section: string, host: string, compression: string, side: string, measures: Measure[], extra: Partial<BenchRow> = {}): BenchRow {
+  return {
+    section, host, compression, side, runs: measures.length,
+    wallSeconds: median(measures.map((m) => m.wall)), cpuSeconds: Number(median(measures.map((m) => m.cpu)).toFixed(2)), peakRssMiB: Math.round(median(measures.map((m) => m.rssKiB)) / 1024), ...extra,
+  };
+}
+
+function compare(rows: BenchRow[], side: string, versus: string): BenchRow[] {
+  const base = rows.find((r) => r.side === versus);
+  return rows.map((r) => (r.side === side && base !== undefined
+    ? { ...r, versus, ratio: Number((r.wallSeconds / base.wallSeconds).toFixed(2)), cpuRatio: Number((r.cpuSeconds / base.cpuSeconds).toFixed(2)) }
+    : r));
+}
+
+/** The backup domain (collect → archive → verify), bash vs ts. */
+const domainSection: BenchSection = {
+  name: 'domain',
+  title: 'backup domain (collect → archive → verify), bash vs ts',
+  run({ quick, runs }) {
+    const compression = process.env.BENCH_COMPRESSION ?? 'zstd:3';
+    const hosts = (process.env.BENCH_HOSTS ?? (quick ? 'pve-cluster-latency' : 'pve-cluster-latency big-tenth big')).split(/\s+/).filter((h) => h !== '');
+    const rows: BenchRow[] = [];
+    for (const name of hosts) {
+      const sandbox = prepare(hostDir(name), compression);
+      const results: Record<'bash' | 'ts', Measure[]> = { bash: [], ts: [] };
+      let entries = '?';
+      const hostRuns = name.startsWith('big') ? Number(process.env.BENCH_BIG_RUNS ?? '1') : runs;
+      try {
+        for (let i = 0; i < hostRuns; i += 1) {
+          for (const impl of ['bash', 'ts'] as const) {
+            const dir = stageDir(sandbox);
+            try {
+              const m = timed(stagesArgv(impl, dir, ['backup_collect', 'backup_archive', 'backup_verify']), sandbox.env, join(dir, 'time.out'));
+              if (m.status >= 2) stageErrors(dir);
+              entries = parseEnvFile(readFileSync(join(dir, 'state.env'), 'utf8')).get('STAGED_ENTRIES') ?? '?';
+              log(`domain ${name} ${impl} run ${i + 1}/${hostRuns}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}, ${entries} entries`);
+              results[impl].push(m);
+            } finally {
+              rmSync(dir, { recursive: true, force: true });
+              rmSync(join(sandbox.base, 'backup'), { recursive: true, force: true });
+            }
+          }
+        }
+      } finally {
+        rmSync(sandbox.base, { recursive: true, force: true });
+      }
+      rows.push(...compare([row('domain', name, compression, 'bash', results.bash, { entries }),
+        row('domain', name, compression, 'ts', results.ts, { entries })], 'ts', 'bash'));
+    }
+    return rows;
+  },
+};
+
+/** What the machine allows on a staging tree: tar (GNU, sorted, pax) into each compressor CLI, or into cat. */
+const LIMITS: Readonly<Record<string, (level: string) => string>> = {
+  zstd: (level) => `zstd -${level} -T0 -q -c`,
+  xz: (level) => `xz -${level} -T0 -c`,
+};
+
+function limitArgv(pipe: string, staging: string, out: string): string[] {
+  return ['bash', '-c', `set -o pipefail; tar --sort=name --format=pax --numeric-owner -cf - -C "$0" . | ${pipe} > "$1"`, staging, out];
+}
+
+/** The archive phase alone on one staging tree: bash, ts and the limits. */
+const archiveSection: BenchSection = {
+  name: 'archive',
+  title: 'archive phase alone on one staging tree, bash and ts beside the limits (tar | compressor CLI)',
+  run({ runs }) {
+    const hosts = (process.env.BENCH_ARCHIVE_HOSTS ?? 'files-20k files-80k').split(/\s+/).filter((h) => h !== '');
+    const compressions = (process.env.BENCH_ARCHIVE_COMPRESSIONS ?? 'zstd:3 xz:6').split(/\s+/).filter((c) => c !== '');
+    const rows: BenchRow[] = [];
+    for (const name of hosts) {
+      const host = hostDir(name);
+      for (const compression of compressions) {
+        // xz is slow on purpose (it is the small-archive choice): measured on the first host only.
+        if (compression.startsWith('xz') && name !== hosts[0]) continue;
+        const [type = 'zstd', level = '6'] = compression.split(':');
+        const sandbox = prepare(host, compression);
+        const dir = stageDir(sandbox);
+        try {
+          const collect = timed(stagesArgv('ts', dir, ['backup_collect']), sandbox.env, join(dir, 'time.out'));
+          if (collect.status >= 2) stageErrors(dir);
+          const entries = parseEnvFile(readFileSync(join(dir, 'state.env'), 'utf8')).get('STAGED_ENTRIES') ?? '?';
+          const staging = join(dir, 'staging');
+          const out = join(sandbox.base, 'limit.out');
+          const sides: Record<string, () => string[]> = {
+            bash: () => stagesArgv('bash', dir, ['backup_archive']),
+            ts: () => stagesArgv('ts', dir, ['backup_archive']),
+            [`tar | ${type} -T0`]: () => limitArgv(LIMITS[type]?.(level) ?? 'cat', staging, out),
+            'tar | cat': () => limitArgv('cat', staging, out),
+          };
+          const results: Record<string, Measure[]> = {};
+          for (let i = 0; i < runs; i += 1) {
+            for (const [side, argv] of Object.entries(sides)) {
+              const m = timed(argv(), sandbox.env, join(sandbox.base, 'time.out'));
+              if (m.status >= 2 && (side === 'bash' || side === 'ts')) stageErrors(dir);
+              log(`archive ${name} ${compression} ${side} run ${i + 1}/${runs}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}`);
+              (results[side] ??= []).push(m);
+              rmSync(join(sandbox.base, 'backup'), { recursive: true, force: true });
+              rmSync(out, { force: true });
+            }
+          }
+          const limit = `tar | ${type} -T0`;
+          let sideRows = Object.entries(results).map(([side, measures]) => row('archive', name, compression, side, measures, { entries }));
+          sideRows = compare(compare(sideRows, 'ts', limit), 'bash', limit);
+          rows.push(...sideRows);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+          rmSync(sandbox.base, { recursive: true, force: true });
+        }
+      }
+    }
+    return rows;
+  },
+};
+
+/** The report, section by section (another section is one more entry here). */
+const SECTIONS: readonly BenchSection[] = [domainSection, archiveSection];
+
+function table(section: BenchSection, rows: BenchRow[]): string {
+  const header = `${'host'.padEnd(20)} ${'compr'.padEnd(7)} ${'side'.padEnd(14)} ${'wall s'.padStart(7)} ${'cpu s'.padStart(7)} ${'MiB'.padStart(6)}  wall ratio`;
+  const lines = rows.map((r) => [r.host.padEnd(20), r.compression.padEnd(7), r.side.padEnd(14), r.wallSeconds.toFixed(2).padStart(7), r.cpuSeconds.toFixed(2).padStart(7),
+    String(r.peakRssMiB).padStart(6), r.ratio === undefined ? '' : ` ${r.ratio.toFixed(2)}× ${r.versus ?? ''}`].join(' '));
+  return `\n${section.title}\n${header}\n${lines.join('\n')}\n`;
+}
+
+function main(args: string[]): void {
+  const quick = args.includes('--quick');
+  const jsonAt = args.indexOf('--json');
+  const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] ?? '' : join(BENCH, 'bench.json');
+  const only = process.env.BENCH_SECTIONS?.split(/\s+/).filter((s) => s !== '');
+  const runs = Number(process.env.BENCH_RUNS ?? (quick ? '1' : '3'));
+  mkdirSync(BENCH, { recursive: true });
+  const started = Date.now();
+  const report: Record<string, BenchRow[]> = {};
+  for (const section of SECTIONS) {
+    if (only !== undefined && !only.includes(section.name)) continue;
+    report[section.name] = section.run({ quick, runs });
+    process.stdout.write(table(section, report[section.name] ?? []));
+  }
+  const machine = { cpus: availableParallelism(), memoryMiB: Math.round(totalmem() / 1048576), node: process.version, kernel: release() };
+  writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), quick, runs, machine, seconds: Math.round((Date.now() - started) / 1000), sections: report }, null, 2)}\n`);
+  process.stdout.write(`\nJSON: ${jsonFile} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+}
+
+main(process.argv.slice(2));

@@ -47,6 +47,30 @@ archive_made() {
   archive_made
 }
 
+# counting_node DIR: a `node` first on PATH that counts its starts in DIR/starts, then runs the real one.
+counting_node() {
+  local dir="$1" real
+  real="$(command -v node)"
+  mkdir -p "${dir}/bin"
+  printf '#!/bin/sh\necho start >> "%s/starts"\nexec "%s" "$@"\n' "$dir" "$real" > "${dir}/bin/node"
+  chmod +x "${dir}/bin/node"
+}
+
+@test "one run-backup starts node exactly once, whichever side runs it" {
+  counting_node "${BATS_TEST_TMPDIR}/count"
+  mkdir -p "${BATS_TEST_TMPDIR}/tmp"
+  export TMPDIR="${BATS_TEST_TMPDIR}/tmp"
+  PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" run -0 --separate-stderr "$SWITCH_MODE" run-backup --dry-run --host "$PVE_SINGLE"
+  [[ "$output" == *"[SUCCESS] Backup process completed with exit code: 0"* ]]
+  [ "$(wc -l < "${BATS_TEST_TMPDIR}/count/starts")" -eq 1 ]
+  rm -f "${BATS_TEST_TMPDIR}/count/starts"
+  PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" run -0 --separate-stderr "$SWITCH_MODE" run-backup --dry-run --host "$PVE_SINGLE" \
+    --flag orchestrator=ts
+  [[ "$output" == *"[SUCCESS] Backup process completed with exit code: 0"* ]]
+  [ "$(wc -l < "${BATS_TEST_TMPDIR}/count/starts")" -eq 1 ]
+  [ -z "$(find "$TMPDIR" -maxdepth 1 -name 'switch-mode-handoff.*')" ]   # the hand-off file is removed
+}
+
 @test "dry-run through switch-mode writes no archive" {
   run -0 --separate-stderr "$SWITCH_MODE" run-backup --dry-run --host "$PVE_SINGLE"
   [[ "$output" == *"[INFO] Dry run: would create archive pve-backup-pve1.lab.example-2024-11-25_02-00-00.tar.gz"* ]]

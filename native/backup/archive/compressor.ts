@@ -1,9 +1,9 @@
-// The compressor of each type (archive.md §3), as a stream stage: xz and lzma through lzma-native (liblzma, xz
-// with threads), zstd through zstd-napi (workers), gzip and pigz through zlib, bzip2 through its CLI (pbzip2 when
+// The compressor of each type (archive.md §3), as a stream stage: xz and lzma through the xz CLI (lzma-native,
+// liblzma, when the host has no xz), zstd through zstd-napi (workers sized to the machine), gzip and pigz through zlib, bzip2 through its CLI (pbzip2 when
 // there is one and more than one thread — there is no well-kept bzip2 library for Node), none passes through.
 // Levels and modes are legacy archive_level's; the output is read by the same CLIs (xz, zstd --long=27, gzip, bzip2).
 import { spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { Duplex, PassThrough, type Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import lzma from 'lzma-native';
@@ -39,10 +39,38 @@ export function archiveLevel(type: string, configured: string, mode: string, lev
   return { level: value, extreme, ultra };
 }
 
-/** archive_threads: COMPRESSION_THREADS, 0 = online CPUs, capped at 64. */
-export function archiveThreads(configured: number): number {
-  const threads = configured > 0 ? configured : Math.max(1, cpus().length);
+/** archive_threads: COMPRESSION_THREADS, 0 = the CPUs this process may use, capped at 64. */
+export function archiveThreads(configured: number, cpus = availableParallelism()): number {
+  const threads = configured > 0 ? configured : Math.max(1, cpus);
   return Math.min(threads, 64);
+}
+
+/**
+ * libzstd's worker threads (README "Decisions": compression memory). At the fast levels (≤ 9) on a machine of
+ * 1-2 CPUs none: the main thread compresses between two tar chunks, which measured as fast and ~40-60 MiB
+ * smaller than 1-2 workers competing with it for the same cores. Otherwise the configured threads (the slow
+ * levels need every core); in ultra mode at most 2, each worker holding its own match tables and job buffer.
+ */
+export function zstdWorkers(threads: number, level: number, ultra: boolean, cpus = availableParallelism()): number {
+  if (cpus <= 2 && level <= 9) return 0;
+  return ultra ? Math.min(threads, 2) : threads;
+}
+
+/** Bytes a tar of the staging tree takes at most: contents plus, per entry, header, pax header and padding. */
+export function tarSizeBound(contentBytes: number, entries: number): number {
+  return contentBytes + entries * 2048 + 20_480;
+}
+
+/**
+ * zstd's parameters in ultra mode (level 22, long-distance matching), bounded: the window is what legacy's
+ * `--long=27` allows (128 MiB) but no larger than the tar (a window beyond the input buys nothing and costs
+ * its size), and the match tables are capped (hash 2^23, chain 2^24 entries: 32 + 64 MiB, where level 22's own
+ * 2^25 / 2^27 take 128 + 512 MiB). Every archive still decompresses with `zstd -d --long=27`.
+ */
+export function ultraParameters(expectedBytes: number): { windowLog: number; hashLog: number; chainLog: number } {
+  const needed = Math.ceil(Math.log2(Math.max(expectedBytes, 1)));
+  const windowLog = Math.min(27, Math.max(20, needed));
+  return { windowLog, hashLog: Math.min(23, windowLog), chainLog: Math.min(24, windowLog + 1) };
 }
 
 export const EXTENSION: Readonly<Record<string, string>> = { xz: '.xz', zstd: '.zst', gzip: '.gz', pigz: '.gz', bzip2: '.bz2', lzma: '.lzma', none: '' };
@@ -82,19 +110,50 @@ function transformStage(stream: Transform | Duplex, program: string): StreamStag
   return { stream, done: Promise.resolve(undefined), program };
 }
 
-export function compressorStage(type: string, level: Level, threads: number, env: Readonly<Record<string, string | undefined>>): StreamStage {
+export interface CompressorOptions {
+  readonly threads: number;
+  /** The most the tar stream can hold (tarSizeBound), bounding zstd's window in ultra mode. */
+  readonly expectedBytes?: number;
+  /** The CPUs this process may use (availableParallelism). */
+  readonly cpus?: number;
+  /** Called with each input chunk once the compressor holds no reference to it (zstd only: it copies). */
+  readonly consumed?: (chunk: Buffer) => void;
+}
+
+type TransformFunction = (chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void) => void;
+
+/** zstd-napi's stream, telling `consumed` about each input chunk: its transform copies the chunk into libzstd. */
+function zstdStream(parameters: ConstructorParameters<typeof CompressStream>[0], consumed?: (chunk: Buffer) => void): CompressStream {
+  const stream = new CompressStream(parameters);
+  if (consumed === undefined) return stream;
+  const target = stream as unknown as { _transform: TransformFunction };
+  const transform = target._transform.bind(stream);
+  target._transform = (chunk, encoding, done) => {
+    transform(chunk, encoding, done);
+    consumed(chunk);
+  };
+  return stream;
+}
+
+export function compressorStage(type: string, level: Level, options: CompressorOptions, env: Readonly<Record<string, string | undefined>>): StreamStage {
+  const { threads } = options;
+  const cpus = options.cpus ?? availableParallelism();
   const value = level.level ?? 6;
   switch (type) {
+    // xz and lzma through the xz CLI when there is one (as legacy): lzma-native measured 1.8× its CPU time and
+    // 3× its wall time on 2 cores (README "Decisions"); the library is the fallback for a host without xz.
     case 'xz':
+      if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', `-${value}`, `-T${threads}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env);
       return transformStage(lzma.createCompressor({ preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0), threads, check: lzma.CHECK_CRC64 }), 'xz');
     case 'lzma':
+      if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', '--format=lzma', `-${value}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env);
       return transformStage(lzma.createStream('aloneEncoder', { preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0) }), 'xz');
     case 'zstd':
-      return transformStage(new CompressStream({
+      return transformStage(zstdStream({
         compressionLevel: value,
-        nbWorkers: threads,
-        ...(level.ultra ? { windowLog: 27, enableLongDistanceMatching: true } : {}),
-      }), 'zstd');
+        nbWorkers: zstdWorkers(threads, value, level.ultra, cpus),
+        ...(level.ultra ? { ...ultraParameters(options.expectedBytes ?? 2 ** 27), enableLongDistanceMatching: true } : {}),
+      }, options.consumed), 'zstd');
     case 'gzip':
     case 'pigz':
       return transformStage(createGzip({ level: value }), type);

@@ -7,14 +7,16 @@
 // stored as the bytes it has on disk. Names here are byte strings end to end (see bytes-path.ts).
 //
 // Memory: the tree is walked in byte order with a heap of the paths discovered but not yet written (the
-// walk's frontier), never the whole list; file contents stream through in 1 MiB reads.
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+// walk's frontier), never the whole list; file contents are read straight into the 1 MiB output chunks.
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { fsPath, joinBytes } from '../../core/bytes-path.js';
 
 const BLOCK = 512;
 const RECORD = 10_240;
-const CHUNK = 1 << 18;
+/** The size of the chunks the walk hands out (issue 21: large chunks, few round trips). */
+const OUT_CHUNK = 1 << 20;
 
 const TYPEFLAG = { file: '0', symlink: '2', directory: '5', fifo: '6', pax: 'x' } as const;
 
@@ -57,16 +59,12 @@ class PathHeap {
   }
 }
 
-/** `LEN key=value\n` with LEN counting the whole record, value as bytes. */
-function paxRecord(key: string, value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`, 'latin1'), value, Buffer.from('\n')]);
+/** `LEN key=value\n` with LEN counting the whole record; key and value are byte strings. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
   let length = body.length + 1;
   while (String(length).length + body.length > length) length += 1;
-  return Buffer.concat([Buffer.from(String(length), 'latin1'), body]);
-}
-
-function isUtf8(bytes: Buffer): boolean {
-  return Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
+  return `${length}${body}`;
 }
 
 function octal(value: number, width: number): string {
@@ -74,75 +72,84 @@ function octal(value: number, width: number): string {
 }
 
 interface HeaderFields {
-  readonly name: Buffer;
+  /** The entry's name, a byte string. */
+  readonly name: string;
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
   readonly size: number;
   readonly mtime: number;
   readonly type: string;
-  readonly linkname?: Buffer;
+  /** A symlink's target, a byte string. */
+  readonly linkname?: string;
 }
 
-function ustarHeader(fields: HeaderFields): Buffer {
-  const header = Buffer.alloc(BLOCK);
-  fields.name.copy(header, 0, 0, Math.min(fields.name.length, 100));
-  header.write(octal(fields.mode & 0o7777, 8), 100, 'latin1');
-  header.write(octal(fields.uid, 8), 108, 'latin1');
-  header.write(octal(fields.gid, 8), 116, 'latin1');
-  header.write(octal(fields.size, 12), 124, 'latin1');
-  header.write(octal(fields.mtime, 12), 136, 'latin1');
-  header.write('        ', 148, 'latin1');
-  header.write(fields.type, 156, 'latin1');
-  fields.linkname?.copy(header, 157, 0, Math.min(fields.linkname.length, 100));
-  header.write('ustar\0', 257, 'latin1');
-  header.write('00', 263, 'latin1');
+/** One ustar header block at `offset` of `target` (512 bytes of room there). */
+function writeUstar(target: Buffer, offset: number, fields: HeaderFields): void {
+  target.fill(0, offset, offset + BLOCK);
+  target.write(fields.name, offset, Math.min(fields.name.length, 100), 'latin1');
+  target.write(octal(fields.mode & 0o7777, 8), offset + 100, 'latin1');
+  target.write(octal(fields.uid, 8), offset + 108, 'latin1');
+  target.write(octal(fields.gid, 8), offset + 116, 'latin1');
+  target.write(octal(fields.size, 12), offset + 124, 'latin1');
+  target.write(octal(fields.mtime, 12), offset + 136, 'latin1');
+  target.write('        ', offset + 148, 'latin1');
+  target.write(fields.type, offset + 156, 'latin1');
+  if (fields.linkname !== undefined) target.write(fields.linkname, offset + 157, Math.min(fields.linkname.length, 100), 'latin1');
+  target.write('ustar\0', offset + 257, 'latin1');
+  target.write('00', offset + 263, 'latin1');
   let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return header;
+  for (let i = offset; i < offset + BLOCK; i += 1) sum += target[i] as number;
+  target.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148, 'latin1');
 }
 
-function padding(length: number): Buffer {
+function padLength(length: number): number {
   const rest = length % BLOCK;
-  return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
+  return rest === 0 ? 0 : BLOCK - rest;
 }
 
 const MAX_ID = 0o7777777;
 const MAX_SIZE = 0o77777777777;
 
-/** The header block(s) of one entry: a pax extended header first when a field does not fit ustar. */
-export function entryHeaders(fields: HeaderFields, mtimeNs: bigint): Buffer[] {
-  const records: Buffer[] = [];
-  if (fields.name.length > 100) records.push(paxRecord('path', fields.name));
-  if (fields.linkname !== undefined && fields.linkname.length > 100) records.push(paxRecord('linkpath', fields.linkname));
-  if (fields.uid > MAX_ID) records.push(paxRecord('uid', Buffer.from(String(fields.uid))));
-  if (fields.gid > MAX_ID) records.push(paxRecord('gid', Buffer.from(String(fields.gid))));
-  if (fields.size > MAX_SIZE) records.push(paxRecord('size', Buffer.from(String(fields.size))));
+/** The pax records an entry needs (a field that does not fit ustar), as one byte string; '' when none. */
+function paxRecords(fields: HeaderFields, mtimeNs: bigint): string {
+  let records = '';
+  if (fields.name.length > 100) records += paxRecord('path', fields.name);
+  if (fields.linkname !== undefined && fields.linkname.length > 100) records += paxRecord('linkpath', fields.linkname);
+  if (fields.uid > MAX_ID) records += paxRecord('uid', String(fields.uid));
+  if (fields.gid > MAX_ID) records += paxRecord('gid', String(fields.gid));
+  if (fields.size > MAX_SIZE) records += paxRecord('size', String(fields.size));
   const fraction = mtimeNs % 1_000_000_000n;
   if (fraction !== 0n || fields.mtime < 0) {
     const seconds = mtimeNs / 1_000_000_000n - (fraction < 0n ? 1n : 0n);
     const ns = ((fraction % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
-    records.push(paxRecord('mtime', Buffer.from(`${seconds}.${ns.toString().padStart(9, '0')}`)));
+    records += paxRecord('mtime', `${seconds}.${ns.toString().padStart(9, '0')}`);
   }
-  const binary = !isUtf8(fields.name) || (fields.linkname !== undefined && !isUtf8(fields.linkname));
-  if (records.length > 0 && binary) records.unshift(paxRecord('hdrcharset', Buffer.from('BINARY')));
-  const blocks: Buffer[] = [];
-  if (records.length > 0) {
-    const body = Buffer.concat(records);
-    const base = fields.name.subarray(fields.name.lastIndexOf(0x2f, fields.name.length - 2) + 1);
-    const paxName = Buffer.concat([Buffer.from('./PaxHeaders/'), base]).subarray(0, 100);
-    blocks.push(ustarHeader({ name: paxName, mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: 0, type: TYPEFLAG.pax }), body,
-      padding(body.length));
+  if (records === '') return records;
+  const binary = !isUtf8(Buffer.from(fields.name, 'latin1')) || (fields.linkname !== undefined && !isUtf8(Buffer.from(fields.linkname, 'latin1')));
+  return binary ? `${paxRecord('hdrcharset', 'BINARY')}${records}` : records;
+}
+
+/** The header block(s) of one entry: a pax extended header first when a field does not fit ustar. */
+function writeHeaders(out: ChunkWriter, fields: HeaderFields, mtimeNs: bigint): void {
+  const records = paxRecords(fields, mtimeNs);
+  if (records !== '') {
+    const name = fields.name;
+    const base = name.slice(name.lastIndexOf('/', name.length - 2) + 1);
+    const paxName = `./PaxHeaders/${base}`.slice(0, 100);
+    writeUstar(out.target, out.offset, { name: paxName, mode: 0o644, uid: 0, gid: 0, size: records.length, mtime: 0, type: TYPEFLAG.pax });
+    out.advance(BLOCK);
+    out.putBytes(records);
+    out.zeros(padLength(records.length));
   }
-  blocks.push(ustarHeader({
+  writeUstar(out.target, out.offset, {
     ...fields,
     uid: Math.min(fields.uid, MAX_ID),
     gid: Math.min(fields.gid, MAX_ID),
     size: Math.min(fields.size, MAX_SIZE),
     mtime: Math.max(0, Math.min(fields.mtime, 0o77777777777)),
-  }));
-  return blocks;
+  });
+  out.advance(BLOCK);
 }
 
 export interface TarProgress {
@@ -150,69 +157,160 @@ export interface TarProgress {
   (entries: number, bytes: number): void;
 }
 
-async function* fileContent(path: string, size: number, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
-  const handle = await open(fsPath(path), 'r');
-  try {
-    let left = size;
-    while (left > 0) {
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, left));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) throw new Error(`file shrank while archived: ${path}`);
-      left -= bytesRead;
-      onBytes(bytesRead);
-      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await handle.close();
+/**
+ * Spare output chunks: a consumer that is done with a chunk (a compressor that copied it) gives it back, so the
+ * walk refills it instead of allocating another. Without it each chunk is garbage the moment it is consumed,
+ * and V8 lets up to 64 MiB of such external memory pile up before it collects.
+ */
+export class ChunkPool {
+  private readonly spare: Buffer[] = [];
+
+  constructor(private readonly keep = 4) {}
+
+  take(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(OUT_CHUNK);
+  }
+
+  /** A chunk the consumer will not read again (only whole chunks of this size are kept). */
+  give(chunk: Buffer): void {
+    if (chunk.length === OUT_CHUNK && chunk.byteOffset === 0 && chunk.buffer.byteLength === OUT_CHUNK && this.spare.length < this.keep
+      && !this.spare.includes(chunk)) this.spare.push(chunk);
   }
 }
 
 /**
- * The tar stream of `root` (a byte-string path): `./` and every path below it in byte order.
- * Each entry's name is `./relative` (a directory's with a trailing `/`).
+ * The output of the walk: 1 MiB chunks filled in place (headers copied in, file contents read straight into
+ * them), handed out whole. A chunk handed out is never written again.
  */
-export async function* tarEntries(root: string, progress?: TarProgress): AsyncGenerator<Buffer> {
+class ChunkWriter {
+  private buffer: Buffer;
+
+  constructor(private readonly pool: ChunkPool) {
+    this.buffer = pool.take();
+  }
+
+  private position = 0;
+  private readonly full: Buffer[] = [];
+  /** Bytes written so far. */
+  total = 0;
+
+  /** Room left in the current chunk: where to read into, at most how much. */
+  get target(): Buffer { return this.buffer; }
+  get offset(): number { return this.position; }
+  get room(): number { return this.buffer.length - this.position; }
+
+  /** `length` bytes were written at `offset` of `target`. */
+  advance(length: number): void {
+    this.position += length;
+    this.total += length;
+    if (this.position === this.buffer.length) {
+      this.full.push(this.buffer);
+      this.buffer = this.pool.take();
+      this.position = 0;
+    }
+  }
+
+  /** A byte string (latin1: one char per byte), split across chunks as needed. */
+  putBytes(bytes: string): void {
+    let from = 0;
+    while (from < bytes.length) {
+      const n = Math.min(this.room, bytes.length - from);
+      this.buffer.write(from === 0 && n === bytes.length ? bytes : bytes.slice(from, from + n), this.position, n, 'latin1');
+      from += n;
+      this.advance(n);
+    }
+  }
+
+  zeros(length: number): void {
+    let left = length;
+    while (left > 0) {
+      const n = Math.min(left, this.room);
+      this.buffer.fill(0, this.position, this.position + n);
+      left -= n;
+      this.advance(n);
+    }
+  }
+
+  /** The chunks filled since the last call. */
+  take(): Buffer[] {
+    return this.full.splice(0, this.full.length);
+  }
+
+  /** Everything left, the last chunk cut to its length. */
+  finish(): Buffer[] {
+    const rest = this.take();
+    if (this.position > 0) rest.push(this.buffer.subarray(0, this.position));
+    this.position = 0;
+    return rest;
+  }
+}
+
+/** `size` bytes of the file at `path` into the output, exactly (a file that shrank while archived is an error). */
+function* fileContent(out: ChunkWriter, path: string, size: number, onBytes: (n: number) => void): Generator<Buffer> {
+  const fd = openSync(fsPath(path), 'r');
+  try {
+    let left = size;
+    while (left > 0) {
+      const bytesRead = readSync(fd, out.target, out.offset, Math.min(out.room, left), null);
+      if (bytesRead === 0) throw new Error(`file shrank while archived: ${path}`);
+      left -= bytesRead;
+      onBytes(bytesRead);
+      out.advance(bytesRead);
+      yield* out.take();
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The tar stream of `root` (a byte-string path): `./` and every path below it in byte order, in chunks of
+ * OUT_CHUNK bytes (the last one shorter). Each entry's name is `./relative` (a directory's with a trailing `/`).
+ *
+ * The walk is synchronous between two chunks: one chunk holds hundreds of small files, and a thread-pool round
+ * trip per lstat/open/read/close cost several times the whole archive phase (issue 21). The consumer's
+ * back-pressure still paces it chunk by chunk, so the event loop runs between chunks.
+ */
+export function* tarEntries(root: string, progress?: TarProgress, pool = new ChunkPool()): Generator<Buffer> {
   const heap = new PathHeap();
   heap.push('.');
+  const out = new ChunkWriter(pool);
   let entries = 0;
   let bytes = 0;
-  let written = 0;
-  const emit = function* (chunks: Buffer[]): Generator<Buffer> {
-    for (const chunk of chunks) {
-      written += chunk.length;
-      yield chunk;
-    }
-  };
+  const onBytes = (n: number): void => { bytes += n; };
   while (heap.size > 0) {
     const rel = heap.pop() as string;
     const full = rel === '.' ? root : joinBytes(root, rel.slice(2));
-    const stat = await lstat(fsPath(full), { bigint: true });
+    const stat = lstatSync(fsPath(full), { bigint: true });
     const base = { mode: Number(stat.mode), uid: Number(stat.uid), gid: Number(stat.gid), mtime: Number(stat.mtimeNs / 1_000_000_000n) };
     if (stat.isDirectory()) {
-      yield* emit(entryHeaders({ ...base, name: Buffer.from(`${rel}/`, 'latin1'), size: 0, type: TYPEFLAG.directory }, stat.mtimeNs));
-      const names = await readdir(fsPath(full), { encoding: 'buffer' });
+      writeHeaders(out, { ...base, name: `${rel}/`, size: 0, type: TYPEFLAG.directory }, stat.mtimeNs);
+      const names = readdirSync(fsPath(full), { encoding: 'buffer' });
       for (const name of names) heap.push(`${rel}/${name.toString('latin1')}`);
     } else if (stat.isSymbolicLink()) {
-      const target = await readlink(fsPath(full), { encoding: 'buffer' });
-      yield* emit(entryHeaders({ ...base, name: Buffer.from(rel, 'latin1'), size: 0, type: TYPEFLAG.symlink, linkname: target }, stat.mtimeNs));
+      const target = readlinkSync(fsPath(full), { encoding: 'buffer' });
+      writeHeaders(out, { ...base, name: rel, size: 0, type: TYPEFLAG.symlink, linkname: target.toString('latin1') }, stat.mtimeNs);
     } else if (stat.isFile()) {
       const size = Number(stat.size);
-      yield* emit(entryHeaders({ ...base, name: Buffer.from(rel, 'latin1'), size, type: TYPEFLAG.file }, stat.mtimeNs));
-      for await (const chunk of fileContent(full, size, (n) => { bytes += n; })) yield* emit([chunk]);
-      yield* emit([padding(size)]);
+      writeHeaders(out, { ...base, name: rel, size, type: TYPEFLAG.file }, stat.mtimeNs);
+      yield* fileContent(out, full, size, onBytes);
+      out.zeros(padLength(size));
     } else if (stat.isFIFO()) {
-      yield* emit(entryHeaders({ ...base, name: Buffer.from(rel, 'latin1'), size: 0, type: TYPEFLAG.fifo }, stat.mtimeNs));
+      writeHeaders(out, { ...base, name: rel, size: 0, type: TYPEFLAG.fifo }, stat.mtimeNs);
     } else {
       throw new Error(`cannot archive special file: ${rel}`);
     }
     entries += 1;
     progress?.(entries, bytes);
+    yield* out.take();
   }
   const end = BLOCK * 2;
-  const total = written + end;
-  yield Buffer.alloc(end + (total % RECORD === 0 ? 0 : RECORD - (total % RECORD)));
+  const total = out.total + end;
+  out.zeros(end + (total % RECORD === 0 ? 0 : RECORD - (total % RECORD)));
+  yield* out.finish();
 }
 
-export function tarStream(root: string, progress?: TarProgress): Readable {
-  return Readable.from(tarEntries(root, progress), { objectMode: false, highWaterMark: CHUNK });
+/** The tar stream as a Readable; a consumer that copies each chunk may give it back to `pool`. */
+export function tarStream(root: string, progress?: TarProgress, pool?: ChunkPool): Readable {
+  return Readable.from(tarEntries(root, progress, pool), { objectMode: false, highWaterMark: OUT_CHUNK });
 }
