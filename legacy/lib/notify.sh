@@ -63,18 +63,18 @@ notify_cut() {
 
 notify_issues_block() {
   local errors warnings shown=0 line
-  errors="$(log_lines ERROR "${RUN_DIR}/run.log" | wc -l)"
-  warnings="$(log_lines WARNING "${RUN_DIR}/run.log" | wc -l)"
+  errors="$(log_lines ERROR "$NOTIFY_LOG" | wc -l)"
+  warnings="$(log_lines WARNING "$NOTIFY_LOG" | wc -l)"
   (( errors + warnings > 0 )) || return 0
   printf '\n❗ Errors: %s · Warnings: %s\n' "$errors" "$warnings"
   while IFS= read -r line; do
     printf '❌ %s\n' "$(notify_cut "${line#*\[ERROR\] }")"
     shown=$(( shown + 1 ))
-  done < <(log_lines ERROR "${RUN_DIR}/run.log" | head -n 5)
+  done < <(log_lines ERROR "$NOTIFY_LOG" | head -n 5)
   while IFS= read -r line; do
     printf '⚠️ %s\n' "$(notify_cut "${line#*\[WARNING\] }")"
     shown=$(( shown + 1 ))
-  done < <(log_lines WARNING "${RUN_DIR}/run.log" | head -n 5)
+  done < <(log_lines WARNING "$NOTIFY_LOG" | head -n 5)
   (( errors + warnings == shown )) || printf '… and %s more\n' "$(( errors + warnings - shown ))"
 }
 
@@ -133,6 +133,10 @@ notify_run() {
   if [[ "$CHECK_ONLY" == true && "$NOTIFY_DRY_RUN" != true ]]; then return 0; fi
   log_step 'Sending notifications'
   mkdir -p -- "${RUN_DIR}/notify"
+  # The frozen snapshot (§1.2): every channel renders the log as it was when the phase began, so a channel's
+  # failure never shows up in the messages of the channels after it.
+  NOTIFY_LOG="${RUN_DIR}/notify/.run.log"
+  ( umask 077 && cp -- "${RUN_DIR}/run.log" "$NOTIFY_LOG" )
   notify_outcome
   NOTIFY_TITLE="$(notify_title)"
   NOTIFY_BODY="$(notify_body)"
@@ -150,7 +154,7 @@ notify_run() {
     [[ "$result" != failed ]] || any_failed=true
   done
   # Transport scratch files: a central-server reply holds a bot token, and notify/ keeps no secret (§7).
-  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers"
+  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers" "$NOTIFY_LOG"
   if [[ "$any_failed" == true && "$any_sent" == false ]]; then log_warning 'All notification channels failed'; fi
   state_set NOTIFY_EMAIL "$NOTIFY_EMAIL"
   state_set NOTIFY_TELEGRAM "$NOTIFY_TELEGRAM"
@@ -521,7 +525,7 @@ notify_first_lines_json() {
     [[ "$first" == true ]] || printf ','
     first=false
     notify_js "$(notify_cut "${line#*\["${level}"\] }")"
-  done < <(log_lines "$level" "${RUN_DIR}/run.log" | head -n 5)
+  done < <(log_lines "$level" "$NOTIFY_LOG" | head -n 5)
   printf ']'
 }
 
@@ -543,8 +547,8 @@ notify_generic_json() {
     archive+=",\"compression_ratio\":$(notify_jstr_or_null "${COMPRESSION_RATIO:-}"),\"encrypted\":$([[ "$ENCRYPT_ARCHIVE" == true ]] && printf true || printf false)}"
   fi
   [[ "$CHECK_ONLY" == true ]] || files="{\"included\":$(notify_jnum "${FILES_INCLUDED:-}"),\"missing\":$(notify_jnum "${FILE_MISSING:-}")}"
-  errors="$(log_lines ERROR "${RUN_DIR}/run.log" | wc -l)"
-  warnings="$(log_lines WARNING "${RUN_DIR}/run.log" | wc -l)"
+  errors="$(log_lines ERROR "$NOTIFY_LOG" | wc -l)"
+  warnings="$(log_lines WARNING "$NOTIFY_LOG" | wc -l)"
   printf '{"schema":"proxmox-backup.notify/1","tool_version":%s,"mode":%s,"status":%s,"exit_code":%s,"title":%s,"text":%s,' \
     "$(notify_js "$(core_version)")" "$(notify_js "$mode")" "$(notify_js "$NOTIFY_STATUS")" "$NOTIFY_C" \
     "$(notify_js "$NOTIFY_TITLE")" "$(notify_js "$NOTIFY_BODY")"

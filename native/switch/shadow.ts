@@ -1,7 +1,7 @@
 // Shadow mode (ARCHITECTURE "Domains and flags"): the native stage runs on a scratch copy of the run directory
 // whose context points every output somewhere inside the scratch copy; afterwards its outputs are compared with
 // the real (bash) ones through the parity normalisers. Used by StageRunner when a domain's flag is `shadow`.
-import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { archiveManifest } from '../parity/normalise/archive.js';
@@ -30,6 +30,8 @@ export function redirectScratchContext(scratch: RunDir): void {
     context.set('BASE_DIR', copy);
   }
   context.set('RUN_DIR', scratch.path);
+  // The native side never writes the real log file; what a stage shows of it (notify's `Log file:`) is kept aside.
+  context.set('SHADOW_LOG_FILE', context.get('LOG_FILE') ?? '');
   context.set('LOG_FILE', '');
   scratch.writeContext(context);
 }
@@ -40,7 +42,26 @@ function sinceMark(path: string, offset: number): string {
   return existsSync(path) ? readFileSync(path).subarray(offset).toString('utf8') : '';
 }
 
+/**
+ * notify_run in shadow renders and sends nothing (notify.md §7): what is compared is what each channel would send,
+ * RUN_DIR/notify/* — the e-mail's Date (send time) and Telegram's Email line (the real e-mail result, which the
+ * render-only side cannot know) left out; the log and the state say what was delivered and differ by design.
+ */
+function notifyArtefacts(dir: RunDir, replacements: Replacements): Map<string, string> {
+  const files = new Map<string, string>();
+  const notify = join(dir.path, 'notify');
+  if (!existsSync(notify)) return files;
+  for (const name of readdirSync(notify).filter((n) => !n.startsWith('.')).sort()) {
+    let text = readFileSync(join(notify, name), 'utf8');
+    for (const [from, to] of replacements) if (from !== '') text = text.split(from).join(to);
+    text = text.replace(/^Date: .*$/m, 'Date: <DATE>').replace(/^(✅|❌|➖) Email: .*$/mu, '<EMAIL LINE>');
+    files.set(`notify/${name}`, text);
+  }
+  return files;
+}
+
 async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacements: Replacements): Promise<Map<string, string>> {
+  if (stage === 'notify_run') return notifyArtefacts(dir, replacements);
   const files = new Map<string, string>();
   const state = sinceMark(dir.statePath, marks.state);
   files.set('log', normaliseLog(sinceMark(dir.logPath, marks.log), replacements));

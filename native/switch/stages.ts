@@ -33,6 +33,8 @@ export interface NativeStageContext {
   readonly runDir: RunDir;
   readonly log: RunLog;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** A shadow run (on a scratch copy): render what the stage would send, send nothing (notify.md §7). */
+  readonly shadow?: boolean;
 }
 
 export type NativeStage = (context: NativeStageContext) => Promise<ExitStatus>;
@@ -171,7 +173,7 @@ export class StageRunner {
       if (copied.status !== 0) throw new Error('cannot copy the run directory for the shadow run');
       const quietLog = log.scratch(scratch.logPath);
       try {
-        await native({ runDir: scratch, log: quietLog, env: this.options.env });
+        await native({ runDir: scratch, log: quietLog, env: this.options.env, shadow: true });
       } finally {
         quietLog.close();
       }

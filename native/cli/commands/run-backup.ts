@@ -12,6 +12,7 @@ import { resolveAll } from './flags.js';
 import { Orchestrator } from '../../switch/orchestrator.js';
 import { NATIVE_BACKUP_STAGES } from '../../backup/index.js';
 import { NATIVE_METRICS_STAGES } from '../../metrics/index.js';
+import { NATIVE_NOTIFY_STAGES } from '../../notify/index.js';
 
 export interface RunBackupArgs {
   readonly config?: string;
@@ -51,7 +52,7 @@ export async function runBackup(environment: CliEnvironment, args: RunBackupArgs
       configPath: args.config, dryRun: args.dryRun === true, checkOnly: args.checkOnly === true,
       debugLevel: args.extreme === true ? 'extreme' : args.verbose === true ? 'advanced' : undefined,
       implementation: (domain) => effectiveImplementation(domain, valueOf(domain)).value,
-      fallback: flags.matrix.fallback, natives: { ...NATIVE_BACKUP_STAGES, ...NATIVE_METRICS_STAGES },
+      fallback: flags.matrix.fallback, natives: { ...NATIVE_BACKUP_STAGES, ...NATIVE_NOTIFY_STAGES, ...NATIVE_METRICS_STAGES },
       stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
       stderr: err,
     });
