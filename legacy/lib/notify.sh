@@ -154,8 +154,11 @@ notify_run() {
     [[ "$result" != failed ]] || any_failed=true
   done
   # Transport scratch files: a central-server reply holds a bot token, and notify/ keeps no secret (§7).
-  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers" "$NOTIFY_LOG"
   if [[ "$any_failed" == true && "$any_sent" == false ]]; then log_warning 'All notification channels failed'; fi
+  local ping=success
+  [[ "$NOTIFY_C" != 2 ]] || ping=fail
+  notify_healthcheck "$ping" "$NOTIFY_C" || any_failed=true
+  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers" "${RUN_DIR}/notify/.ping" "$NOTIFY_LOG"
   state_set NOTIFY_EMAIL "$NOTIFY_EMAIL"
   state_set NOTIFY_TELEGRAM "$NOTIFY_TELEGRAM"
   state_set NOTIFY_WEBHOOK "$NOTIFY_WEBHOOK"
@@ -657,4 +660,57 @@ notify_send_webhook() {
     notify_webhook_send "$n" "$url" || all=false
   done
   [[ "$all" != true ]] || NOTIFY_RESULT=sent
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Healthcheck ping (README "Decisions": the dead-man's switch). HEALTHCHECK_URL is a secret: never logged.
+
+# notify_healthcheck_url KIND: the URL for start, success or fail (the suffix goes before any query).
+notify_healthcheck_url() {
+  local url="$HEALTHCHECK_URL" query='' suffix=''
+  case "$1" in start) suffix=/start ;; fail) suffix=/fail ;; esac
+  if [[ "$url" == *\?* ]]; then query="?${url#*\?}"; url="${url%%\?*}"; fi
+  printf '%s%s%s' "${url%/}" "$suffix" "$query"
+}
+
+# notify_healthcheck KIND BODY: one ping (POST, BODY = the exit code, empty for start) with the §6 limits and
+# retries; only real backup runs ping (not --dry-run or --check-only). 1 when it failed (a WARNING).
+notify_healthcheck() {
+  local kind="$1" attempt wait reason='' retry
+  [[ -n "${HEALTHCHECK_URL:-}" && "$DRY_RUN" != true && "$CHECK_ONLY" != true ]] || return 0
+  if [[ ! "$HEALTHCHECK_URL" =~ ^https?://[^/?#@]*@?[^/?#:@]+(:[0-9]+)?([/?#].*)?$ ]]; then
+    log_warning 'Healthcheck ping not sent: HEALTHCHECK_URL is not a valid http(s) URL'
+    return 1
+  fi
+  mkdir -p -- "${RUN_DIR}/notify"
+  ( umask 077 && printf '%s' "$2" > "${RUN_DIR}/notify/.ping" )
+  for attempt in 1 2 3; do
+    log_debug "Healthcheck ping ${kind} (attempt ${attempt}/3)"
+    notify_http "$(notify_healthcheck_url "$kind")" "${RUN_DIR}/notify/.ping" 'Content-Type: text/plain'
+    retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
+    if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
+    elif [[ "$NOTIFY_HTTP" == 2?? ]]; then log_success "Healthcheck ping ${kind} sent"; return 0
+    else
+      reason="HTTP ${NOTIFY_HTTP}"
+      if [[ "$NOTIFY_HTTP" == 429 || "$NOTIFY_HTTP" == 5?? ]]; then retry=true; fi
+      if [[ "$NOTIFY_HTTP" == 429 ]]; then
+        local after
+        after="$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9]*\).*/\1/p' "${RUN_DIR}/notify/.headers" | head -n 1)"
+        if [[ -n "$after" ]]; then wait="$after"; (( after <= 30 )) || retry=false; fi
+      fi
+    fi
+    if [[ "$retry" != true || "$attempt" == 3 ]]; then break; fi
+    log_info "Healthcheck ping ${kind} attempt ${attempt}/3 failed (${reason}); retrying in ${wait} s"
+    sleep "$wait"
+  done
+  log_warning "Healthcheck ping ${kind} failed: ${reason}"
+  return 1
+}
+
+# notify_start (run begin, both orchestrators): the /start ping; its transport files removed.
+notify_start() {
+  local status=0
+  notify_healthcheck start '' || status=1
+  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers" "${RUN_DIR}/notify/.ping"
+  return "$status"
 }

@@ -119,6 +119,8 @@ class Notifier {
       if (result === 'failed') anyFailed = true;
     }
     if (anyFailed && !anySent) this.log.warning('All notification channels failed');
+    const c = exitCodeOf(this.summary);
+    if (this.send && !(await healthcheck(this.context, c === 2 ? 'fail' : 'success', String(c)))) anyFailed = true;
     this.context.runDir.setState('NOTIFY_EMAIL', this.results.email);
     this.context.runDir.setState('NOTIFY_TELEGRAM', this.results.telegram);
     this.context.runDir.setState('NOTIFY_WEBHOOK', this.results.webhook);
@@ -449,6 +451,64 @@ class Notifier {
   }
 }
 
+/** The ping URL for start, success or fail: the suffix goes before any query. */
+export function healthcheckUrl(url: string, kind: 'start' | 'success' | 'fail'): string {
+  const q = url.indexOf('?');
+  const base = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q);
+  const suffix = kind === 'start' ? '/start' : kind === 'fail' ? '/fail' : '';
+  return `${base.replace(/\/$/, '')}${suffix}${query}`;
+}
+
+/**
+ * The healthchecks-style ping (README "Decisions", the dead-man's switch): POST, body = the exit code (empty for
+ * start), the §6 limits and retries; real backup runs only. HEALTHCHECK_URL is a secret and never logged. False
+ * when it failed (a WARNING).
+ */
+export async function healthcheck(context: NativeStageContext, kind: 'start' | 'success' | 'fail', body: string): Promise<boolean> {
+  const inputs = new StageInputs(context.runDir);
+  const url = inputs.get('HEALTHCHECK_URL');
+  if (url === '' || inputs.get('DRY_RUN') === 'true' || inputs.get('CHECK_ONLY') === 'true' || context.shadow === true) return true;
+  const { log } = context;
+  if (!/^https?:\/\/[^/?#@]*@?[^/?#:@]+(:[0-9]+)?([/?#].*)?$/.test(url)) {
+    log.warning('Healthcheck ping not sent: HEALTHCHECK_URL is not a valid http(s) URL');
+    return false;
+  }
+  const headers = { 'User-Agent': `proxmox-backup/${toolVersion()}`, 'Content-Type': 'text/plain' };
+  let reason = '';
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    log.debug(`Healthcheck ping ${kind} (attempt ${attempt}/3)`);
+    const result = await httpAttempt(healthcheckUrl(url, kind), { method: 'POST', body, headers });
+    let retry = false;
+    let wait = WAITS[attempt - 1] ?? 0;
+    if ('reason' in result) {
+      reason = result.reason;
+      retry = true;
+    } else if (result.reply.status >= 200 && result.reply.status <= 299) {
+      log.success(`Healthcheck ping ${kind} sent`);
+      return true;
+    } else {
+      const { status } = result.reply;
+      reason = `HTTP ${status}`;
+      if (status === 429 || (status >= 500 && status <= 599)) retry = true;
+      if (status === 429) {
+        const after = retryAfterHeader(result.reply);
+        if (after !== '') {
+          wait = Number(after);
+          if (wait > 30) retry = false;
+        }
+      }
+    }
+    if (!retry || attempt === 3) break;
+    log.info(`Healthcheck ping ${kind} attempt ${attempt}/3 failed (${reason}); retrying in ${wait} s`);
+    await sleep(wait);
+  }
+  log.warning(`Healthcheck ping ${kind} failed: ${reason}`);
+  return false;
+}
+
+export const notifyStart: NativeStage = async (context) => ((await healthcheck(context, 'start', '')) ? 0 : 1);
+
 /** The stage. `send: false` renders RUN_DIR/notify only (the shadow run, §7). */
 export function makeNotifyRun(send: boolean): NativeStage {
   return async (context) => {
@@ -466,7 +526,7 @@ export function makeNotifyRun(send: boolean): NativeStage {
 
 export const notifyRun = makeNotifyRun(true);
 
-export const NATIVE_NOTIFY_STAGES: Partial<Record<StageName, NativeStage>> = { notify_run: notifyRun };
+export const NATIVE_NOTIFY_STAGES: Partial<Record<StageName, NativeStage>> = { notify_start: notifyStart, notify_run: notifyRun };
 
 // Rendering helpers re-exported for the tests that compare both sides.
 export { body, title };

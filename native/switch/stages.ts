@@ -22,6 +22,7 @@ export const STAGES = {
   storage_check_tiers: { domain: 'storage', outputs: [] },
   storage_run: { domain: 'storage', outputs: [] },
   storage_logs: { domain: 'storage', outputs: [] },
+  notify_start: { domain: 'notify', outputs: [] },
   notify_run: { domain: 'notify', outputs: ['notify'] },
   metrics_write: { domain: 'metrics', outputs: [] },
 } as const satisfies Record<string, { domain: DomainName; outputs: readonly string[] }>;

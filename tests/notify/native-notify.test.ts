@@ -50,7 +50,7 @@ async function side(which: 'bash' | 'ts', context: Record<string, string>, state
     TELEGRAM_API_BASE: sink.base, SENDMAIL_PATH: fakeSendmail(mailDir), ...context,
     ...(smtp !== undefined ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) } : {}),
   };
-  for (const key of ['WEBHOOK_URLS', 'TELEGRAM_SERVER_API_HOST']) if (ctx[key] !== undefined) ctx[key] = ctx[key].replaceAll('BASE', sink.base);
+  for (const key of ['WEBHOOK_URLS', 'TELEGRAM_SERVER_API_HOST', 'HEALTHCHECK_URL']) if (ctx[key] !== undefined) ctx[key] = ctx[key].replaceAll('BASE', sink.base);
   appendFileSync(dir.contextPath, Object.entries(ctx).map(([k, v]) => `${k}='${v.replaceAll("'", "'\\''")}'\n`).join(''));
   if (log.length > 0) appendFileSync(dir.logPath, `${log.join('\n')}\n`);
   appendFileSync(dir.contextPath, "DEBUG_LEVEL='advanced'\n");
@@ -147,6 +147,15 @@ describe('native notify_run = legacy notify_run', () => {
     expect(ts.requests).toHaveLength(2);
     await compare({ TELEGRAM_ENABLED: 'true', BOT_TELEGRAM_TYPE: 'centralized', TELEGRAM_SERVER_API_HOST: 'BASE' }, {}, [],
       [{ status: 409, body: '{}' }]);
+  }, 60_000);
+
+  it('the healthcheck ping: /fail with exit code 2 after a 500, success with 0 (query kept after the suffix)', async () => {
+    const failed = await compare({ HEALTHCHECK_URL: 'BASE/ping/abc-secret/' }, {}, LOG_LINES, [{ status: 500, body: '' }, { status: 200, body: 'OK' }]);
+    expect(failed.requests.map((r) => r.split('\n')[0])).toEqual(['POST /ping/abc-secret/fail', 'POST /ping/abc-secret/fail']);
+    expect(failed.requests[1]?.endsWith('\n2')).toBe(true);
+    expect(failed.lines.join('\n')).not.toContain('abc-secret');
+    const ok = await compare({ HEALTHCHECK_URL: 'BASE/ping/abc-secret?create=1' }, {}, [], [{ status: 200, body: 'OK' }]);
+    expect(ok.requests.map((r) => r.split('\n')[0])).toEqual(['POST /ping/abc-secret?create=1']);
   }, 60_000);
 
   it('e-mail through SMTP to a real aiosmtpd server', async () => {
