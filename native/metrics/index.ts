@@ -49,8 +49,10 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
 }
 
-export async function metricsWrite({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
+export async function metricsWrite({ runDir, log, env, shadow }: NativeStageContext): Promise<ExitStatus> {
   const inputs = new StageInputs(runDir);
+  // In shadow the file goes to the scratch copy; free space and the previous file are read where the real ones are.
+  const real = (key: string): string => (shadow === true && inputs.has(`SHADOW_ORIG_${key}`) ? inputs.get(`SHADOW_ORIG_${key}`) : inputs.get(key));
   if (inputs.get('PROMETHEUS_ENABLED') !== 'true') {
     log.skip('Prometheus metrics disabled');
     return 0;
@@ -59,13 +61,13 @@ export async function metricsWrite({ runDir, log, env }: NativeStageContext): Pr
   log.step('Writing Prometheus metrics');
   const dir = inputs.get('PROMETHEUS_TEXTFILE_DIR').replace(/\/$/, '');
   const file = `${dir}/proxmox_backup.prom`;
-  const previousText = readPrevious(file);
+  const previousText = readPrevious(`${real('PROMETHEUS_TEXTFILE_DIR').replace(/\/$/, '')}/proxmox_backup.prom`);
   const runLog = readLog(runDir.logPath);
   const { text, series } = await renderMetrics({
     get: (key) => inputs.get(key), version: toolVersion(), now: nowSeconds(env),
     freeBytes: {
-      primary: freeBytes(inputs.get('LOCAL_BACKUP_PATH')),
-      secondary: (inputs.get('STATUS_SECONDARY') || 'disabled') === 'disabled' ? undefined : freeBytes(inputs.get('SECONDARY_BACKUP_PATH')),
+      primary: freeBytes(real('LOCAL_BACKUP_PATH')),
+      secondary: (inputs.get('STATUS_SECONDARY') || 'disabled') === 'disabled' ? undefined : freeBytes(real('SECONDARY_BACKUP_PATH')),
     },
     logCounts: { errors: logLines('ERROR', runLog).length, warnings: logLines('WARNING', runLog).length },
     previous: (name, labels) => previousValue(previousText, name, labels,

@@ -42,8 +42,8 @@ export function gatherSummary(inputs: StageInputs, values: ReadonlyMap<string, s
     values, version: toolVersion(), now: nowSeconds(env), sendTime: Math.trunc(Date.now() / 1000),
     logErrors: logLines('ERROR', runLog), logWarnings: logLines('WARNING', runLog),
     archiveExists: isFile(file), metadataLevel, logFileExists: isFile(values.get('LOG_FILE') ?? ''),
-    freeLocal: freeBytes(inputs.get('LOCAL_BACKUP_PATH')),
-    freeSecondary: secondary === 'disabled' ? undefined : freeBytes(inputs.get('SECONDARY_BACKUP_PATH')),
+    freeLocal: freeBytes(values.get('LOCAL_BACKUP_PATH') ?? ''),
+    freeSecondary: secondary === 'disabled' ? undefined : freeBytes(values.get('SECONDARY_BACKUP_PATH') ?? ''),
   };
 }
 
@@ -517,7 +517,13 @@ export function makeNotifyRun(send: boolean): NativeStage {
     if (inputs.get('CHECK_ONLY') === 'true' && inputs.get('NOTIFY_DRY_RUN') !== 'true') return 0;
     const values = new Map([...context.runDir.readContext(), ...context.runDir.readState()]);
     // A shadow run's context has no log file of its own; the messages name the real one (shadow.ts).
-    if (context.shadow === true) values.set('LOG_FILE', values.get('SHADOW_LOG_FILE') ?? '');
+    if (context.shadow === true) {
+      values.set('LOG_FILE', values.get('SHADOW_LOG_FILE') ?? '');
+      // Free space is read where the real tiers are, not in the scratch copy's redirected directories.
+      for (const key of ['LOCAL_BACKUP_PATH', 'SECONDARY_BACKUP_PATH']) {
+        if (values.has(`SHADOW_ORIG_${key}`)) values.set(key, values.get(`SHADOW_ORIG_${key}`) ?? '');
+      }
+    }
     const summary = gatherSummary(inputs, values, readLog(context.runDir.logPath), context.env);
     const status = await new Notifier(context, summary, send && context.shadow !== true).run();
     return status;

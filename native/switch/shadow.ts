@@ -19,7 +19,10 @@ const OUTPUT_KEYS = ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', 'SECONDARY_BACKUP_PA
 export function redirectScratchContext(scratch: RunDir): void {
   const context = scratch.readContext();
   for (const key of OUTPUT_KEYS) {
-    if (context.has(key)) context.set(key, join(scratch.path, 'shadow-out', key.toLowerCase()));
+    if (!context.has(key)) continue;
+    // Kept aside for what a stage only reads there (free space, the previous metrics file): SHADOW_ORIG_<KEY>.
+    context.set(`SHADOW_ORIG_${key}`, context.get(key) ?? '');
+    context.set(key, join(scratch.path, 'shadow-out', key.toLowerCase()));
   }
   // BASE_DIR holds state a stage may change (config/.server_identity): the native side gets a copy of it.
   const base = context.get('BASE_DIR');
@@ -54,7 +57,9 @@ function notifyArtefacts(dir: RunDir, replacements: Replacements): Map<string, s
   for (const name of readdirSync(notify).filter((n) => !n.startsWith('.')).sort()) {
     let text = readFileSync(join(notify, name), 'utf8');
     for (const [from, to] of replacements) if (from !== '') text = text.split(from).join(to);
-    text = text.replace(/^Date: .*$/m, 'Date: <DATE>').replace(/^(✅|❌|➖) Email: .*$/mu, '<EMAIL LINE>');
+    // Free space is read live, twice (notify.md §9 tokenises it too).
+    text = text.replace(/^Date: .*$/m, 'Date: <DATE>').replace(/^(✅|❌|➖) Email: .*$/mu, '<EMAIL LINE>')
+      .replace(/🔹 (Local|Secondary): [\d.]+ \w+/gu, '🔹 $1: <FREE>').replace(/"free_bytes":\d+/g, '"free_bytes":<FREE>');
     files.set(`notify/${name}`, text);
   }
   return files;
