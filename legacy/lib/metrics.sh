@@ -34,7 +34,8 @@ metrics_previous() {
     n=$(( n + 1 ))
     [[ -z "$line" || "$line" == '#'* ]] && continue
     if [[ ! "$line" =~ ^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?\ [0-9]+$ ]]; then
-      log_debug "Ignoring unreadable line ${n} of the previous metrics file"
+      # stderr: the caller captures stdout as the value (a console line there broke the arithmetic).
+      log_debug "Ignoring unreadable line ${n} of the previous metrics file" >&2
       continue
     fi
     if [[ "$line" == "${name}${labels} "* ]]; then printf '%s' "${line##* }"; return 0; fi

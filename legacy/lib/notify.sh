@@ -63,18 +63,18 @@ notify_cut() {
 
 notify_issues_block() {
   local errors warnings shown=0 line
-  errors="$(log_lines ERROR "${RUN_DIR}/run.log" | wc -l)"
-  warnings="$(log_lines WARNING "${RUN_DIR}/run.log" | wc -l)"
+  errors="$(log_lines ERROR "$NOTIFY_LOG" | wc -l)"
+  warnings="$(log_lines WARNING "$NOTIFY_LOG" | wc -l)"
   (( errors + warnings > 0 )) || return 0
   printf '\n❗ Errors: %s · Warnings: %s\n' "$errors" "$warnings"
   while IFS= read -r line; do
     printf '❌ %s\n' "$(notify_cut "${line#*\[ERROR\] }")"
     shown=$(( shown + 1 ))
-  done < <(log_lines ERROR "${RUN_DIR}/run.log" | head -n 5)
+  done < <(log_lines ERROR "$NOTIFY_LOG" | head -n 5)
   while IFS= read -r line; do
     printf '⚠️ %s\n' "$(notify_cut "${line#*\[WARNING\] }")"
     shown=$(( shown + 1 ))
-  done < <(log_lines WARNING "${RUN_DIR}/run.log" | head -n 5)
+  done < <(log_lines WARNING "$NOTIFY_LOG" | head -n 5)
   (( errors + warnings == shown )) || printf '… and %s more\n' "$(( errors + warnings - shown ))"
 }
 
@@ -133,6 +133,10 @@ notify_run() {
   if [[ "$CHECK_ONLY" == true && "$NOTIFY_DRY_RUN" != true ]]; then return 0; fi
   log_step 'Sending notifications'
   mkdir -p -- "${RUN_DIR}/notify"
+  # The frozen snapshot (§1.2): every channel renders the log as it was when the phase began, so a channel's
+  # failure never shows up in the messages of the channels after it.
+  NOTIFY_LOG="${RUN_DIR}/notify/.run.log"
+  ( umask 077 && cp -- "${RUN_DIR}/run.log" "$NOTIFY_LOG" )
   notify_outcome
   NOTIFY_TITLE="$(notify_title)"
   NOTIFY_BODY="$(notify_body)"
@@ -150,8 +154,11 @@ notify_run() {
     [[ "$result" != failed ]] || any_failed=true
   done
   # Transport scratch files: a central-server reply holds a bot token, and notify/ keeps no secret (§7).
-  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers"
   if [[ "$any_failed" == true && "$any_sent" == false ]]; then log_warning 'All notification channels failed'; fi
+  local ping=success
+  [[ "$NOTIFY_C" != 2 ]] || ping=fail
+  notify_healthcheck "$ping" "$NOTIFY_C" || any_failed=true
+  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers" "${RUN_DIR}/notify/.ping" "$NOTIFY_LOG"
   state_set NOTIFY_EMAIL "$NOTIFY_EMAIL"
   state_set NOTIFY_TELEGRAM "$NOTIFY_TELEGRAM"
   state_set NOTIFY_WEBHOOK "$NOTIFY_WEBHOOK"
@@ -521,7 +528,7 @@ notify_first_lines_json() {
     [[ "$first" == true ]] || printf ','
     first=false
     notify_js "$(notify_cut "${line#*\["${level}"\] }")"
-  done < <(log_lines "$level" "${RUN_DIR}/run.log" | head -n 5)
+  done < <(log_lines "$level" "$NOTIFY_LOG" | head -n 5)
   printf ']'
 }
 
@@ -543,8 +550,8 @@ notify_generic_json() {
     archive+=",\"compression_ratio\":$(notify_jstr_or_null "${COMPRESSION_RATIO:-}"),\"encrypted\":$([[ "$ENCRYPT_ARCHIVE" == true ]] && printf true || printf false)}"
   fi
   [[ "$CHECK_ONLY" == true ]] || files="{\"included\":$(notify_jnum "${FILES_INCLUDED:-}"),\"missing\":$(notify_jnum "${FILE_MISSING:-}")}"
-  errors="$(log_lines ERROR "${RUN_DIR}/run.log" | wc -l)"
-  warnings="$(log_lines WARNING "${RUN_DIR}/run.log" | wc -l)"
+  errors="$(log_lines ERROR "$NOTIFY_LOG" | wc -l)"
+  warnings="$(log_lines WARNING "$NOTIFY_LOG" | wc -l)"
   printf '{"schema":"proxmox-backup.notify/1","tool_version":%s,"mode":%s,"status":%s,"exit_code":%s,"title":%s,"text":%s,' \
     "$(notify_js "$(core_version)")" "$(notify_js "$mode")" "$(notify_js "$NOTIFY_STATUS")" "$NOTIFY_C" \
     "$(notify_js "$NOTIFY_TITLE")" "$(notify_js "$NOTIFY_BODY")"
@@ -653,4 +660,57 @@ notify_send_webhook() {
     notify_webhook_send "$n" "$url" || all=false
   done
   [[ "$all" != true ]] || NOTIFY_RESULT=sent
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Healthcheck ping (README "Decisions": the dead-man's switch). HEALTHCHECK_URL is a secret: never logged.
+
+# notify_healthcheck_url KIND: the URL for start, success or fail (the suffix goes before any query).
+notify_healthcheck_url() {
+  local url="$HEALTHCHECK_URL" query='' suffix=''
+  case "$1" in start) suffix=/start ;; fail) suffix=/fail ;; esac
+  if [[ "$url" == *\?* ]]; then query="?${url#*\?}"; url="${url%%\?*}"; fi
+  printf '%s%s%s' "${url%/}" "$suffix" "$query"
+}
+
+# notify_healthcheck KIND BODY: one ping (POST, BODY = the exit code, empty for start) with the §6 limits and
+# retries; only real backup runs ping (not --dry-run or --check-only). 1 when it failed (a WARNING).
+notify_healthcheck() {
+  local kind="$1" attempt wait reason='' retry
+  [[ -n "${HEALTHCHECK_URL:-}" && "$DRY_RUN" != true && "$CHECK_ONLY" != true ]] || return 0
+  if [[ ! "$HEALTHCHECK_URL" =~ ^https?://[^/?#@]*@?[^/?#:@]+(:[0-9]+)?([/?#].*)?$ ]]; then
+    log_warning 'Healthcheck ping not sent: HEALTHCHECK_URL is not a valid http(s) URL'
+    return 1
+  fi
+  mkdir -p -- "${RUN_DIR}/notify"
+  ( umask 077 && printf '%s' "$2" > "${RUN_DIR}/notify/.ping" )
+  for attempt in 1 2 3; do
+    log_debug "Healthcheck ping ${kind} (attempt ${attempt}/3)"
+    notify_http "$(notify_healthcheck_url "$kind")" "${RUN_DIR}/notify/.ping" 'Content-Type: text/plain'
+    retry=false wait="${NOTIFY_WAITS[$(( attempt - 1 ))]:-0}"
+    if [[ -z "$NOTIFY_HTTP" ]]; then reason="$(notify_curl_reason "$NOTIFY_CURL")"; retry=true
+    elif [[ "$NOTIFY_HTTP" == 2?? ]]; then log_success "Healthcheck ping ${kind} sent"; return 0
+    else
+      reason="HTTP ${NOTIFY_HTTP}"
+      if [[ "$NOTIFY_HTTP" == 429 || "$NOTIFY_HTTP" == 5?? ]]; then retry=true; fi
+      if [[ "$NOTIFY_HTTP" == 429 ]]; then
+        local after
+        after="$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9]*\).*/\1/p' "${RUN_DIR}/notify/.headers" | head -n 1)"
+        if [[ -n "$after" ]]; then wait="$after"; (( after <= 30 )) || retry=false; fi
+      fi
+    fi
+    if [[ "$retry" != true || "$attempt" == 3 ]]; then break; fi
+    log_info "Healthcheck ping ${kind} attempt ${attempt}/3 failed (${reason}); retrying in ${wait} s"
+    sleep "$wait"
+  done
+  log_warning "Healthcheck ping ${kind} failed: ${reason}"
+  return 1
+}
+
+# notify_start (run begin, both orchestrators): the /start ping; its transport files removed.
+notify_start() {
+  local status=0
+  notify_healthcheck start '' || status=1
+  rm -f -- "${RUN_DIR}/notify/.body" "${RUN_DIR}/notify/.response" "${RUN_DIR}/notify/.headers" "${RUN_DIR}/notify/.ping"
+  return "$status"
 }

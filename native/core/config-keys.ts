@@ -196,6 +196,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     description: 'webhook URLs, one per line' },
   enumKey('WEBHOOK_FORMAT', ['generic', 'discord', 'slack', 'ntfy', 'gotify'], 'generic', 'notify', 'payload shape'),
   secret('WEBHOOK_AUTH_HEADER', 'notify', 'header line sent with every webhook'),
+  secret('HEALTHCHECK_URL', 'notify', 'healthchecks-style ping URL: /start at run begin, the URL on success, /fail on error'),
   int('RETENTION_DAILY', 0, 0, undefined, 'storage', 'GFS: days kept'),
   int('RETENTION_WEEKLY', 0, 0, undefined, 'storage', 'GFS: ISO weeks kept'),
   int('RETENTION_MONTHLY', 0, 0, undefined, 'storage', 'GFS: months kept'),

@@ -171,6 +171,11 @@ export class RunLog {
     return log;
   }
 
+  /** A secret learnt during the run is redacted from every later line (log_add_secret). */
+  addSecret(secret: string): void {
+    this.options.redactor.add(secret);
+  }
+
   get exitCode(): ExitCode {
     return this.options.exitCode;
   }

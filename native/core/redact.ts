@@ -6,10 +6,15 @@ export const MIN_REDACTED_LENGTH = 6;
 export const MASK = '***';
 
 export class Redactor {
-  private readonly needles: readonly string[];
+  private needles: readonly string[] = [];
 
   constructor(secrets: Iterable<string>) {
-    const forms = new Set<string>();
+    this.add(...secrets);
+  }
+
+  /** More secrets from now on (log_add_secret: a token a central server returned, notify.md §6.4). */
+  add(...secrets: string[]): void {
+    const forms = new Set<string>(this.needles);
     for (const secret of secrets) {
       if (secret.length < MIN_REDACTED_LENGTH) continue;
       forms.add(secret);

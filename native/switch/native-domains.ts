@@ -3,7 +3,7 @@
 // not listed here runs bash, and `switch-mode status` says so: a flag never makes a backup vanish.
 import type { DomainName, FlagValue } from './flags.js';
 
-export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['orchestrator', 'backup']);
+export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['orchestrator', 'backup', 'notify', 'metrics']);
 
 export interface Effective {
   readonly value: 'bash' | 'ts' | 'shadow';

@@ -190,6 +190,7 @@ export class Orchestrator {
     await this.phase('LOGFILE', async () => this.openLogFile());
     this.writeContext();
     this.log.step(`Starting backup of ${this.value('HOSTNAME')} (${this.value('PROXMOX_TYPE')}), run ${this.value('RUN_TIMESTAMP')}`);
+    if (this.value('HEALTHCHECK_URL') !== '') await this.stage('notify_start');   // the healthcheck /start ping
     // Phase 7, the security gate: its legacy stage (the orchestrator domain is native stage by stage). An abort
     // (STATUS_SECURITY=2) stops before phase 8; notification, metrics and log management still run.
     let stop = (await this.phase('SECURITY', async () => this.stage('security_gate'))) !== 0 && this.value('STATUS_SECURITY') === '2';

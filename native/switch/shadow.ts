@@ -1,7 +1,7 @@
 // Shadow mode (ARCHITECTURE "Domains and flags"): the native stage runs on a scratch copy of the run directory
 // whose context points every output somewhere inside the scratch copy; afterwards its outputs are compared with
 // the real (bash) ones through the parity normalisers. Used by StageRunner when a domain's flag is `shadow`.
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, type Stats } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch, diffLines } from 'diff';
 import { commandsArtefact, recordedCommands, requestedCommands } from '../core/host-record.js';
@@ -21,7 +21,10 @@ const OUTPUT_KEYS = ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', 'SECONDARY_BACKUP_PA
 export function redirectScratchContext(scratch: RunDir): void {
   const context = scratch.readContext();
   for (const key of OUTPUT_KEYS) {
-    if (context.has(key)) context.set(key, join(scratch.path, 'shadow-out', key.toLowerCase()));
+    if (!context.has(key)) continue;
+    // Kept aside for what a stage only reads there (free space, the previous metrics file): SHADOW_ORIG_<KEY>.
+    context.set(`SHADOW_ORIG_${key}`, context.get(key) ?? '');
+    context.set(key, join(scratch.path, 'shadow-out', key.toLowerCase()));
   }
   // BASE_DIR holds state a stage may change (config/.server_identity): the native side gets a copy of it.
   const base = context.get('BASE_DIR');
@@ -32,6 +35,8 @@ export function redirectScratchContext(scratch: RunDir): void {
     context.set('BASE_DIR', copy);
   }
   context.set('RUN_DIR', scratch.path);
+  // The native side never writes the real log file; what a stage shows of it (notify's `Log file:`) is kept aside.
+  context.set('SHADOW_LOG_FILE', context.get('LOG_FILE') ?? '');
   context.set('LOG_FILE', '');
   scratch.writeContext(context);
 }
@@ -42,7 +47,28 @@ function sinceMark(path: string, offset: number): string {
   return existsSync(path) ? readFileSync(path).subarray(offset).toString('utf8') : '';
 }
 
+/**
+ * notify_run in shadow renders and sends nothing (notify.md §7): what is compared is what each channel would send,
+ * RUN_DIR/notify/* — the e-mail's Date (send time) and Telegram's Email line (the real e-mail result, which the
+ * render-only side cannot know) left out; the log and the state say what was delivered and differ by design.
+ */
+function notifyArtefacts(dir: RunDir, replacements: Replacements): Map<string, string> {
+  const files = new Map<string, string>();
+  const notify = join(dir.path, 'notify');
+  if (!existsSync(notify)) return files;
+  for (const name of readdirSync(notify).filter((n) => !n.startsWith('.')).sort()) {
+    let text = readFileSync(join(notify, name), 'utf8');
+    for (const [from, to] of replacements) if (from !== '') text = text.split(from).join(to);
+    // Free space is read live, twice (notify.md §9 tokenises it too).
+    text = text.replace(/^Date: .*$/m, 'Date: <DATE>').replace(/^(✅|❌|➖) Email: .*$/mu, '<EMAIL LINE>')
+      .replace(/🔹 (Local|Secondary): [\d.]+ \w+/gu, '🔹 $1: <FREE>').replace(/"free_bytes":\d+/g, '"free_bytes":<FREE>');
+    files.set(`notify/${name}`, text);
+  }
+  return files;
+}
+
 async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacements: Replacements): Promise<Map<string, string>> {
+  if (stage === 'notify_run') return notifyArtefacts(dir, replacements);
   const files = new Map<string, string>();
   const state = sinceMark(dir.statePath, marks.state);
   files.set('log', normaliseLog(sinceMark(dir.logPath, marks.log), replacements));

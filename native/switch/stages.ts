@@ -23,6 +23,7 @@ export const STAGES = {
   storage_check_tiers: { domain: 'storage', outputs: [] },
   storage_run: { domain: 'storage', outputs: [] },
   storage_logs: { domain: 'storage', outputs: [] },
+  notify_start: { domain: 'notify', outputs: [] },
   notify_run: { domain: 'notify', outputs: ['notify'] },
   metrics_write: { domain: 'metrics', outputs: [] },
 } as const satisfies Record<string, { domain: DomainName; outputs: readonly string[] }>;
@@ -34,6 +35,8 @@ export interface NativeStageContext {
   readonly runDir: RunDir;
   readonly log: RunLog;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** A shadow run (on a scratch copy): render what the stage would send, send nothing (notify.md §7). */
+  readonly shadow?: boolean;
 }
 
 export type NativeStage = (context: NativeStageContext) => Promise<ExitStatus>;
@@ -194,7 +197,7 @@ export class StageRunner {
       let candidate: ExitStatus;
       const quietLog = log.scratch(scratch.logPath);
       try {
-        candidate = await native({ runDir: scratch, log: quietLog, env: recording ? { ...this.options.env, PBK_REPLAY_DIR: record } : this.options.env });
+        candidate = await native({ runDir: scratch, log: quietLog, env: recording ? { ...this.options.env, PBK_REPLAY_DIR: record } : this.options.env, shadow: true });
       } catch (error) {
         this.shadowOutcome(domain, 'CANDIDATE', `parity: native ${stage} failed: ${error instanceof Error ? error.message : String(error)}`);
         return status;
