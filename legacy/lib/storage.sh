@@ -263,7 +263,10 @@ storage_candidates() {
     [[ "$name" == "$prefix"* ]] || continue
     ts="${name#"$prefix"}"
     [[ "$ts" =~ $re ]] || continue
-    printf '%s %s\n' "${BASH_REMATCH[1]}" "$name"
+    ts="${BASH_REMATCH[1]}"
+    # the sidecars of an uncompressed .tar fit (\.[a-z0-9]+)? but are parts of a set, not backups
+    [[ "$kind" != backup || ! "$name" =~ \.tar\.(sha256|metadata)$ ]] || continue
+    printf '%s %s\n' "$ts" "$name"
   done | LC_ALL=C sort -r
 }
 
@@ -273,7 +276,9 @@ storage_gfs_keep() {
   local ts name day week month year i rule n kept last
   while read -r ts name; do
     day="${ts%%_*}"
-    week="$(date -d "${day}" '+%G-W%V')"
+    # A calendar day, read in UTC: in a zone whose DST starts at midnight (America/Santiago) local 00:00 of that
+    # day does not exist and `date -d DAY` fails. A day that does not exist at all has no week ('').
+    week="$(date -u -d "${day}" '+%G-W%V' 2> /dev/null)" || week=''
     month="${day%-*}"
     year="${day%%-*}"
     stamps+=("$ts"); names+=("$name"); buckets+=("${day} ${week} ${month} ${year}")
