@@ -142,9 +142,13 @@ describe('the same tree planned by legacy/bin/fix-permissions --dry-run', () => 
     file(`backup/pbs-backup-${fqdn}-${ts}.tar.sha256`, 0o666);
     file(`backup/pve-backup-${fqdn}-${ts}.tar.zst.tmp`, 0o666);
     file(`backup/pve-backup-other.example-${ts}.tar.zst`, 0o666);
+    file(`backup/pve-backup-${fqdn}-garbage.tar.zst`, 0o666);                 // not spec-shaped: left alone (R2)
+    file(`backup/pve-backup-${fqdn}-${ts}.notes`, 0o666);
+    file(`backup/pve-backup-${fqdn}-${ts}.tar.ZST`, 0o666);
     symlinkSync('/etc/shadow', join(base, 'backup', `pve-backup-${fqdn}-2026-03-11_02-00-00.tar.zst`));
     file(`log/pve-backup-${fqdn}-${ts}.log`, 0o600);
     file(`log/pve-backup-${fqdn}-${ts}.log.jsonl`, 0o644);
+    file(`log/pbs-backup-${fqdn}-${ts}.log.json`, 0o600);
     file('secondary/notes.txt', 0o666);
     chmodSync(join(base, 'secondary'), 0o777);
     writeFileSync(join(base, 'env', 'backup.env'), [`LOCAL_BACKUP_PATH=${base}/backup`, `LOCAL_LOG_PATH=${base}/log`,
@@ -172,6 +176,6 @@ describe('the same tree planned by legacy/bin/fix-permissions --dry-run', () => 
       `Dry run: would change mode of ${base}/log/pve-backup-${fqdn}-${ts}.log: 0600 -> 0640`,
       `Dry run: would change owner of ${base}/secondary: 0:0 -> ${backupOwner.uid}:${backupOwner.gid}`,
     ]));
-    expect(nativeLines.some((l) => /legacy\/link|\/fifo|\.tmp|other\.example|notes\.txt|sub\/node_modules|2026-03-11/.test(l))).toBe(false);
+    expect(nativeLines.some((l) => /legacy\/link|\/fifo|\.tmp|other\.example|notes|garbage|ZST|sub\/node_modules|2026-03-11/.test(l))).toBe(false);
   }, 120_000);
 });
