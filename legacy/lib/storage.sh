@@ -263,7 +263,10 @@ storage_candidates() {
     [[ "$name" == "$prefix"* ]] || continue
     ts="${name#"$prefix"}"
     [[ "$ts" =~ $re ]] || continue
-    printf '%s %s\n' "${BASH_REMATCH[1]}" "$name"
+    ts="${BASH_REMATCH[1]}"
+    # the sidecars of an uncompressed .tar fit (\.[a-z0-9]+)? but are parts of a set, not backups
+    [[ "$kind" != backup || ! "$name" =~ \.tar\.(sha256|metadata)$ ]] || continue
+    printf '%s %s\n' "$ts" "$name"
   done | LC_ALL=C sort -r
 }
 
@@ -273,7 +276,9 @@ storage_gfs_keep() {
   local ts name day week month year i rule n kept last
   while read -r ts name; do
     day="${ts%%_*}"
-    week="$(date -d "${day}" '+%G-W%V')"
+    # A calendar day, read in UTC: in a zone whose DST starts at midnight (America/Santiago) local 00:00 of that
+    # day does not exist and `date -d DAY` fails. A day that does not exist at all has no week ('').
+    week="$(date -u -d "${day}" '+%G-W%V' 2> /dev/null)" || week=''
     month="${day%-*}"
     year="${day%%-*}"
     stamps+=("$ts"); names+=("$name"); buckets+=("${day} ${week} ${month} ${year}")
@@ -528,13 +533,23 @@ storage_is_protected() {
 storage_permissions_in() {
   local dir="$1" type="$2" name mode
   while IFS= read -r -d '' name; do
-    case "$name" in
-      *.sha256 | *.metadata | *.log | *.log.json | *.log.jsonl | *.json) mode=640 ;;
-      *.tmp) continue ;;
-      *) mode=600 ;;
-    esac
+    mode="$(storage_r2_mode "$name" "${type}-backup-${HOSTNAME}-")"
+    [[ -n "$mode" ]] || continue
     storage_set_mode "${dir}/${name}" "$mode" "$PERM_OWNER"
   done < <(find "$dir" -mindepth 1 -maxdepth 1 -type f -name "${type}-backup-${HOSTNAME}-*" -printf '%f\0')
+}
+
+# storage_r2_mode NAME PREFIX: the mode R2 wants for NAME (security.md §7.3): 600 for an archive
+# (PREFIX<ts>.tar[.<ext>][.age]), 640 for its .sha256/.metadata and for PREFIX<ts>.log/.json/.log.json/.log.jsonl;
+# nothing for any other name (a .tmp, an unparsable name), which R2 leaves alone.
+storage_r2_mode() {
+  local rest archive='\.tar(\.[a-z0-9]+)?(\.age)?'
+  [[ "$1" == "$2"* ]] || return 0
+  rest="${1#"$2"}"
+  [[ "$rest" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}(.*)$ ]] || return 0
+  rest="${BASH_REMATCH[1]}"
+  if [[ "$rest" =~ ^${archive}\.(sha256|metadata)$ || "$rest" =~ ^\.(log|json|log\.json|log\.jsonl)$ ]]; then printf 640
+  elif [[ "$rest" =~ ^${archive}$ ]]; then printf 600; fi
 }
 
 # storage_set_mode PATH MODE OWNER: what differs, changed and logged (security.md F1/F2); OWNER uid:gid or empty
