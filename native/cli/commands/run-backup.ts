@@ -11,6 +11,7 @@ import { err } from '../output.js';
 import { resolveAll } from './flags.js';
 import { Orchestrator } from '../../switch/orchestrator.js';
 import { NATIVE_BACKUP_STAGES } from '../../backup/index.js';
+import { NATIVE_SECURITY_STAGES } from '../../security/index.js';
 
 export interface RunBackupArgs {
   readonly config?: string;
@@ -50,7 +51,7 @@ export async function runBackup(environment: CliEnvironment, args: RunBackupArgs
       configPath: args.config, dryRun: args.dryRun === true, checkOnly: args.checkOnly === true,
       debugLevel: args.extreme === true ? 'extreme' : args.verbose === true ? 'advanced' : undefined,
       implementation: (domain) => effectiveImplementation(domain, valueOf(domain)).value,
-      fallback: flags.matrix.fallback, natives: NATIVE_BACKUP_STAGES,
+      fallback: flags.matrix.fallback, natives: { ...NATIVE_SECURITY_STAGES, ...NATIVE_BACKUP_STAGES },
       stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
       stderr: err,
     });
