@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codeDirectory } from '../cli/environment.js';
 import { formatEnvLine, parseEnvFile } from '../core/state-env.js';
+import { benchSecurity } from './bench-security.js';
 
 const REPO = codeDirectory();
 const HOSTS = join(REPO, 'parity', 'hosts');
@@ -162,4 +163,7 @@ function main(): void {
   }
 }
 
+
 main();
+// The security gate on an installed copy (issue 19): native/tools/bench-security.ts.
+process.stdout.write(benchSecurity(REPO, (line) => process.stderr.write(`${line}\n`)));
