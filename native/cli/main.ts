@@ -8,6 +8,7 @@ import { runCheck } from './commands/check.js';
 import { parseFlagOverrides, runResolve, runSet, runStatus, runTarget } from './commands/flags.js';
 import { runBackup } from './commands/run-backup.js';
 import { runParityCommand } from './commands/parity.js';
+import { runSecurityCheck } from './commands/security-check.js';
 import { readEnvironment, UsageError } from './environment.js';
 import { err } from './output.js';
 
@@ -34,6 +35,16 @@ const SIDE_TOOLS = `Side tools (Bash, no node needed; each has --help), as switc
   fix-permissions [--dry-run]`;
 
 async function main(argv: string[]): Promise<ExitStatus> {
+  // The cli domain's native side tools take the legacy tools' options and messages, not yargs'.
+  if (argv[0] === 'security-check') {
+    try {
+      return await runSecurityCheck(readEnvironment(), argv.slice(1));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      err(`ERROR: ${error.message}`);
+      return 2;
+    }
+  }
   let status: ExitStatus = 0;
   const parser = yargs(argv)
     .scriptName('switch-mode')

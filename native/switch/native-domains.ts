@@ -1,9 +1,10 @@
 // Which domains have a native implementation in this build (backup: some stages; the others run through their
-// shims, native/backup/index.ts; security: the gate, native/security/index.ts). A flag set to ts or shadow for a domain
+// shims, native/backup/index.ts; security: the gate, native/security/index.ts;
+// cli: the security-check side tool, the other side tools are still Bash). A flag set to ts or shadow for a domain
 // not listed here runs bash, and `switch-mode status` says so: a flag never makes a backup vanish.
 import type { DomainName, FlagValue } from './flags.js';
 
-export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['orchestrator', 'security', 'backup']);
+export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['cli', 'orchestrator', 'security', 'backup']);
 
 export interface Effective {
   readonly value: 'bash' | 'ts' | 'shadow';
