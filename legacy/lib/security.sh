@@ -3,7 +3,8 @@
 # The security checks (security.md §2-§5): A configuration file, B installation tree, C integrity manifest,
 # D sensitive files and backups, E processes, F firewall, G listening ports. Findings are WARNING lines and
 # counted; nothing here writes except security_write_manifest. The gate of a run is security_gate (phase 7,
-# a stage of the orchestrator domain: shims/security_gate); legacy/bin/security-check runs the checks on demand.
+# the security flag domain: shims/security_gate; native twin native/security/); legacy/bin/security-check
+# runs the checks on demand.
 # Needs log.sh, core.sh; reads the loaded configuration and BASE_DIR, CONFIG_FILE, RUN_DIR.
 
 SEC_ROOTS=(bin legacy shims native dist)
