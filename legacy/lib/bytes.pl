@@ -42,6 +42,11 @@ sub badline {
     }
 }
 
+sub valid_utf8 {
+    my ($s) = @_;
+    return $s =~ /^(?:[\x00-\x7f]|$VALID_MB)*$/;
+}
+
 sub urlencode {
     my ($s) = @_;
     $s =~ s/([^A-Za-z0-9\-_.!~*'()])/sprintf('%%%02X', ord($1))/ge;
@@ -54,7 +59,7 @@ unless (caller) {
     if ($mode eq 'esc') { print join("\n", map { esc($_) } @ARGV); }
     elsif ($mode eq 'badline') { badline($ARGV[0]); }
     elsif ($mode eq 'urlencode') { print urlencode($ARGV[0] // ''); }
-    elsif ($mode eq 'utf8') { exit((($ARGV[0] // '') =~ /^(?:[\x00-\x7f]|$VALID_MB)*$/) ? 0 : 1); }
+    elsif ($mode eq 'utf8') { exit(valid_utf8($ARGV[0] // '') ? 0 : 1); }
     else { print STDERR "usage: bytes.pl esc|badline|urlencode|utf8 ARG\n"; exit 2; }
 }
 1;

@@ -2,7 +2,7 @@
 # The metrics domain (metrics.md): one Prometheus textfile per run, written atomically in phase 14 from the
 # run's state. Stage: metrics_write. Needs log.sh, core.sh.
 
-METRICS_DOMAINS=(cli orchestrator backup storage notify metrics)
+METRICS_DOMAINS=(cli orchestrator security backup storage notify metrics)
 METRICS_PHASES=(LOGFILE DEPENDENCIES COLLECT ARCHIVE VERIFY STORAGE NOTIFY)
 
 # metrics_label VALUE: the escaped form inside "…" (\ → \\, " → \", newline → \n).

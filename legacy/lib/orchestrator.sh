@@ -189,7 +189,7 @@ orchestrator_context_keys() {
 # orchestrator_migration_keys: which implementation produced each domain (metrics.md §2 #25-28): all legacy.
 orchestrator_migration_keys() {
   local domain
-  for domain in CLI ORCHESTRATOR BACKUP STORAGE NOTIFY METRICS; do state_set "IMPL_${domain}" legacy; done
+  for domain in CLI ORCHESTRATOR SECURITY BACKUP STORAGE NOTIFY METRICS; do state_set "IMPL_${domain}" legacy; done
 }
 
 orchestrator_emoji() {

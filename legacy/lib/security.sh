@@ -3,7 +3,8 @@
 # The security checks (security.md §2-§5): A configuration file, B installation tree, C integrity manifest,
 # D sensitive files and backups, E processes, F firewall, G listening ports. Findings are WARNING lines and
 # counted; nothing here writes except security_write_manifest. The gate of a run is security_gate (phase 7,
-# a stage of the orchestrator domain: shims/security_gate); legacy/bin/security-check runs the checks on demand.
+# the security flag domain: shims/security_gate; native twin native/security/); legacy/bin/security-check
+# runs the checks on demand.
 # Needs log.sh, core.sh; reads the loaded configuration and BASE_DIR, CONFIG_FILE, RUN_DIR.
 
 SEC_ROOTS=(bin legacy shims native dist)
@@ -49,16 +50,23 @@ sec_issue() {
   printf '%s\0%s\0' "$1" "$2"
 }
 
-# sec_tree_issue PATH [STICKY_OK]: M5 and M4 for one lstat-ed entry (symlinks skipped).
-sec_tree_issue() {
-  local path="$1" sticky_ok="${2:-false}" mode uid
-  [[ ! -L "$path" && -e "$path" ]] || return 0
-  read -r mode uid < <(stat -c '%a %u' -- "$path")
-  mode=$(( 8#$mode ))
+# sec_mode_issue PATH MODE UID [STICKY_OK]: M5 and M4 for one entry whose octal MODE and UID find printed.
+sec_mode_issue() {
+  local path="$1" mode=$(( 8#$2 )) uid="$3" sticky_ok="${4:-false}"
   if (( mode & 8#022 )) && ! { [[ "$sticky_ok" == true ]] && (( mode & 8#1000 )); }; then
     sec_issue "$path" "Writable by group or others: $(log_esc "$path") (mode $(printf '%04o' "$mode"))"
   fi
   sec_good_owner "$uid" || sec_issue "$path" "Wrong owner on $(log_esc "$path"): uid ${uid} (expected uid 0)"
+}
+
+# sec_find_issues STICKY_OK FIND-ARGS...: M5/M4 for what find selects (symlinks skipped), modes and owners read
+# by find itself in one pass: no process per file.
+sec_find_issues() {
+  local sticky_ok="$1" mode uid path
+  shift
+  while IFS= read -r -d '' mode && IFS= read -r -d '' uid && IFS= read -r -d '' path; do
+    sec_mode_issue "$path" "$mode" "$uid" "$sticky_ok"
+  done < <(find "$@" -printf '%m\0%U\0%p\0' 2> /dev/null || true)
 }
 
 # security_check_config (A): the configuration file actually loaded and its directory.
@@ -75,7 +83,9 @@ security_check_config() {
     sec_finding "Wrong owner on $(log_esc "$file"): uid ${uid} (expected uid 0)"
     SEC_PERMISSION_ISSUES=$(( SEC_PERMISSION_ISSUES + 1 ))
   fi
-  dir="$(dirname -- "$(readlink -f -- "$file")")"
+  dir="$(readlink -f -- "$file")"
+  dir="${dir%/*}"
+  dir="${dir:-/}"
   read -r mode uid < <(stat -c '%a %u' -- "$dir")
   if (( 8#$mode & 8#022 )); then
     sec_finding "Writable by group or others: $(log_esc "$dir") (mode $(printf '%04o' "$(( 8#$mode ))"))"
@@ -94,23 +104,24 @@ security_check_tree() {
 }
 
 security_tree_issues() {
-  {
-    local root file path ancestor
-    sec_tree_issue "$BASE_DIR"
-    for root in "${SEC_ROOTS[@]}" node_modules; do
-      [[ -d "${BASE_DIR}/${root}" && ! -L "${BASE_DIR}/${root}" ]] || continue
-      while IFS= read -r -d '' path; do sec_tree_issue "$path"; done < <(find "${BASE_DIR}/${root}" -print0 2> /dev/null)
-    done
-    for file in "${SEC_FILES[@]}"; do
-      [[ "$file" != env/backup.env ]] || continue
-      sec_tree_issue "${BASE_DIR}/${file}"
-    done
-    ancestor="$(readlink -f -- "$BASE_DIR")"
-    while [[ "$ancestor" != / ]]; do
-      ancestor="$(dirname -- "$ancestor")"
-      sec_tree_issue "$ancestor" true
-    done
-  }
+  local root file ancestor
+  local -a roots=() top=("$BASE_DIR") ancestors=()
+  for root in "${SEC_ROOTS[@]}" node_modules; do
+    if [[ -d "${BASE_DIR}/${root}" && ! -L "${BASE_DIR}/${root}" ]]; then roots+=("${BASE_DIR}/${root}"); fi
+  done
+  for file in "${SEC_FILES[@]}"; do
+    [[ "$file" == env/backup.env || ! -e "${BASE_DIR}/${file}" ]] || top+=("${BASE_DIR}/${file}")
+  done
+  ancestor="$(readlink -f -- "$BASE_DIR")"
+  while [[ "$ancestor" != / ]]; do
+    ancestor="${ancestor%/*}"
+    ancestor="${ancestor:-/}"
+    ancestors+=("$ancestor")
+  done
+  sec_find_issues false "${top[@]}" -maxdepth 0 ! -type l
+  # The trees (node_modules holds thousands of entries): find keeps only the offenders itself.
+  (( ${#roots[@]} == 0 )) || sec_find_issues false "${roots[@]}" ! -type l \( -perm /022 -o ! -uid 0 ! -uid "$SEC_UID" \)
+  (( ${#ancestors[@]} == 0 )) || sec_find_issues true "${ancestors[@]}" -maxdepth 0 ! -type l
 }
 
 # security_check_sensitive (D): config/, lock/, the identity and manifest files, the backup paths, this host's archives.
@@ -120,31 +131,35 @@ security_check_sensitive() {
 }
 
 security_sensitive_issues() {
-  {
-    local path mode uid expected dir
-    for path in config lock config/.server_identity config/integrity.sha256; do
-      [[ -e "${BASE_DIR}/${path}" && ! -L "${BASE_DIR}/${path}" ]] || continue
-      read -r mode uid < <(stat -c '%a %u' -- "${BASE_DIR}/${path}")
-      expected=0700
-      [[ -d "${BASE_DIR}/${path}" ]] || expected=0600
+  local path mode uid type expected dir
+  local -a present=() dirs=()
+  for path in config lock config/.server_identity config/integrity.sha256; do
+    if [[ -e "${BASE_DIR}/${path}" && ! -L "${BASE_DIR}/${path}" ]]; then present+=("${BASE_DIR}/${path}"); fi
+  done
+  if (( ${#present[@]} > 0 )); then
+    while IFS= read -r -d '' type && IFS= read -r -d '' mode && IFS= read -r -d '' uid && IFS= read -r -d '' path; do
+      expected=0600
+      [[ "$type" != d ]] || expected=0700
       if (( 8#$mode & 8#077 )); then
-        sec_issue "${BASE_DIR}/${path}" "Insecure permissions on $(log_esc "${BASE_DIR}/${path}"): $(printf '%04o' "$(( 8#$mode ))") (expected ${expected})"
+        sec_issue "$path" "Insecure permissions on $(log_esc "$path"): $(printf '%04o' "$(( 8#$mode ))") (expected ${expected})"
       fi
-      sec_good_owner "$uid" || sec_issue "${BASE_DIR}/${path}" "Wrong owner on $(log_esc "${BASE_DIR}/${path}"): uid ${uid} (expected uid 0)"
-    done
-    for dir in "$LOCAL_BACKUP_PATH" "$LOCAL_LOG_PATH"; do
-      [[ -d "$dir" && ! -L "$dir" ]] || continue
-      mode="$(stat -c %a -- "$dir")"
-      (( ! (8#$mode & 8#022) )) || sec_issue "$dir" "Writable by group or others: $(log_esc "$dir") (mode $(printf '%04o' "$(( 8#$mode ))"))"
-    done
-    if [[ -d "$LOCAL_BACKUP_PATH" ]]; then
-      while IFS= read -r -d '' path; do
-        mode="$(stat -c %a -- "$path")"
-        (( ! (8#$mode & 8#007) )) || sec_issue "$path" "Backup file readable by others: $(log_esc "$path") (mode $(printf '%04o' "$(( 8#$mode ))"))"
-      done < <(find "$LOCAL_BACKUP_PATH" -mindepth 1 -maxdepth 1 -type f -regextype posix-extended \
-        -regex ".*/(pve|pbs|dual|unknown)-backup-$(security_host_re)-[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}\.(tar(\.(xz|zst|gz|bz2|lzma))?(\.age)?(\.sha256|\.metadata)?|log|json|log\.json)" -print0)
-    fi
-  }
+      sec_good_owner "$uid" || sec_issue "$path" "Wrong owner on $(log_esc "$path"): uid ${uid} (expected uid 0)"
+    done < <(find "${present[@]}" -maxdepth 0 -printf '%y\0%m\0%U\0%p\0' 2> /dev/null || true)
+  fi
+  for dir in "$LOCAL_BACKUP_PATH" "$LOCAL_LOG_PATH"; do
+    if [[ -d "$dir" && ! -L "$dir" ]]; then dirs+=("$dir"); fi
+  done
+  if (( ${#dirs[@]} > 0 )); then
+    while IFS= read -r -d '' mode && IFS= read -r -d '' path; do
+      sec_issue "$path" "Writable by group or others: $(log_esc "$path") (mode $(printf '%04o' "$(( 8#$mode ))"))"
+    done < <(find "${dirs[@]}" -maxdepth 0 -perm /022 -printf '%m\0%p\0' 2> /dev/null || true)
+  fi
+  [[ -d "$LOCAL_BACKUP_PATH" ]] || return 0
+  while IFS= read -r -d '' mode && IFS= read -r -d '' path; do
+    sec_issue "$path" "Backup file readable by others: $(log_esc "$path") (mode $(printf '%04o' "$(( 8#$mode ))"))"
+  done < <(find "$LOCAL_BACKUP_PATH" -mindepth 1 -maxdepth 1 -type f -perm /007 -regextype posix-extended \
+    -regex ".*/(pve|pbs|dual|unknown)-backup-$(security_host_re)-[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}\.(tar(\.(xz|zst|gz|bz2|lzma))?(\.age)?(\.sha256|\.metadata)?|log|json|log\.json)" \
+    -printf '%m\0%p\0' 2> /dev/null || true)
 }
 
 # security_host_re: this host's fqdn as an ERE.
@@ -162,10 +177,6 @@ security_current_set() {
   : > "$list"
   SEC_UNREADABLE_NOW=()
   while IFS= read -r -d '' type && IFS= read -r -d '' rel; do
-    if [[ "$rel" == *[$'\x01'-$'\x1f'\\]* ]] || ! perl "${LOG_LIB_DIR}/bytes.pl" utf8 "$rel"; then
-      sec_finding "Integrity: unsupported entry skipped: $(log_esc "$rel")"
-      continue
-    fi
     case "$type" in
       f) if [[ -r "${BASE_DIR}/${rel}" ]]; then printf '%s\0' "$rel" >> "$list"; else SEC_UNREADABLE_NOW+=("$rel"); fi ;;
       l) sec_finding "Integrity: unexpected symlink: $(log_esc "$rel") -> $(log_esc "$(readlink -- "${BASE_DIR}/${rel}")")" ;;
@@ -199,10 +210,13 @@ security_walk() {
   done
 }
 
-# security_sort_pairs: "<type>\0<path>\0" pairs of stdin, sorted bytewise by path (M12/M13 come out in order).
+# security_sort_pairs: "<type>\0<path>\0" pairs of stdin, sorted bytewise by path (M12/M13 come out in order);
+# a name with a byte < 0x20, a backslash or invalid UTF-8 gets type u (M13), all in this one process.
 security_sort_pairs() {
-  perl -0 -e 'my @r; while (defined(my $t = <STDIN>)) { my $p = <STDIN>; push @r, [$t, $p]; }
-    print map { $_->[0] . $_->[1] } sort { $a->[1] cmp $b->[1] } @r'
+  perl -0 -e 'require $ARGV[0]; my @r;
+    while (defined(my $t = <STDIN>)) { my $p = <STDIN>; chop $p;
+      $t = "u\0" if $p =~ /[\x01-\x1f\\]/ || !valid_utf8($p); push @r, [$t, $p]; }
+    print map { $_->[0] . $_->[1] . "\0" } sort { $a->[1] cmp $b->[1] } @r' -- "${LOG_LIB_DIR}/bytes.pl"
 }
 
 # security_relpath_ok REL: the form of a covered-set member (§3.4 step 2).

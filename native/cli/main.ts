@@ -24,8 +24,8 @@ function configOptions<T>(y: Argv<T>) {
     .option('flag', { type: 'string', array: true, default: [] as string[], describe: 'override a flag for this call: DOMAIN=bash|ts|shadow' });
 }
 
-/** The cli domain's side tools: bin/switch-mode runs them in Bash before node starts (they work without it). */
-const SIDE_TOOLS = `Side tools (Bash, no node needed; each has --help), as switch-mode <tool>:
+/** The cli domain's side tools: bin/switch-mode runs them in Bash (security-check natively with cli=ts). */
+const SIDE_TOOLS = `Side tools (Bash, no node needed; security-check native with cli=ts; each has --help), as switch-mode <tool>:
   list [--check] [--json]          every archive of every host on every tier
   verify ARCHIVE [--identity KEY]  prove an archive intact
   restore --archive A --all|--categories a,b [--to ROOT] [--dry-run]
@@ -34,6 +34,17 @@ const SIDE_TOOLS = `Side tools (Bash, no node needed; each has --help), as switc
   fix-permissions [--dry-run]`;
 
 async function main(argv: string[]): Promise<ExitStatus> {
+  // The cli domain's native side tools take the legacy tools' options and messages, not yargs'.
+  if (argv[0] === 'security-check') {
+    try {
+      const { runSecurityCheck } = await import('./commands/security-check.js');
+      return await runSecurityCheck(readEnvironment(), argv.slice(1));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      err(`ERROR: ${error.message}`);
+      return 2;
+    }
+  }
   let status: ExitStatus = 0;
   const parser = yargs(argv)
     .scriptName('switch-mode')

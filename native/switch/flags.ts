@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 
-export const DOMAINS = ['cli', 'orchestrator', 'backup', 'storage', 'notify', 'metrics'] as const;
+export const DOMAINS = ['cli', 'orchestrator', 'security', 'backup', 'storage', 'notify', 'metrics'] as const;
 export type DomainName = (typeof DOMAINS)[number];
 export const FLAG_VALUES = ['bash', 'ts', 'shadow'] as const;
 export type FlagValue = (typeof FLAG_VALUES)[number];

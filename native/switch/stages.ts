@@ -14,7 +14,7 @@ import type { ShadowInputs, ShadowVerdict } from './shadow.js';
 
 /** Every stage the orchestrator dispatches, named like its legacy function (and its shim). */
 export const STAGES = {
-  security_gate: { domain: 'orchestrator', outputs: [] },
+  security_gate: { domain: 'security', outputs: [] },
   backup_detect: { domain: 'backup', outputs: [] },
   backup_select_compressor: { domain: 'backup', outputs: [] },
   backup_collect: { domain: 'backup', outputs: ['staging'] },

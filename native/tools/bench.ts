@@ -21,6 +21,7 @@ import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { codeDirectory } from '../cli/environment.js';
 import { formatEnvLine, parseEnvFile } from '../core/state-env.js';
+import { benchSecurity } from './bench-security.js';
 
 const REPO = codeDirectory();
 const HOSTS = join(REPO, 'parity', 'hosts');
@@ -308,6 +309,8 @@ function main(args: string[]): void {
     report[section.name] = section.run({ quick, runs });
     process.stdout.write(table(section, report[section.name] ?? []));
   }
+  // The security gate on an installed copy (native/tools/bench-security.ts): its own table, text only.
+  if (only === undefined || only.includes('security')) process.stdout.write(benchSecurity(REPO, log));
   const machine = { cpus: availableParallelism(), memoryMiB: Math.round(totalmem() / 1048576), node: process.version, kernel: release() };
   writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), quick, runs, machine, seconds: Math.round((Date.now() - started) / 1000), sections: report }, null, 2)}\n`);
   process.stdout.write(`\nJSON: ${jsonFile} (${Math.round((Date.now() - started) / 1000)} s)\n`);

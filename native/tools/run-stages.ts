@@ -1,16 +1,19 @@
 // Usage: node dist/native/tools/run-stages.js RUN_DIR STAGE...
 // Summary: Run native stages on an existing run directory, as shims/<stage> runs legacy ones — the twin used by
-// `make bench` to time the backup domain alone, and by a developer to rerun one stage on a kept RUN_DIR
+// `make bench` to time the backup domain and the security gate alone, and by a developer to rerun one stage on a kept RUN_DIR
 // (PBK_KEEP_RUN_DIR=1). Appends to RUN_DIR/run.log and state.env; stops after a stage that ends 2.
 // Exit: the highest stage status (0/1/2); 64 bad usage or unknown stage.
 import { readFileSync } from 'node:fs';
 import { NATIVE_BACKUP_STAGES } from '../backup/index.js';
+import { NATIVE_SECURITY_STAGES } from '../security/index.js';
 import { ExitCode, type ExitStatus } from '../core/exit-code.js';
 import { RunLog, type DebugLevel } from '../core/log.js';
 import { Redactor } from '../core/redact.js';
 import { RunDir } from '../core/run-dir.js';
 import { parseEnvFile } from '../core/state-env.js';
-import type { StageName } from '../switch/stages.js';
+import type { NativeStage, StageName } from '../switch/stages.js';
+
+const NATIVE_STAGES: Partial<Record<StageName, NativeStage>> = { ...NATIVE_SECURITY_STAGES, ...NATIVE_BACKUP_STAGES };
 
 async function main(args: string[]): Promise<number> {
   const [path, ...stages] = args;
@@ -18,7 +21,7 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write('usage: run-stages RUN_DIR STAGE...\n');
     return 64;
   }
-  const unknown = stages.filter((s) => NATIVE_BACKUP_STAGES[s as StageName] === undefined);
+  const unknown = stages.filter((s) => NATIVE_STAGES[s as StageName] === undefined);
   if (unknown.length > 0) {
     process.stderr.write(`run-stages: no native stage ${unknown.join(', ')}\n`);
     return 64;
@@ -34,7 +37,7 @@ async function main(args: string[]): Promise<number> {
   let worst: ExitStatus = 0;
   try {
     for (const stage of stages) {
-      const run = NATIVE_BACKUP_STAGES[stage as StageName];
+      const run = NATIVE_STAGES[stage as StageName];
       const status = run === undefined ? 2 : await run({ runDir, log, env: process.env });
       worst = Math.max(worst, status) as ExitStatus;
       if (status === 2) break;

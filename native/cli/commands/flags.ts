@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ExitStatus } from '../../core/exit-code.js';
 import { readFlagsFile, updateManifestForFlags, writeFlagsFile } from '../../switch/flags-file.js';
 import {
-  isDomain, isFlagValue, resolveFlags, setDomain, targetMatrix, type DomainName, type FlagValue, type Resolution,
+  DOMAINS, isDomain, isFlagValue, resolveFlags, setDomain, targetMatrix, type DomainName, type FlagValue, type Resolution,
 } from '../../switch/flags.js';
 import { effectiveImplementation } from '../../switch/native-domains.js';
 import { nodeIdentity, UsageError, type CliEnvironment } from '../environment.js';
@@ -61,7 +61,7 @@ export async function runResolve(environment: CliEnvironment, domain: string,
 }
 
 export async function runSet(environment: CliEnvironment, domain: string, value: string): Promise<ExitStatus> {
-  if (!isDomain(domain)) throw new UsageError(`Unknown domain: '${domain}' (expected cli|orchestrator|backup|storage|notify|metrics)`);
+  if (!isDomain(domain)) throw new UsageError(`Unknown domain: '${domain}' (expected ${DOMAINS.join('|')})`);
   if (!isFlagValue(value)) throw new UsageError(`Invalid flag value: '${value}' (expected bash|ts|shadow)`);
   const path = flagsPathOf(environment);
   const flags = readFlagsFile(path);
