@@ -33,6 +33,8 @@ backup_collect() {
   fi
   collect_system_files || status=2
   collect_system_commands
+  collect_rebuild_files || status=2
+  collect_rebuild_commands
   collect_custom_paths
   (( status < 2 )) || return 2
   log_info "Collection finished: ${COLLECT_OK} collected, ${COLLECT_FAILED} failed, ${COLLECT_SKIPPED} skipped"

@@ -56,7 +56,7 @@ collect_pve_files() {
   fi
 }
 
-# V2: pmxcfs keeps config.db open; sqlite3 .backup gives a consistent copy.
+# V2: pmxcfs keeps config.db open; sqlite3 .backup gives a consistent copy, and a plain copy when it cannot.
 collect_config_db() {
   local logical="$1" dest="$2" src="${SRC_ROOT}$1" out
   [[ -e "$src" ]] || { collect_missing skip 'PVE cluster database' "$logical"; return 0; }
@@ -69,9 +69,11 @@ collect_config_db() {
   out="${STAGING}/${dest#./}"
   if ! LC_ALL=C timeout -k 5 "$COLLECT_TIMEOUT" sqlite3 -readonly "$src" ".backup '${out//\'/\'\'}'" \
     < /dev/null > /dev/null 2> "${RUN_DIR}/cmd.err"; then
+    # A damaged or non-SQLite file is still worth more to its owner than none (collect.md V2).
     rm -f -- "$out"
-    collect_fail 'PVE cluster database' "$logical" "$(log_esc "$(head -n 1 "${RUN_DIR}/cmd.err")")"
-    return 0
+    log_warning "config.db could not be copied consistently ($(log_esc "$(head -n 1 "${RUN_DIR}/cmd.err")")); copied as-is"
+    collect_file "$logical" "$dest" 'PVE cluster database' skip
+    return $?
   fi
   chmod --reference="$src" -- "$out" && touch -r "$src" -- "$out"
   [[ "$CP_PRESERVE" != *ownership* ]] || chown --reference="$src" -- "$out"

@@ -188,3 +188,67 @@ collect_custom_path() {
     collect_file "$path" ".${path}" 'custom path' skip
   fi
 }
+
+# What a rebuilt node needs beyond upstream (collect.md §5.3, decision 23): S50-S63, then S70-S75, after S46.
+# The network and cluster switches already logged their SKIP line; the storage stack logs its own once.
+collect_rebuild_files() {
+  local network=false storage=false name
+  [[ "${BACKUP_NETWORK_CONFIG:-false}" == true ]] && network=true
+  if collect_switch BACKUP_STORAGE_STACK 'Storage stack backup disabled'; then storage=true; fi
+  if [[ "$network" == true ]]; then
+    collect_tree /etc/network/interfaces.d ./etc/network/interfaces.d 'network interfaces.d' skip
+    collect_tree /etc/systemd/network ./etc/systemd/network 'systemd network configuration' skip
+    collect_tree /etc/udev/rules.d ./etc/udev/rules.d 'udev rules' skip
+  fi
+  collect_tree /etc/modprobe.d ./etc/modprobe.d 'kernel module options' skip
+  collect_file /etc/modules ./etc/modules 'kernel modules' skip
+  collect_tree /etc/modules-load.d ./etc/modules-load.d 'kernel modules-load.d' skip
+  collect_file /etc/kernel/cmdline ./etc/kernel/cmdline 'kernel command line' skip
+  collect_file /etc/kernel/proxmox-boot-uuids ./etc/kernel/proxmox-boot-uuids 'boot partition UUIDs' skip
+  collect_file /etc/default/grub ./etc/default/grub 'GRUB defaults' skip
+  collect_tree /etc/default/grub.d ./etc/default/grub.d 'GRUB defaults (grub.d)' skip
+  collect_file /etc/sysctl.conf ./etc/sysctl.conf 'sysctl configuration' skip
+  collect_tree /etc/sysctl.d ./etc/sysctl.d 'sysctl.d' skip
+  collect_file /etc/hostid ./etc/hostid 'host id' skip
+  collect_tree /etc/cron.hourly ./etc/cron.hourly 'cron.hourly' skip
+  collect_tree /etc/cron.monthly ./etc/cron.monthly 'cron.monthly' skip
+  if [[ "$storage" == true ]]; then
+    collect_tree /etc/lvm ./etc/lvm 'LVM configuration' skip no-cache
+    collect_tree /etc/iscsi ./etc/iscsi 'iSCSI configuration' skip
+    collect_tree /var/lib/iscsi ./var/lib/iscsi 'iSCSI node records' skip
+    collect_file /etc/multipath.conf ./etc/multipath.conf 'multipath configuration' skip
+    collect_tree /etc/multipath ./etc/multipath 'multipath bindings' skip
+    collect_tree /etc/mdadm ./etc/mdadm 'mdadm configuration' skip
+    collect_file /etc/crypttab ./etc/crypttab 'crypttab' skip
+  fi
+  collect_file /proc/cmdline "${C_DIR}/system/kernel_cmdline.txt" 'running kernel command line' skip
+  if [[ "$network" == true ]]; then
+    for name in "${SRC_ROOT}"/proc/net/bonding/*; do
+      [[ -f "$name" && ! -L "$name" ]] || continue
+      name="${name##*/}"
+      collect_file "/proc/net/bonding/${name}" "${C_DIR}/network/bonding/${name}.txt" 'bonding status' skip
+    done
+  fi
+}
+
+collect_rebuild_commands() {
+  if [[ "${BACKUP_NETWORK_CONFIG:-false}" == true ]]; then
+    collect_command 'bridge VLANs' "${C_DIR}/network/bridge_vlan.json" debug bridge -j vlan show
+  fi
+  if [[ "${BACKUP_STORAGE_STACK:-false}" == true ]]; then
+    collect_command 'block device attributes' "${C_DIR}/storage/blkid.txt" debug blkid
+    collect_command 'block device tree' "${C_DIR}/storage/lsblk.json" debug lsblk -J -O
+    if core_has_program pvs; then
+      collect_command 'LVM physical volumes' "${C_DIR}/storage/pvs.txt" debug pvs --units b
+      collect_command 'LVM volume groups' "${C_DIR}/storage/vgs.txt" debug vgs --units b
+      collect_command 'LVM logical volumes' "${C_DIR}/storage/lvs.txt" debug lvs -a --units b
+    else
+      log_debug 'Command not available: pvs (skipping LVM information)'
+    fi
+  fi
+  if [[ ( "$PROXMOX_TYPE" == pve || "$PROXMOX_TYPE" == dual ) && "${BACKUP_CLUSTER_CONFIG:-false}" == true ]] \
+    && detect_is_cluster "$SYSTEM_ROOT_PREFIX" "${COROSYNC_CONFIG_PATH%/}" "${PVE_CONFIG_PATH%/}"; then
+    collect_command 'PVE cluster status' "${C_DIR}/pve/cluster_status.txt" WARNING pvecm status
+    collect_command 'PVE cluster nodes' "${C_DIR}/pve/cluster_nodes.txt" WARNING pvecm nodes
+  fi
+}

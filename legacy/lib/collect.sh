@@ -129,7 +129,8 @@ collect_file() {
 }
 
 # collect_tree LOGICAL DEST WHAT MISSING [FILTER] [MISSING_MESSAGE]: a directory, recursively.
-# FILTER: '' | regular (files only, no links) | no-private (no directory named private at any depth).
+# FILTER: '' | regular (files only, no links) | no-private (no directory named private at any depth)
+# | no-cache (without the top-level cache/, collect.md S58).
 collect_tree() {
   local logical="$1" dest="$2" what="$3" missing="$4" filter="${5:-}" message="${6:-}" src="${SRC_ROOT}$1"
   if [[ ! -e "$src" && ! -L "$src" ]]; then
@@ -157,7 +158,8 @@ collect_tree() {
     rel="${entry:2}"
     [[ -n "$pruned" && "$rel" == "$pruned"/* ]] && continue
     entry_logical="${logical%/}/${rel}"
-    if collect_excluded "$entry_logical" || { [[ "$filter" == no-private && "/${rel}/" == */private/* ]]; }; then
+    if collect_excluded "$entry_logical" || { [[ "$filter" == no-private && "/${rel}/" == */private/* ]]; } \
+      || { [[ "$filter" == no-cache && ( "$rel" == cache || "$rel" == cache/* ) ]]; }; then
       if [[ "$type" == d ]]; then pruned="$rel"; fi
       continue
     fi

@@ -54,13 +54,16 @@ my @CATEGORIES = (
     ['ceph', 'yes', ['etc/ceph', 'etc/pve/ceph.conf', 'etc/pve/priv/ceph*']],
     ['pve-config', 'yes', ['etc/pve']],
     ['pbs', 'yes', ['etc/proxmox-backup']],
-    ['network', 'yes', [qw(etc/network etc/hosts etc/hostname etc/resolv.conf)]],
+    ['network', 'yes', [qw(etc/network etc/hosts etc/hostname etc/resolv.conf etc/systemd/network etc/udev/rules.d)]],
+    ['storage-stack', 'guarded', [qw(etc/lvm etc/iscsi etc/multipath etc/multipath.conf etc/mdadm etc/crypttab etc/hostid
+        var/lib/iscsi)]],
     ['ssh-keys', 'yes', [qw(etc/ssh root/.ssh home/*/.ssh)]],
     ['cron', 'yes', [qw(etc/crontab etc/cron.d etc/cron.hourly etc/cron.daily etc/cron.weekly etc/cron.monthly
         var/spool/cron)]],
     ['apt', 'yes', ['etc/apt']],
     ['accounts', 'guarded', [qw(etc/passwd etc/group etc/shadow etc/gshadow)]],
-    ['system', 'yes', [qw(etc/fstab etc/timezone etc/systemd etc/logrotate.d etc/ssl usr/local)]],
+    ['system', 'yes', [qw(etc/fstab etc/timezone etc/systemd etc/logrotate.d etc/ssl etc/modprobe.d etc/modules
+        etc/modules-load.d etc/kernel etc/default/grub etc/default/grub.d etc/sysctl.conf etc/sysctl.d usr/local)]],
     ['tool', 'no', ['script-repository']],
     ['custom-paths', 'yes', []],
 );
@@ -607,11 +610,21 @@ sub abort_or_warn {
     return 0;
 }
 
+# temp_of TARGET [SUFFIX]: the sibling an entry is written to before its rename. `.<name>.pbk-restore.<pid>` names
+# what is being written; when that would pass the file-system's 255-byte name limit (a name close to it, which
+# GNU tar restores fine), a short one, `.pbk-restore.<pid>.<n>`, always fits. O_EXCL keeps either from clobbering.
+my $TEMP_SEQ = 0;
 sub temp_of {
-    my ($target) = @_;
+    my ($target, $suffix) = @_;
+    $suffix //= '';
     my $dir = dirname($target);
     (my $base = $target) =~ s{.*/}{}s;
-    return "$dir/.$base.pbk-restore.$$";
+    my $name = ".$base.pbk-restore." . $$ . $suffix;
+    if (do { use bytes; length $name } > 255) {
+        $TEMP_SEQ += 1;
+        $name = '.pbk-restore.' . $$ . ".$TEMP_SEQ$suffix";
+    }
+    return "$dir/$name";
 }
 
 # ensure_parents NORM: missing parents created 0700 (their final metadata comes at the end); '' or an error.
@@ -809,7 +822,7 @@ sub chunk_open {
     my $target = target_of($root, $norm);
     my $err = ensure_parents($root, $norm, $created);
     return $err if $err;
-    my $tmp = temp_of($target) . '.chunks';
+    my $tmp = temp_of($target, '.chunks');
     sysopen(my $fh, $tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600) or return $!;
     push @TEMPS, $tmp;
     return { fh => $fh, tmp => $tmp, err => '' };

@@ -6,7 +6,7 @@
 # Needs the helpers of legacy/bin/proxmox-restore (resolve_archive, sidecar_hash, STREAM_SCRIPT, list_*).
 
 RESTORE_ENGINE="${LOG_LIB_DIR}/restore.pl"
-GUARDED_CATEGORIES=(pve-cluster corosync accounts)
+GUARDED_CATEGORIES=(pve-cluster corosync storage-stack accounts)
 CLUSTER_CATEGORIES=(pve-cluster corosync)
 
 # restore_fail MESSAGE: ERROR, the completion line, exit 2 (stopped before writing).

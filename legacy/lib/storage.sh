@@ -331,6 +331,28 @@ storage_deletions() {
   return 0
 }
 
+# storage_verified_only TIER CURRENT LISTING: sets STORAGE_LISTING to LISTING (names of a tier) without this host's
+# archives whose .sha256 is not beside them (decision 22, §4 step 1): retention neither counts, keeps nor deletes
+# such a set, and each gets one WARNING per run. CURRENT (the archive this run made) is never held back. Not run in
+# a command substitution: the WARNINGs must raise this process's exit code.
+storage_verified_only() {
+  local tier="$1" current="$2" listing="$3" ts name
+  local -A unverified=() present=()
+  while IFS= read -r name; do [[ -z "$name" ]] || present[$name]=1; done <<< "$listing"
+  while read -r ts name; do
+    # an uncompressed set's sidecars (.tar.sha256, .tar.metadata) match the candidate pattern: they are no archive
+    [[ "$name" != *.sha256 && "$name" != *.metadata ]] || continue
+    [[ -n "$name" && "$name" != "$current" && -z "${present[${name}.sha256]:-}" ]] || continue
+    unverified[$name]=1
+    storage_warn "Unverified backup ${name} in ${tier} (no checksum): not counted by retention"
+  done < <(storage_candidates backup <<< "$listing")
+  STORAGE_LISTING=''
+  while IFS= read -r name; do
+    [[ -n "$name" && -z "${unverified[$name]:-}" ]] && STORAGE_LISTING+="${name}"$'\n'
+  done <<< "$listing"
+  return 0
+}
+
 # storage_rotation_header TIER COUNT MAX KIND
 storage_rotation_header() {
   if [[ "$4" == backup ]] && storage_gfs_on; then
@@ -364,6 +386,7 @@ storage_rotate_local() {
     current="${PROXMOX_TYPE}-backup-${HOSTNAME}-${RUN_TIMESTAMP}.tar"
     listing+=$'\n'"$current"
   fi
+  if [[ "$kind" == backup ]]; then storage_verified_only "$tier" "$current" "$listing"; listing="$STORAGE_LISTING"; fi
   count="$(storage_candidates "$kind" <<< "$listing" | wc -l)"
   storage_rotation_header "$tier" "$count" "$max" "$kind"
   deletions="$(storage_deletions "$kind" "$max" "$current" <<< "$listing")"
@@ -407,6 +430,7 @@ storage_rotate_cloud() {
     storage_warn "Cloud listing failed: $(storage_reason "$(storage_last_error)")"
     return 0
   fi
+  if [[ "$kind" == backup ]]; then storage_verified_only cloud "$current" "$listing"; listing="$STORAGE_LISTING"; fi
   count="$(storage_candidates "$kind" <<< "$listing" | wc -l)"
   storage_rotation_header cloud "$count" "$max" "$kind"
   deletions="$(storage_deletions "$kind" "$max" "$current" <<< "$listing")"

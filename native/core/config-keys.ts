@@ -67,6 +67,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   bool('BACKUP_ZFS_CONFIG', 'true', 'backup', 'zfs/zpool outputs and /etc/zfs'),
   bool('BACKUP_CRITICAL_FILES', 'true', 'backup', '/etc/apt tree'),
   bool('BACKUP_NETWORK_CONFIG', 'true', 'backup', 'network files and ip/firewall dumps'),
+  bool('BACKUP_STORAGE_STACK', 'true', 'backup', 'LVM metadata, iSCSI, multipath, mdadm, crypttab, blkid/lsblk/pvs outputs (decision 23)'),
   bool('BACKUP_REMOTE_CFG', 'true', 'backup', 'PBS: keep remote.cfg'),
   bool('BACKUP_CLUSTER_CONFIG', 'true', 'backup', 'PVE: /etc/pve tree and config.db'),
   bool('BACKUP_COROSYNC_CONFIG', 'true', 'backup', 'PVE: corosync.conf on cluster nodes'),

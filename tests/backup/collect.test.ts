@@ -1,6 +1,9 @@
 // Native backup_collect against legacy on the same inputs (collect.md): on every fixture host, with every collection
 // switch off, with custom paths and the blacklist — status, every line (DEBUG too), state and the staging tree
 // entry by entry must be equal; and the hostile host's hazards, each checked on the native staging tree.
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectState, compareCollect } from './collect-compare.js';
 
@@ -13,9 +16,56 @@ function expectSame(result: Awaited<ReturnType<typeof compareCollect>>): void {
   expect([...result.native.tree.entries()].sort()).toEqual([...result.legacy.tree.entries()].sort());
 }
 
+// What a rebuilt node needs (collect.md §5.3, decision 23): the rows each fixture host carries a sample of.
+const REBUILD: Record<string, readonly string[]> = {
+  'pve-single': ['./etc/udev/rules.d/70-persistent-net.rules', './etc/modprobe.d/zfs.conf', './etc/hostid', './etc/lvm/backup/pve',
+    `${C}/storage/lvs.txt`, `${C}/network/bridge_vlan.json`, `${C}/storage/lsblk.json`, `${C}/system/kernel_cmdline.txt`],
+  'pve-cluster': ['./etc/network/interfaces.d/sdn', './etc/systemd/network/10-nic0.link', './etc/udev/rules.d/99-iscsi-queue.rules',
+    './etc/modprobe.d/vfio.conf', './etc/modules', './etc/modules-load.d/multipath.conf', './etc/kernel/cmdline',
+    './etc/kernel/proxmox-boot-uuids', './etc/default/grub', './etc/default/grub.d/init-select.cfg', './etc/sysctl.conf',
+    './etc/sysctl.d/90-ceph.conf', './etc/hostid', './etc/cron.hourly/.placeholder', './etc/cron.monthly/.placeholder',
+    './etc/lvm/lvm.conf', './etc/lvm/backup/pve', './etc/lvm/archive/pve_00006-1732413000.vg', './etc/iscsi/initiatorname.iscsi',
+    './var/lib/iscsi/nodes/iqn.2005-10.org.freenas.ctl:pve-lun0/10.10.30.5,3260,1/default', './etc/multipath.conf',
+    './etc/multipath/bindings', './etc/multipath/wwids', `${C}/system/kernel_cmdline.txt`, `${C}/network/bonding/bond0.txt`,
+    `${C}/network/bridge_vlan.json`, `${C}/storage/blkid.txt`, `${C}/storage/lsblk.json`, `${C}/storage/pvs.txt`, `${C}/storage/vgs.txt`,
+    `${C}/storage/lvs.txt`, `${C}/pve/cluster_status.txt`, `${C}/pve/cluster_nodes.txt`],
+  pbs: ['./etc/mdadm/mdadm.conf', './etc/crypttab', './etc/lvm/backup/pve', `${C}/storage/blkid.txt`, `${C}/storage/pvs.txt`],
+  dual: ['./etc/lvm/backup/pve', './etc/hostid', `${C}/storage/vgs.txt`],
+  hostile: ['./etc/lvm/lvm.conf', `${C}/storage/vgs.txt`, `${C}/storage/lsblk.json`],
+};
+
 describe.each(['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'])('%s', (host) => {
-  it('collects what legacy collects, line for line', async () => {
-    expectSame(await compareCollect(host));
+  it('collects what legacy collects, line for line, with what a rebuild needs', async () => {
+    const result = await compareCollect(host);
+    expectSame(result);
+    const tree = result.native.tree;
+    for (const path of REBUILD[host] ?? []) expect({ path, present: tree.has(path) }).toEqual({ path, present: true });
+    expect([...tree.keys()].filter((p) => p.startsWith('./etc/lvm/cache'))).toEqual([]);   // S58: never the device cache
+    if (host === 'pve-cluster') expect(tree.get('./etc/iscsi/initiatorname.iscsi')).toMatch(/^f 600 /);
+    if (host !== 'pve-cluster') expect(tree.has(`${C}/pve/cluster_status.txt`)).toBe(false);   // S74: cluster members only
+    if (host === 'hostile') {
+      // blkid finding no device exits 2, a failing pvs and an unknown bridge object: DEBUG, no file, no warning
+      expect(result.native.lines).toContain('[DEBUG] Failed to collect block device attributes - command: blkid - exit 2');
+      expect(tree.has(`${C}/storage/blkid.txt`)).toBe(false);
+      expect(tree.has(`${C}/storage/pvs.txt`)).toBe(false);
+      expect(tree.has(`${C}/network/bridge_vlan.json`)).toBe(false);
+    }
+  });
+});
+
+describe('a config.db SQLite cannot back up (collect.md V2)', () => {
+  it('is copied as-is with one WARNING, on both sides', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pbk-damaged-db-'));
+    cpSync(join(import.meta.dirname, '..', '..', 'parity', 'hosts', 'pve-single', 'root'), root, { recursive: true, verbatimSymlinks: true });
+    const damaged = Buffer.from('SQLite format 3\0 but the rest was overwritten by a failing disk\n'.repeat(64), 'latin1');
+    writeFileSync(join(root, 'var/lib/pve-cluster/config.db'), damaged, { mode: 0o600 });
+    const result = await compareCollect('pve-single', { SYSTEM_ROOT_PREFIX: root });
+    expectSame(result);
+    const warnings = result.native.lines.filter((l) => l.startsWith('[WARNING] config.db'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^\[WARNING\] config\.db could not be copied consistently \(.+\); copied as-is$/);
+    const copied = readFileSync(join(result.nativeStaging, 'var/lib/pve-cluster/config.db'));
+    expect(copied.equals(damaged)).toBe(true);
   });
 });
 
@@ -26,11 +76,28 @@ const SWITCHES = [
   ['BACKUP_VM_CONFIGS', 'pve-single'], ['BACKUP_NETWORK_CONFIG', 'pbs'], ['BACKUP_CRITICAL_FILES', 'pbs'], ['BACKUP_SCRIPT_DIR', 'pbs'],
   ['BACKUP_CRONTABS', 'pbs'], ['BACKUP_ZFS_CONFIG', 'pve-single'], ['BACKUP_INSTALLED_PACKAGES', 'pbs'], ['BACKUP_REMOTE_CFG', 'pbs'],
   ['BACKUP_PXAR_FILES', 'pbs'], ['AUTO_DETECT_DATASTORES', 'pbs'], ['AUTO_DETECT_DATASTORES', 'pve-single'],
+  ['BACKUP_STORAGE_STACK', 'pve-cluster'], ['BACKUP_NETWORK_CONFIG', 'pve-cluster'],
 ] as const;
 
 describe('collection switches off (config.md §5.2)', () => {
   it.each(SWITCHES)('%s=false on %s', async (key, host) => {
-    expectSame(await compareCollect(host, { [key]: 'false' }));
+    const result = await compareCollect(host, { [key]: 'false' });
+    expectSame(result);
+    if (key === 'BACKUP_STORAGE_STACK') {
+      const paths = [...result.native.tree.keys()];
+      for (const gone of ['./etc/lvm', './etc/iscsi', './var/lib/iscsi', './etc/multipath', './etc/multipath.conf', `${C}/storage`]) {
+        expect(paths.filter((p) => p === gone || p.startsWith(`${gone}/`))).toEqual([]);
+      }
+      expect(result.native.lines).toContain('[SKIP] Storage stack backup disabled');
+      expect(paths).toContain('./etc/network/interfaces.d/sdn');   // the network rows stay
+    }
+    if (key === 'BACKUP_NETWORK_CONFIG' && host === 'pve-cluster') {
+      const paths = [...result.native.tree.keys()];
+      for (const gone of ['./etc/network', './etc/systemd/network', './etc/udev', `${C}/network`]) {
+        expect(paths.filter((p) => p === gone || p.startsWith(`${gone}/`))).toEqual([]);
+      }
+      expect(paths).toContain('./etc/multipath.conf');   // the storage stack stays
+    }
   });
 });
 

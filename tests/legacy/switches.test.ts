@@ -21,6 +21,7 @@ const SWITCHES = [
   { key: 'BACKUP_SCRIPT_DIR', host: 'pbs', gated: ['./usr/local/bin/lab-healthcheck'], skip: 'Script directory backup disabled' },
   { key: 'BACKUP_CRONTABS', host: 'pbs', gated: ['./etc/crontab', './var/spool/cron/crontabs/root'], skip: 'Crontab backup disabled' },
   { key: 'BACKUP_ZFS_CONFIG', host: 'pve-single', gated: ['./etc/zfs/zpool.cache', `${C}/zfs/zpool_status.txt`], skip: 'ZFS configuration backup disabled' },
+  { key: 'BACKUP_STORAGE_STACK', host: 'pve-cluster', gated: ['./etc/lvm/backup/pve', './etc/multipath/bindings', './var/lib/iscsi/nodes/iqn.2005-10.org.freenas.ctl:pve-lun0/10.10.30.5,3260,1/default', `${C}/storage/lvs.txt`, `${C}/storage/blkid.txt`], skip: 'Storage stack backup disabled' },
   { key: 'BACKUP_INSTALLED_PACKAGES', host: 'pbs', gated: [`${C}/packages/dpkg_list.txt`], skip: 'Installed packages backup disabled' },
   { key: 'BACKUP_REMOTE_CFG', host: 'pbs', gated: ['./etc/proxmox-backup/remote.cfg'], skip: undefined },
   { key: 'BACKUP_SMALL_PXAR', host: 'pbs', gated: ['./var/lib/proxmox-backup-info/files/pbs/small_pxar/store1/host/pve1/2024-11-23T03:00:00Z/small-config.pxar'], skip: undefined },

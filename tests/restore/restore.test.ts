@@ -172,12 +172,17 @@ describe('categories (scenario 2, §5)', () => {
     expect(rows[0]).toMatch(/^CATEGORY +ON \/ +COVERS$/);
     expect(rows[1]).toMatch(/^pve-cluster +guarded +var\/lib\/pve-cluster$/);
     expect(rows.at(-1)).toMatch(/^\(reports\) +never +var\/lib\/proxmox-backup-info, /);
-    expect(rows).toHaveLength(20);
+    expect(rows).toHaveLength(21);
+    expect(rows).toContainEqual(expect.stringMatching(/^network +yes +.*etc\/systemd\/network, etc\/udev\/rules\.d$/));
+    expect(rows).toContainEqual(expect.stringMatching(
+      /^storage-stack +guarded +etc\/lvm, etc\/iscsi, etc\/multipath, etc\/multipath\.conf, etc\/mdadm, etc\/crypttab, etc\/hostid, var\/lib\/iscsi$/));
+    expect(rows).toContainEqual(expect.stringMatching(/^system +yes +.*etc\/modprobe\.d, .*etc\/kernel, etc\/default\/grub, .*etc\/sysctl\.d, usr\/local$/));
     const counted = await run(['--archive', pve, '--list-categories']);
     expect(counted.exitCode).toBe(0);
     const table = counted.stdout.split('\n').filter((l) => !/^\d{4}-/.test(l) && l !== '');
     expect(table[0]).toMatch(/^CATEGORY +ENTRIES +ON \/$/);
     expect(table).toContain('vm-configs    3        yes');
+    expect(table).toContainEqual(expect.stringMatching(/^storage-stack +[1-9]\d* +guarded$/));   // etc/lvm, etc/hostid
     expect(table.at(-1)).toMatch(/^\(reports\) +\d+ +never$/);
   });
 
@@ -207,6 +212,21 @@ describe('guards and /etc/pve modes (scenario 3, §5.5, §5.6)', () => {
     expect(lines).toEqual(expect.arrayContaining(['[ERROR] Category pve-cluster needs --yes when restoring to /', ...STOP]));
     const dry = await run(['--archive', pve, '--categories', 'pve-cluster', '--to', '/', '--dry-run']);
     expect(strip(dry.stdout)).toContain('[WARNING] Dry run: category pve-cluster would need --yes');
+  });
+
+  it('storage-stack is guarded on / (LVM metadata, hostid, crypttab): named and --yes, no cluster commands', async () => {
+    const result = await run(['--archive', pve, '--categories', 'storage-stack', '--to', '/']);
+    expect(result.exitCode).toBe(2);
+    const lines = strip(result.stdout);
+    expect(lines).toContain('[ERROR] Category storage-stack needs --yes when restoring to /');
+    expect(lines).not.toContain(STOP[0]);
+    const all = await run(['--archive', pve, '--all', '--to', '/', '--dry-run']);
+    expect(strip(all.stdout)).toContain('[INFO] Not restored by --all on /: storage-stack (name it with --categories)');
+    const root = tempRoot();
+    const other = await run(['--archive', pve, '--categories', 'storage-stack,system', '--to', root]);
+    expect(other.exitCode).toBe(0);
+    for (const rel of ['etc/lvm/backup/pve', 'etc/hostid', 'etc/modprobe.d/zfs.conf', 'etc/default/grub']) expect(existsSync(join(root, rel)), rel).toBe(true);
+    expect(existsSync(join(root, 'etc/lvm/cache'))).toBe(false);   // never collected
   });
 
   it('pmxcfs mounted on ROOT/etc/pve: pve-cluster refused with the commands; pve-config written through it, links skipped', async () => {
@@ -333,6 +353,32 @@ describe('hostile archives (scenario 5, §8)', () => {
     expect(readdirSync(base).sort()).toEqual(['outside', 'root']);
     expect(lstatSync(join(root, 'suid')).mode & 0o7777).toBe(0o755);
     expect(readFileSync(join(root, 'etc/ok.cfg'), 'utf8')).toBe('fine\n');
+  });
+
+  it('names of 255 bytes (the file-system limit): written, replaced and linked as GNU tar does, no temp name left', async () => {
+    const file = `${'n'.repeat(250)}.conf`;   // 255 bytes: `.<name>.pbk-restore.<pid>` could never fit
+    const link = 'l'.repeat(255);
+    const kept = `${'k'.repeat(254)}x`;
+    const archive = forge([
+      { name: './root/long', type: 'dir', mode: 0o755, mtime: 1700000000 },
+      { name: `./root/long/${file}`, data: 'new content\n', mode: 0o640, mtime: 1700000001 },
+      { name: `./root/long/${link}`, type: 'symlink', link: file, mtime: 1700000002 },
+      { name: `./root/long/${kept}`, data: 'replacement\n', mode: 0o600, mtime: 1700000003 },
+    ]);
+    const root = tempRoot();
+    mkdirSync(join(root, 'root/long'), { recursive: true });
+    writeFileSync(join(root, 'root/long', kept), 'old\n');   // an existing 255-byte name is replaced (safety backup first)
+    const result = await run(['--archive', archive, '--all', '--to', root]);
+    const lines = strip(result.stdout);
+    expect(lines.filter((l) => /^\[(WARNING|ERROR)\]/.test(l))).toEqual([]);
+    expect(result.exitCode).toBe(0);
+    expect(lines).toContain('[INFO] Restored: 2 files, 1 symlinks, 0 directories');   // root/long: structural (§5.1)
+    const reference = tempRoot();
+    execFileSync('tar', ['-C', reference, '-xf', archive]);
+    const entries = (dir: string): Record<string, string> => Object.fromEntries(Object.entries(tree(dir)).filter(([, v]) => !v.startsWith('d ')));
+    expect(entries(join(root, 'root'))).toEqual(entries(join(reference, 'root')));
+    expect(readdirSync(join(root, 'root/long')).sort()).toEqual([file, kept, link].sort());
+    expect(readFileSync(join(root, 'root/long', kept), 'utf8')).toBe('replacement\n');
   });
 
   it('a decompression bomb against a stubbed free-space probe: exit 2 before writing', async () => {

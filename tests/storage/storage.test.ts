@@ -2,7 +2,7 @@
 // and an rclone WebDAV server on loopback for the cloud tier. Each tier is checked as an operator would:
 // listing the files, and `sha256sum -c` on the sets in it.
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,36 @@ describe('three tiers (storage.md §12.1, §12.2, §12.14)', () => {
     for (const d of [1, 2, 3]) seedSet(keepAll.backupDir, T0 - d * DAY);
     expect((await runLegacy('pve-single', keepAll)).exitCode).toBe(0);
     expect(archives(keepAll.backupDir)).toHaveLength(4);
+  });
+});
+
+describe('retention counts verified backups only (decision 22, storage.md §4 item 1)', () => {
+  it('a newer set without its .sha256 is neither counted nor deleted, the older verified one is kept, in every tier', async () => {
+    const sandbox = tierConfig(makeSandbox({ MAX_LOCAL_BACKUPS: '2', MAX_SECONDARY_BACKUPS: '2', MAX_CLOUD_BACKUPS: '2' }),
+      { CLOUD_BACKUP_PATH: '/unverified/backup', CLOUD_LOG_PATH: '/unverified/log' });
+    const secondary = join(sandbox.baseDir, 'secondary', 'backup');
+    const cloud = cloudSubdir(join('unverified', 'backup'));
+    const tiers = [['primary', sandbox.backupDir], ['secondary', secondary], ['cloud', cloud]] as const;
+    let verified = '';
+    let unverified = '';
+    for (const [, dir] of tiers) {
+      verified = seedSet(dir, T0 - 2 * DAY);
+      unverified = seedSet(dir, T0 - DAY);
+      rmSync(join(dir, `${unverified}.sha256`));   // an interrupted copy: the checksum never arrived
+    }
+    const result = await runLegacy('pve-single', sandbox, [], { PBK_NOW: String(T0), RCLONE_CONFIG: webdav.configPath });
+    expect(result.exitCode, String(result.stdout)).toBe(1);   // the WARNINGs
+    const current = `${PREFIX}2024-11-25_02-00-00.tar.zst`;
+    const log = logOf(sandbox);
+    for (const [tier, dir] of tiers) {
+      expect(archives(dir), tier).toEqual([verified, unverified, current].sort());
+      expect(readdirSync(dir), tier).toEqual(expect.arrayContaining([`${verified}.sha256`, `${unverified}.metadata`]));
+      const warnings = log.split('\n').filter((l) => l.includes(`[WARNING] Unverified backup ${unverified} in ${tier} (no checksum): not counted by retention`));
+      expect(warnings, tier).toHaveLength(1);
+      expect(log, tier).toContain(`[INFO] Rotation ${tier}: 2 backups, keeping 2`);
+      await checksumsHold(dir, [verified, current]);
+    }
+    expect(log).not.toContain('[INFO] Deleted ');
   });
 });
 

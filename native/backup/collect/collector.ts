@@ -3,7 +3,7 @@
 // blacklist and the prohibited patterns, count items — with legacy's lines, in legacy's order.
 // Paths are byte strings (core/bytes-path.ts): a name that is not UTF-8 is copied and logged as its bytes.
 import {
-  accessSync, chmodSync, chownSync, constants, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, opendirSync, readlinkSync,
+  accessSync, chmodSync, chownSync, constants, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, opendirSync, readFileSync, readlinkSync,
   rmSync, statSync, symlinkSync, utimesSync, writeFileSync, type BigIntStats, type Stats,
 } from 'node:fs';
 import { escPath, fsPath, joinBytes, toBytes } from '../../core/bytes-path.js';
@@ -18,7 +18,7 @@ export const C_DIR = './var/lib/proxmox-backup-info/commands';
 export const F_DIR = './var/lib/proxmox-backup-info/files';
 
 export type Missing = 'skip' | 'INFO' | 'SKIP' | 'WARNING';
-export type Filter = '' | 'regular' | 'no-private';
+export type Filter = '' | 'regular' | 'no-private' | 'no-cache';
 export type Severity = 'WARNING' | 'debug';
 
 /** lstat, or undefined when nothing is there. */
@@ -237,7 +237,9 @@ export class Collector {
     } else if (stat.isDirectory()) {
       if (existing?.isDirectory() !== true) mkdirSync(fsPath(dest));
     } else {
-      copyFileSync(fsPath(src), fsPath(dest));
+      // A file that says it is empty may not be (/proc/cmdline, /proc/net/bonding/*): read to the end, as cp does.
+      if (stat.size === 0) writeFileSync(fsPath(dest), readFileSync(fsPath(src)));
+      else copyFileSync(fsPath(src), fsPath(dest));
       this.keepAttributes(dest, stat, false);
     }
   }
@@ -282,7 +284,7 @@ export class Collector {
     return true;
   }
 
-  /** collect_tree: a directory, recursively (find order), with FILTER ('' | regular | no-private). */
+  /** collect_tree: a directory, recursively (find order), with FILTER ('' | regular | no-private | no-cache). */
   tree(logical: string, dest: string, what: string, missing: Missing, filter: Filter = '', message = ''): boolean {
     const src = `${this.srcRoot}${logical}`;
     const stat = lstatOf(src);
@@ -329,7 +331,8 @@ export class Collector {
         const entryStat = lstatOf(`${src}/${rel}`);
         if (entryStat === undefined) continue;
         const entryLogical = `${logicalBase}/${rel}`;
-        if (this.excluded(entryLogical) || (filter === 'no-private' && `/${rel}/`.includes('/private/'))) continue;
+        if (this.excluded(entryLogical) || (filter === 'no-private' && `/${rel}/`.includes('/private/'))
+          || (filter === 'no-cache' && rel === 'cache')) continue;
         if (entryStat.isDirectory()) {
           if (!readable(`${src}/${rel}`, constants.R_OK | constants.X_OK)) {
             this.fail(what, entryLogical);

@@ -15,9 +15,11 @@ import { PASS_THROUGH, replayHostCommand } from '../../core/host-record.js';
 import { Collector, listDir, lstatOf, statOf } from './collector.js';
 import { discoverDatastores } from './datastores.js';
 import { collectPbsFiles, pbsCommandSteps } from './pbs.js';
-import { collectPveFiles, hasCeph, pveCommandSteps, runSteps, stepArgvs, type CommandStep } from './pve.js';
+import { collectPveFiles, hasCeph, isCluster, pveCommandSteps, runSteps, stepArgvs, type CommandStep } from './pve.js';
 import { collectPbsDatastores, collectPveStorages } from './scan.js';
-import { collectCustomPaths, collectSystemFiles, systemCommandSteps, zfsSteps } from './system.js';
+import {
+  clusterCommandSteps, collectCustomPaths, collectRebuildFiles, collectSystemFiles, rebuildCommandSteps, systemCommandSteps, zfsSteps,
+} from './system.js';
 
 /** Commands running at once: enough to hide the latency of pvesh/pveum calls, few enough for a busy node. */
 const COMMAND_POOL = 8;
@@ -133,7 +135,9 @@ export async function backupCollect({ runDir, log, env }: NativeStageContext): P
   const pbsSteps = pbs ? pbsCommandSteps() : [];
   const systemSteps = systemCommandSteps(c);
   const zfs = c.on('BACKUP_ZFS_CONFIG') ? zfsSteps(c) : [];
-  c.commands.prefetch([...ahead, ...stepArgvs(c, pveSteps), ...argvsOf(c, pbsSteps), ...argvsOf(c, systemSteps), ...argvsOf(c, zfs)]);
+  const rebuild = [...rebuildCommandSteps(c), ...(pve && c.on('BACKUP_CLUSTER_CONFIG') && (await isCluster(c)) ? clusterCommandSteps() : [])];
+  c.commands.prefetch([...ahead, ...stepArgvs(c, pveSteps), ...argvsOf(c, pbsSteps), ...argvsOf(c, systemSteps), ...argvsOf(c, zfs),
+    ...argvsOf(c, rebuild)]);
 
   let ok = true;
   const datastores = await discoverDatastores(c);
@@ -153,6 +157,8 @@ export async function backupCollect({ runDir, log, env }: NativeStageContext): P
     ok = c.tree('/etc/zfs', './etc/zfs', 'ZFS configuration', 'skip') && ok;
     await runPlain(c, zfs);
   }
+  ok = collectRebuildFiles(c) && ok;
+  await runPlain(c, rebuild);
   ok = collectCustomPaths(c) && ok;
   progress.done();
   if (!ok) return 2;

@@ -50,7 +50,7 @@ export async function hasCeph(c: Collector): Promise<boolean> {
   return (await c.commands.run(['pgrep', '-f', 'ceph-'])).status === 0;
 }
 
-/** V2: pmxcfs keeps config.db open; sqlite3 .backup gives a consistent copy. */
+/** V2: pmxcfs keeps config.db open; sqlite3 .backup gives a consistent copy, and a plain copy when it cannot. */
 async function collectConfigDb(c: Collector, logical: string, dest: string): Promise<boolean> {
   const src = `${c.srcRoot}${logical}`;
   const stat = statOf(src);
@@ -66,9 +66,10 @@ async function collectConfigDb(c: Collector, logical: string, dest: string): Pro
   const out = c.stagingPath(dest);
   const result = await c.commands.run(['sqlite3', '-readonly', src, `.backup '${out.replace(/'/g, "''")}'`].map((a) => Buffer.from(a, 'latin1').toString('utf8')));
   if (result.status !== 0) {
+    // A damaged or non-SQLite file is still worth more to its owner than none (collect.md V2).
     rmSync(fsPath(out), { force: true });
-    c.fail('PVE cluster database', logical, escPath(firstLine(result.stderr)));
-    return true;
+    c.log.warning(`config.db could not be copied consistently (${escPath(firstLine(result.stderr))}); copied as-is`);
+    return c.file(logical, dest, 'PVE cluster database', 'skip');
   }
   chmodSync(fsPath(out), stat.mode & 0o7777);
   utimesSync(fsPath(out), stat.atime, stat.mtime);

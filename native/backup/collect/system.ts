@@ -182,3 +182,79 @@ export function collectCustomPaths(c: Collector): boolean {
   c.log.info('Custom files collected successfully');
   return ok;
 }
+
+/**
+ * What a rebuilt node needs beyond upstream (collect.md §5.3, decision 23): S50–S63, after S46. The network switch
+ * already logged its SKIP line; the storage stack logs its own once.
+ */
+export function collectRebuildFiles(c: Collector): boolean {
+  let ok = true;
+  const step = (done: boolean): void => { ok = done && ok; };
+  const network = c.on('BACKUP_NETWORK_CONFIG');
+  const storage = c.switchOn('BACKUP_STORAGE_STACK', 'Storage stack backup disabled');
+  if (network) {
+    step(c.tree('/etc/network/interfaces.d', './etc/network/interfaces.d', 'network interfaces.d', 'skip'));
+    step(c.tree('/etc/systemd/network', './etc/systemd/network', 'systemd network configuration', 'skip'));
+    step(c.tree('/etc/udev/rules.d', './etc/udev/rules.d', 'udev rules', 'skip'));
+  }
+  step(c.tree('/etc/modprobe.d', './etc/modprobe.d', 'kernel module options', 'skip'));
+  step(c.file('/etc/modules', './etc/modules', 'kernel modules', 'skip'));
+  step(c.tree('/etc/modules-load.d', './etc/modules-load.d', 'kernel modules-load.d', 'skip'));
+  step(c.file('/etc/kernel/cmdline', './etc/kernel/cmdline', 'kernel command line', 'skip'));
+  step(c.file('/etc/kernel/proxmox-boot-uuids', './etc/kernel/proxmox-boot-uuids', 'boot partition UUIDs', 'skip'));
+  step(c.file('/etc/default/grub', './etc/default/grub', 'GRUB defaults', 'skip'));
+  step(c.tree('/etc/default/grub.d', './etc/default/grub.d', 'GRUB defaults (grub.d)', 'skip'));
+  step(c.file('/etc/sysctl.conf', './etc/sysctl.conf', 'sysctl configuration', 'skip'));
+  step(c.tree('/etc/sysctl.d', './etc/sysctl.d', 'sysctl.d', 'skip'));
+  step(c.file('/etc/hostid', './etc/hostid', 'host id', 'skip'));
+  step(c.tree('/etc/cron.hourly', './etc/cron.hourly', 'cron.hourly', 'skip'));
+  step(c.tree('/etc/cron.monthly', './etc/cron.monthly', 'cron.monthly', 'skip'));
+  if (storage) {
+    step(c.tree('/etc/lvm', './etc/lvm', 'LVM configuration', 'skip', 'no-cache'));
+    step(c.tree('/etc/iscsi', './etc/iscsi', 'iSCSI configuration', 'skip'));
+    step(c.tree('/var/lib/iscsi', './var/lib/iscsi', 'iSCSI node records', 'skip'));
+    step(c.file('/etc/multipath.conf', './etc/multipath.conf', 'multipath configuration', 'skip'));
+    step(c.tree('/etc/multipath', './etc/multipath', 'multipath bindings', 'skip'));
+    step(c.tree('/etc/mdadm', './etc/mdadm', 'mdadm configuration', 'skip'));
+    step(c.file('/etc/crypttab', './etc/crypttab', 'crypttab', 'skip'));
+  }
+  step(c.file('/proc/cmdline', `${C_DIR}/system/kernel_cmdline.txt`, 'running kernel command line', 'skip'));
+  if (network) {
+    const dir = `${c.srcRoot}/proc/net/bonding`;
+    for (const name of globNames(dir)) {
+      if (lstatOf(`${dir}/${name}`)?.isFile() !== true) continue;
+      step(c.file(`/proc/net/bonding/${name}`, `${C_DIR}/network/bonding/${name}.txt`, 'bonding status', 'skip'));
+    }
+  }
+  return ok;
+}
+
+/** S70–S73 (S74/S75, the cluster commands, need the cluster probe: the caller adds them). */
+export function rebuildCommandSteps(c: Collector): (CommandStep | { debug: string })[] {
+  const d = C_DIR;
+  const steps: (CommandStep | { debug: string })[] = [];
+  if (c.on('BACKUP_NETWORK_CONFIG')) {
+    steps.push({ what: 'bridge VLANs', dest: `${d}/network/bridge_vlan.json`, severity: 'debug', argv: ['bridge', '-j', 'vlan', 'show'] });
+  }
+  if (c.on('BACKUP_STORAGE_STACK')) {
+    steps.push({ what: 'block device attributes', dest: `${d}/storage/blkid.txt`, severity: 'debug', argv: ['blkid'] },
+      { what: 'block device tree', dest: `${d}/storage/lsblk.json`, severity: 'debug', argv: ['lsblk', '-J', '-O'] });
+    if (c.hasProgram('pvs')) {
+      steps.push({ what: 'LVM physical volumes', dest: `${d}/storage/pvs.txt`, severity: 'debug', argv: ['pvs', '--units', 'b'] },
+        { what: 'LVM volume groups', dest: `${d}/storage/vgs.txt`, severity: 'debug', argv: ['vgs', '--units', 'b'] },
+        { what: 'LVM logical volumes', dest: `${d}/storage/lvs.txt`, severity: 'debug', argv: ['lvs', '-a', '--units', 'b'] });
+    } else {
+      steps.push({ debug: 'Command not available: pvs (skipping LVM information)' });
+    }
+  }
+  return steps;
+}
+
+/** S74, S75: on a PVE cluster member (collect.md §3.4) with BACKUP_CLUSTER_CONFIG on. */
+export function clusterCommandSteps(): CommandStep[] {
+  const d = `${C_DIR}/pve`;
+  return [
+    { what: 'PVE cluster status', dest: `${d}/cluster_status.txt`, severity: 'WARNING', argv: ['pvecm', 'status'] },
+    { what: 'PVE cluster nodes', dest: `${d}/cluster_nodes.txt`, severity: 'WARNING', argv: ['pvecm', 'nodes'] },
+  ];
+}

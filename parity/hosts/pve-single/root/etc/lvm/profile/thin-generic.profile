@@ -1,0 +1,5 @@
+# Thin pool autoextend profile
+activation {
+	thin_pool_autoextend_threshold=80
+	thin_pool_autoextend_percent=20
+}
