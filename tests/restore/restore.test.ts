@@ -181,7 +181,7 @@ describe('categories (scenario 2, §5)', () => {
     expect(counted.exitCode).toBe(0);
     const table = counted.stdout.split('\n').filter((l) => !/^\d{4}-/.test(l) && l !== '');
     expect(table[0]).toMatch(/^CATEGORY +ENTRIES +ON \/$/);
-    expect(table).toContain('vm-configs    3        yes');
+    expect(table).toContainEqual(expect.stringMatching(/^vm-configs +3 +yes$/));
     expect(table).toContainEqual(expect.stringMatching(/^storage-stack +[1-9]\d* +guarded$/));   // etc/lvm, etc/hostid
     expect(table.at(-1)).toMatch(/^\(reports\) +\d+ +never$/);
   });
@@ -314,6 +314,10 @@ describe('safety backup and undo (scenario 4, §7)', () => {
       `[INFO] Dry run: would create directory ${root}/etc/network`, `[INFO] Dry run: would create ${root}/etc/hostname`,
       `[INFO] Dry run: would replace ${root}/etc/hosts`, `[INFO] Dry run: would create ${root}/etc/network/interfaces`,
       `[INFO] Dry run: would create ${root}/etc/resolv.conf`,
+      // decision 23: interfaces.d and the NIC naming rules are network too (restore.md §5.2)
+      `[INFO] Dry run: would create directory ${root}/etc/network/interfaces.d`,
+      `[INFO] Dry run: would create directory ${root}/etc/udev/rules.d`,
+      `[INFO] Dry run: would create ${root}/etc/udev/rules.d/70-persistent-net.rules`,
     ].sort((a, b) => (a.split(' ').pop() ?? '').localeCompare(b.split(' ').pop() ?? '')));
     expect(tree(root)).toEqual(before);
     const safetyAfter = existsSync(join(sandbox.baseDir, 'restore-safety')) ? readdirSync(join(sandbox.baseDir, 'restore-safety')) : [];
