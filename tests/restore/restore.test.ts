@@ -323,7 +323,12 @@ describe('safety backup and undo (scenario 4, §7)', () => {
     const safetyAfter = existsSync(join(sandbox.baseDir, 'restore-safety')) ? readdirSync(join(sandbox.baseDir, 'restore-safety')) : [];
     expect(safetyAfter).toEqual(safetyBefore);
     const real = await run(['--archive', pve, '--categories', 'network', '--to', root, '-v']);
-    expect(strip(real.stdout).filter((l) => /^\[DEBUG\] (Created|Replaced) .*[^/]$/.test(l) && !l.endsWith('/etc/network'))).toHaveLength(4);
+    const written = strip(real.stdout).filter((l) => /^\[DEBUG\] (Created|Replaced) .*[^/]$/.test(l) && !l.endsWith('/etc/network'));
+    // every path the dry run named (etc/network's line aside), plus etc/udev: a structural parent the archive
+    // holds outside any category, created on the way to etc/udev/rules.d
+    expect(written.map((l) => l.replace(/^\[DEBUG\] (Created|Replaced) /, '')).sort()).toEqual(
+      ['hostname', 'hosts', 'network/interfaces', 'network/interfaces.d', 'resolv.conf', 'udev', 'udev/rules.d',
+        'udev/rules.d/70-persistent-net.rules'].map((rel) => `${root}/etc/${rel}`).sort());
   });
 });
 
