@@ -2,8 +2,10 @@
 // Pure apart from prom-client: the clock, free space, log counts and the previous file come in as inputs, so
 // the same inputs give the same bytes legacy's metrics_write prints.
 import { Counter, Gauge, Registry } from 'prom-client';
+import { DOMAINS } from '../switch/flags.js';
 
-export const METRICS_DOMAINS = ['cli', 'orchestrator', 'backup', 'storage', 'notify', 'metrics'] as const;
+/** Every flag domain, in flags.ts' order (legacy/lib/metrics.sh METRICS_DOMAINS names the same). */
+export const METRICS_DOMAINS = DOMAINS;
 export const METRICS_PHASES = ['LOGFILE', 'DEPENDENCIES', 'COLLECT', 'ARCHIVE', 'VERIFY', 'STORAGE', 'NOTIFY'] as const;
 const TIERS = ['primary', 'secondary', 'cloud'] as const;
 const TIER_STATES = ['ok', 'warning', 'error', 'disabled', 'skipped'] as const;
@@ -126,6 +128,7 @@ export async function renderMetrics(inputs: MetricsInputs): Promise<{ text: stri
   const impls: Sample[] = [];
   const shadows: Sample[] = [];
   const mismatches: Sample[] = [];
+  const errors: Sample[] = [];
   const fallbacks: Sample[] = [];
   for (const domain of METRICS_DOMAINS) {
     const upper = domain.toUpperCase();
@@ -134,13 +137,18 @@ export async function renderMetrics(inputs: MetricsInputs): Promise<{ text: stri
     impls.push({ labels: { domain, impl: 'native' }, value: impl === 'native' ? 1 : 0 });
     const shadow = get(`SHADOW_${upper}`) || '0';
     shadows.push({ labels: { domain }, value: Number(shadow) });
-    if (shadow === '1') mismatches.push({ labels: { domain }, value: Number(get(`PARITY_MISMATCHES_${upper}`) || '0') });
+    if (shadow === '1') {
+      mismatches.push({ labels: { domain }, value: Number(get(`PARITY_MISMATCHES_${upper}`) || '0') });
+      errors.push({ labels: { domain, kind: 'candidate' }, value: Number(get(`PARITY_CANDIDATE_FAILURES_${upper}`) || '0') });
+      errors.push({ labels: { domain, kind: 'comparison' }, value: Number(get(`PARITY_COMPARISON_FAILURES_${upper}`) || '0') });
+    }
     const before = Number(inputs.previous('proxmox_backup_fallbacks_total', `{domain="${domain}"}`) ?? '0');
     fallbacks.push({ labels: { domain }, value: before + Number(get(`FALLBACK_${upper}`) || '0') });
   }
   add('proxmox_backup_domain_implementation', 'gauge', 'Implementation that ran each domain', impls);
   add('proxmox_backup_shadow', 'gauge', '1 when the domain ran in shadow mode', shadows);
   add('proxmox_backup_parity_mismatches', 'gauge', 'Shadow comparison mismatches in the last run', mismatches);
+  add('proxmox_backup_parity_errors', 'gauge', 'Shadow runs that ended without a verdict in the last run: the native candidate failed, or the comparison could not be made', errors);
   add('proxmox_backup_fallbacks_total', 'counter', 'Native stages that failed and were rerun in Bash', fallbacks);
   return { text: await registry.metrics(), series };
 }
