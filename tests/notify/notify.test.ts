@@ -40,7 +40,7 @@ describe('Telegram personal mode (notify.md §3, §10.2-6)', () => {
     expect(text.split('\n').slice(0, 6)).toEqual([
       '✅ PVE backup OK - pve1.lab.example', '', '✅ Local: 1/20 backups', '➖ Secondary: disabled', '➖ Cloud: disabled', '➖ Email: disabled',
     ]);
-    expect(text).toMatch(/\n📦 pve-backup-pve1\.lab\.example-2024-11-25_02-00-00\.tar\.zst\n💾 Size: [\d.]+ KiB · ratio [\d.]+%\n📁 Files included: 128\n/);
+    expect(text).toMatch(/\n📦 pve-backup-pve1\.lab\.example-2024-11-25_02-00-00\.tar\.zst\n💾 Size: [\d.]+ KiB · ratio [\d.]+%\n📁 Files included: 151\n/);
     expect(text).toContain('\n🕑 Started: 2024-11-25 02:00:00\n⏱️ Duration: 00:00:00\n');
     expect(text.endsWith('🔢 Exit code: 0')).toBe(true);
     expect(request?.body).toMatch(/text=%E2%9C%85%20PVE%20backup/);   // RFC 3986: a space is %20

@@ -40,7 +40,7 @@ describe('generic webhooks', () => {
       run: { timestamp: '2024-11-25_02-00-00', started_at: '2024-11-25T02:00:00+00:00', duration: '00:00:00' },
       phases: { security: 0, dependencies: 0, collect: 0, archive: 0, verify: 0, storage: 0 },
       archive: { name: 'pve-backup-pve1.lab.example-2024-11-25_02-00-00.tar.zst', compression_type: 'zstd', compression_level: 3, encrypted: false },
-      files: { included: 128, missing: 0 },
+      files: { included: 151, missing: 0 },
       tiers: { primary: { status: 'ok', count: 1, max: 20 }, secondary: { status: 'disabled', count: null, free_bytes: null } },
       issues: { errors: 0, warnings: 0, first_errors: [], first_warnings: [] },
     });
