@@ -155,7 +155,7 @@ describe('signals and the lock (run.md §1 phase 16, §7)', () => {
     const running = switchMode('hostile', sandbox, ['--flag', 'orchestrator=ts']);   // lspci hangs 3 s there
     await lockHeld(sandbox);
     // the signal must arrive once the log file exists (a loaded machine takes longer to get there), then 1 s on
-    const logDir = join(sandbox.baseDir, 'log');
+    const logDir = sandbox.logDir;
     for (let i = 0; i < 600 && !(existsSync(logDir) && readdirSync(logDir).length > 0); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     running.kill('SIGTERM');
