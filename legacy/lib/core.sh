@@ -37,13 +37,16 @@ core_make_run_dir() {
     && printf 'base_dir=%s\npid=%s\nstart=%s\n' "$BASE_DIR" "$$" "$(core_process_start "$$")" > "${RUN_DIR}/owner" ) || return 1
 }
 
-# core_process_start PID: field 22 of /proc/PID/stat (clock ticks since boot), empty when gone.
+# core_process_start PID: field 22 of /proc/PID/stat (clock ticks since boot), empty when gone. A zombie (state Z
+# or X: killed, not yet reaped by its new parent) is gone: a run killed with -9 leaves its node child in that state
+# for a moment, and the next run must not take it for a live owner of the lock or of a run directory.
 core_process_start() {
   local stat
   stat="$(cat "/proc/$1/stat" 2> /dev/null)" || return 0
   stat="${stat##*) }"
   local -a fields
   read -r -a fields <<< "$stat"
+  [[ "${fields[0]:-}" != [ZX] ]] || return 0
   printf '%s' "${fields[19]:-}"
 }
 

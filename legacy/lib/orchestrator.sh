@@ -63,13 +63,13 @@ orchestrator_lock() {
     if [[ "$pid" == unknown ]]; then
       log_warning 'Stale lock from PID unknown taken over'
     else
-      current="$(orchestrator_process_start "$pid")"
+      current="$(core_process_start "$pid")"
       [[ -n "$current" && "$current" == "$start" ]] || log_info "Stale lock from PID ${pid} taken over"
     fi
   fi
   LOCK_HELD=true
   truncate -s 0 -- "$lock"
-  printf 'pid=%s\nstart=%s\n' "$$" "$(orchestrator_process_start "$$")" >&"$LOCK_FD"
+  printf 'pid=%s\nstart=%s\n' "$$" "$(core_process_start "$$")" >&"$LOCK_FD"
   orchestrator_leftover_runs
 }
 
@@ -102,7 +102,7 @@ orchestrator_dead_run_dir() {
     esac
   done < "$owner" 2> /dev/null || return 1
   [[ "$base" == "$BASE_DIR" && "$pid" =~ ^[0-9]+$ ]] || return 1
-  current="$(orchestrator_process_start "$pid")"
+  current="$(core_process_start "$pid")"
   [[ -z "$current" ]] && return 0
   [[ -n "$start" && "$current" != "$start" ]]
 }
@@ -131,16 +131,6 @@ orchestrator_leftover_tiers() {
       orchestrator_leftover_remove "$file"
     done
   done
-}
-
-# orchestrator_process_start PID: field 22 of /proc/PID/stat (clock ticks since boot), empty when gone.
-orchestrator_process_start() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2> /dev/null)" || return 0
-  stat="${stat##*) }"
-  local -a fields
-  read -r -a fields <<< "$stat"
-  printf '%s' "${fields[19]:-}"
 }
 
 # orchestrator_log_file (phase 6): LOCAL_LOG_PATH/<type>-backup-<fqdn>-<ts>.log, earlier lines at its top.

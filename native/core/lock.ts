@@ -21,6 +21,9 @@ export function processStart(pid: number | string): string {
     return '';
   }
   const fields = stat.slice(stat.lastIndexOf(') ') + 2).trim().split(/\s+/);
+  // A zombie (Z, or X while being reaped) is gone: a run killed with -9 leaves its node child in that state for a
+  // moment, and the next run must not take it for a live owner of the lock or of a run directory.
+  if (fields[0] === 'Z' || fields[0] === 'X') return '';
   return fields[19] ?? '';
 }
 

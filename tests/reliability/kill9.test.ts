@@ -82,17 +82,24 @@ describe('kill -9 mid-run, then the next run', () => {
     if (!LONG) expect(killed, 'the run was still going at the kill point').toBe(true);
     finalNamesWhole(sandbox);
     const left = leftovers(sandbox);
+    // An archive under its final name without its .sha256 (killed between the rename and the checksum) is an
+    // unverified set (decision 22): the next run keeps it, names it in a WARNING, and retention does not count it.
+    const unverified = tiers(sandbox).flatMap((dir) => list(dir).filter((n) => ARCHIVE.test(n) && !existsSync(join(dir, `${n}.sha256`)))
+      .map((n) => ({ dir, name: n })));
     const next = await start(side, sandbox, '1732586400');
     expect(next.exitCode, String(next.stdout)).toBeLessThan(2);
     const log = `${String(next.stdout)}\n${logOf(sandbox)}`;
     for (const path of left) expect(log).toContain(`[INFO] Removed leftover of an interrupted run: ${path}`);
     expect(leftovers(sandbox)).toEqual([]);
     finalNamesWhole(sandbox);
-    // retention (1 per tier) intact: exactly the new archive, with its sidecars, on each tier
+    // retention (1 per tier) intact: the new archive with its sidecars on each tier, beside it only the unverified
+    // sets the kill left, each named in a WARNING
+    const fresh = 'pve-backup-pve1.cluster.lab.example-2024-11-26_02-00-00.tar.zst';
     for (const dir of tiers(sandbox)) {
-      const archives = list(dir).filter((n) => ARCHIVE.test(n));
-      expect(archives).toEqual(['pve-backup-pve1.cluster.lab.example-2024-11-26_02-00-00.tar.zst']);
-      expect(existsSync(join(dir, `${archives[0] ?? ''}.sha256`))).toBe(true);
+      const held = unverified.filter((u) => u.dir === dir).map((u) => u.name);
+      expect(list(dir).filter((n) => ARCHIVE.test(n))).toEqual([...held, fresh].sort());
+      expect(existsSync(join(dir, `${fresh}.sha256`))).toBe(true);
+      for (const name of held) expect(log).toContain(`[WARNING] Unverified backup ${name} in `);
     }
   }, 600_000);
 });
