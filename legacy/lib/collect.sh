@@ -194,12 +194,24 @@ collect_tree() {
   COLLECT_OK=$(( COLLECT_OK + 1 ))
 }
 
-# collect_generated DEST: stdin into a generated file (mode 0644, mtime = run start, archive.md §5.2).
+# collect_generated DEST: stdin into a generated file (mode 0644, mtime = run start, archive.md §5.2). Mode and
+# time are set by collect_finish_dirs, once for every generated file (one chmod and one touch per run instead of
+# two per file); the list is a file in RUN_DIR because this often runs at the end of a pipeline, in a subshell.
 collect_generated() {
   local dest="$1" file="${STAGING}/${1#./}"
   collect_make_parents "$dest" || return 1
   cat > "$file" || return 1
-  chmod 0644 -- "$file" && touch -d "@${START_TIME}" -- "$file"
+  printf '%s\0' "$file" >> "${RUN_DIR}/generated.list"
+}
+
+# collect_finish_generated: mode 0644 and the run start as mtime on every file collect_generated wrote.
+collect_finish_generated() {
+  local list="${RUN_DIR}/generated.list"
+  [[ -s "$list" ]] || return 0
+  # a listed file that is gone again (removed after a failure) is no longer staged: nothing to set on it
+  xargs -0 chmod -f 0644 -- < "$list" || true
+  xargs -0 touch -c -d "@${START_TIME}" -- < "$list" || true
+  : > "$list"
 }
 
 # collect_command WHAT DEST SEVERITY ARGV...: stdout of a command (collect.md §1.3). SEVERITY WARNING|debug.
@@ -239,18 +251,21 @@ collect_command() {
 # run start when it was generated (collect.md §1.1: the staging tree is the same on both sides).
 collect_finish_dirs() {
   local dir rel source
+  local -a generated=()
+  collect_finish_generated
   while IFS= read -r -d '' dir; do
     rel=".${dir#"$STAGING"}"
     source="${DIR_SOURCE[$rel]-}"
     if [[ "$rel" == . || -z "$source" ]]; then
-      chmod 0755 -- "$dir"
-      touch -d "@${START_TIME}" -- "$dir"
+      generated+=("$dir")
     else
       chmod --reference="$source" -- "$dir"
       [[ "$CP_PRESERVE" != *ownership* ]] || chown --reference="$source" -- "$dir"
       touch -r "$source" -- "$dir"
     fi
   done < <(find "$STAGING" -depth -type d -print0)
+  # Generated directories, all at once (their metadata does not change a parent's mtime, so order is free).
+  (( ${#generated[@]} == 0 )) || { chmod 0755 -- "${generated[@]}" && touch -d "@${START_TIME}" -- "${generated[@]}"; }
 }
 
 # collect_switch KEY MESSAGE: true when KEY is on; otherwise logs MESSAGE at SKIP (collect.md §3.1).

@@ -40,22 +40,22 @@ log_add_secret() {
   LOG_REDACT_NEEDLES=("${sorted[@]}")
 }
 
-# log_redact TEXT: TEXT with every registered secret replaced by ***.
+# log_redact VAR: every registered secret in VAR replaced by ***. (Callers pass a variable, never a command
+# substitution: a subshell per log line costs milliseconds.)
 log_redact() {
-  local text="$1" needle
+  local -n log_redact_text="$1"
+  local needle
   for needle in "${LOG_REDACT_NEEDLES[@]}"; do
-    text="${text//"$needle"/***}"
+    log_redact_text="${log_redact_text//"$needle"/***}"
   done
-  printf '%s' "$text"
 }
 
-# log_sanitise TEXT: control characters left in a message in their esc() form (backslashes untouched).
+# log_sanitise VAR: control characters left in VAR in their esc() form (backslashes untouched).
 log_sanitise() {
-  local text="$1"
-  if [[ "$text" == *[[:cntrl:]]* ]]; then
-    text="$(perl -e '$_ = $ARGV[0]; s/\n/\\n/g; s/\t/\\t/g; s/\r/\\r/g; s/([\x00-\x1f\x7f])/sprintf("\\x%02x", ord($1))/ge; print' -- "$text")"
+  local -n log_sanitise_text="$1"
+  if [[ "$log_sanitise_text" == *[[:cntrl:]]* ]]; then
+    log_sanitise_text="$(perl -e '$_ = $ARGV[0]; s/\n/\\n/g; s/\t/\\t/g; s/\r/\\r/g; s/([\x00-\x1f\x7f])/sprintf("\\x%02x", ord($1))/ge; print' -- "$log_sanitise_text")"
   fi
-  printf '%s' "$text"
 }
 
 log_enabled() {
@@ -70,8 +70,8 @@ log_line() {
     WARNING) [[ "$message" == 'parity: '* ]] || exit_raise 1 ;;
   esac
   log_enabled "$level" || return 0
-  message="$(log_sanitise "$message")"
-  (( ${#LOG_REDACT_NEEDLES[@]} == 0 )) || message="$(log_redact "$message")"
+  log_sanitise message
+  (( ${#LOG_REDACT_NEEDLES[@]} == 0 )) || log_redact message
   printf -v line '%(%Y-%m-%d %H:%M:%S)T [%s] %s' -1 "$level" "$message"
   if [[ "$LOG_CONSOLE" == true ]]; then
     if [[ "$LOG_COLOURS" == true && -t 1 ]]; then

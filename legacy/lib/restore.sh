@@ -367,16 +367,20 @@ restore_safety_backup() {
 # §6: writing, §9: report
 
 # restore_kill_tree PID: TERM to PID's descendants first, then PID (the writer cleans up its temp file on TERM).
+# Only a fallback: a process spawned while the tree is walked escapes the walk.
 restore_kill_tree() {
   local child
   for child in $(pgrep -P "$1" 2> /dev/null || true); do restore_kill_tree "$child"; done
   kill -TERM "$1" 2> /dev/null || true
 }
 
-# restore_interrupt: SIGINT/SIGTERM while writing (§6.3): stop the writer; its records still come through.
+# restore_interrupt: SIGINT/SIGTERM while writing (§6.3): stop the writer; its records still come through. The
+# writer is GNU timeout, which leads its own process group: TERM to the group reaches every process of the
+# pipeline at once, including one started a moment ago. Before timeout made its group, the tree walk.
 restore_interrupt() {
   R_INTERRUPTED=true
-  [[ -z "${R_WRITER:-}" ]] || restore_kill_tree "$R_WRITER"
+  [[ -n "${R_WRITER:-}" ]] || return 0
+  kill -TERM -- "-${R_WRITER}" 2> /dev/null || restore_kill_tree "$R_WRITER"
 }
 
 restore_write_record() {
