@@ -89,11 +89,12 @@ collect_make_parents() {
   local -a parts
   IFS=/ read -r -a parts <<< "${rel#./}"
   local part
+  local -a absent=()
   for part in "${parts[@]}"; do
     [[ -n "$part" ]] || continue
     current+="/${part}"
-    if [[ ! -d "${STAGING}${current}" ]]; then
-      mkdir -- "${STAGING}${current}" || return 1
+    if [[ ${#absent[@]} -gt 0 || ! -d "${STAGING}${current}" ]]; then
+      absent+=("${STAGING}${current}")
       if [[ -d "${SRC_ROOT}${current}" && ! -L "${SRC_ROOT}${current}" ]]; then
         DIR_SOURCE[".${current}"]="${SRC_ROOT}${current}"
       else
@@ -101,6 +102,7 @@ collect_make_parents() {
       fi
     fi
   done
+  (( ${#absent[@]} == 0 )) || mkdir -- "${absent[@]}"   # one mkdir, parents first
 }
 
 # collect_file LOGICAL DEST WHAT MISSING [MISSING_MESSAGE]: one file (a symlink is stored as a link).

@@ -19,7 +19,9 @@ declare -gA LOG_COLOUR=([ERROR]=$'\e[0;31m' [WARNING]=$'\e[1;33m' [INFO]=$'\e[0;
 # log_esc STRING: esc() of an outside string (security.md §1). Plain printable ASCII needs no helper.
 log_esc() {
   local text="$1"
-  if [[ "$text" =~ ^[\ -\[\]-~]*$ ]]; then
+  # printable ASCII without a backslash (a glob: ranges are ASCII under globasciiranges, bash's default; the
+  # regex this replaced never matched, so every call ran perl)
+  if [[ "$text" != *[!\ -~]* && "$text" != *\\* ]]; then
     printf '%s' "$text"
   else
     perl "${LOG_LIB_DIR}/bytes.pl" esc "$text"

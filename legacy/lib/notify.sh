@@ -480,6 +480,10 @@ notify_send_telegram() {
 
 # notify_js VALUE: a JSON string (UTF-8 written literally), `null` for the literal word null.
 notify_js() {
+  if [[ "$1" != *[!\ -~]* && "$1" != *[\"\\]* ]]; then   # printable ASCII without " and \: JSON::PP prints it as is
+    printf '"%s"' "$1"
+    return 0
+  fi
   perl -CSA -MJSON::PP -e 'print JSON::PP->new->allow_nonref->encode($ARGV[0])' -- "$1"
 }
 
