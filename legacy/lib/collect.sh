@@ -252,14 +252,17 @@ collect_command() {
 # collect_finish_dirs: every staged directory gets the mode/owner/mtime of its source, or 0755 and the
 # run start when it was generated (collect.md §1.1: the staging tree is the same on both sides).
 collect_finish_dirs() {
-  local dir rel source
+  local dir rel source mirrors="${RUN_DIR}/mirror-dirs.list"
   local -a generated=()
   collect_finish_generated
+  : > "$mirrors"
   while IFS= read -r -d '' dir; do
     rel=".${dir#"$STAGING"}"
     source="${DIR_SOURCE[$rel]-}"
     if [[ "$rel" == . || -z "$source" ]]; then
       generated+=("$dir")
+    elif [[ "$source" == "${SRC_ROOT}${rel#.}" ]]; then
+      printf '%s\0' "${rel#./}" >> "$mirrors"
     else
       chmod --reference="$source" -- "$dir"
       [[ "$CP_PRESERVE" != *ownership* ]] || chown --reference="$source" -- "$dir"
@@ -268,6 +271,18 @@ collect_finish_dirs() {
   done < <(find "$STAGING" -depth -type d -print0)
   # Generated directories, all at once (their metadata does not change a parent's mtime, so order is free).
   (( ${#generated[@]} == 0 )) || { chmod 0755 -- "${generated[@]}" && touch -d "@${START_TIME}" -- "${generated[@]}"; }
+  collect_mirror_dirs "$mirrors"
+}
+
+# collect_mirror_dirs LIST: directories staged at their own path (the usual case) take mode, owner and mtime
+# from their source in one tar pass instead of three programs each: GNU tar sets an existing directory's
+# metadata when it extracts its entry, with -p as root, and pax keeps the nanoseconds `touch -r` copied.
+collect_mirror_dirs() {
+  [[ -s "$1" ]] || return 0
+  local -a owner=(--no-same-owner)
+  [[ "$CP_PRESERVE" != *ownership* ]] || owner=(--same-owner --numeric-owner)
+  tar -C "${SRC_ROOT}/" --format=posix --no-recursion --null --verbatim-files-from -T "$1" -cf - 2> /dev/null \
+    | tar -C "$STAGING" --no-recursion "${owner[@]}" -xpf - 2> /dev/null || true
 }
 
 # collect_switch KEY MESSAGE: true when KEY is on; otherwise logs MESSAGE at SKIP (collect.md §3.1).
