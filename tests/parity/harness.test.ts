@@ -23,7 +23,8 @@ describe('injected differences', () => {
     expect(manifest?.diff).toMatch(/^\+"\.\/etc\/injected\.cfg" f /m);
     const text = formatDiffs(report);
     expect(text).toContain('pve-single × happy: manifest.txt differs (A-bash vs B-ts), domain backup');
-    expect(formatSummary(report)).toMatch(/pve-single\s+happy\s+✓\s+✗\s+✗/);   // cli ✓, orchestrator ✗ (log), backup ✗
+    // cli ✓, orchestrator ✗ (log), security · (no artefact), backup ✗; storage, notify and metrics follow from the counts
+    expect(formatSummary(report)).toMatch(/pve-single\s+happy\s+✓\s+✗\s+·\s+✗/);
   });
 
   it('a change in the TS orchestrator is caught and named "orchestrator"; a known difference accepts exactly it', async () => {
