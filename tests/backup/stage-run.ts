@@ -14,10 +14,10 @@ import { hostEnv, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/r
 
 export interface KeptRun { readonly host: string; readonly sandbox: Sandbox; readonly runDir: string }
 
-/** A full legacy run on HOST with PBK_KEEP_RUN_DIR=1: its run directory (staging removed) for stage runs. */
-export async function keptRun(host: string, config: Record<string, string> = {}): Promise<KeptRun> {
+/** A full legacy run on HOST (with ARGS, e.g. --dry-run) and PBK_KEEP_RUN_DIR=1: its run directory (staging removed) for stage runs. */
+export async function keptRun(host: string, config: Record<string, string> = {}, args: string[] = []): Promise<KeptRun> {
   const sandbox = makeSandbox(config);
-  const result = await runLegacy(host, sandbox, [], { PBK_KEEP_RUN_DIR: '1' });
+  const result = await runLegacy(host, sandbox, args, { PBK_KEEP_RUN_DIR: '1' });
   const match = /Run directory kept \(PBK_KEEP_RUN_DIR=1\): (.+)/.exec(String(result.stderr));
   if (match?.[1] === undefined) throw new Error(`legacy run kept no run directory: ${String(result.stderr)}`);
   return { host, sandbox, runDir: match[1] };

@@ -1,13 +1,21 @@
 // The notify domain of the legacy pipeline (notify.md §10) against loopback sinks: an HTTP server speaking the
-// Bot API (reached through TELEGRAM_API_BASE) and a fake sendmail.
-import { readFileSync } from 'node:fs';
+// Bot API (reached through TELEGRAM_API_BASE) and a fake sendmail. The stage runs alone (shims/notify_run) on run
+// directories made from one real legacy run (and one dry run): its status (0 ok, 1 warning) is what the run's
+// exit code takes from it (shims/README.md), its log lines are the run log's.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { appendConfig, logOf, makeSandbox, runLegacy, type Sandbox } from '../legacy/run.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeSendmail, formField, startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
+import { keptRun, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
 
 const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
 let sinks: HttpSink[] = [];
+let kept: KeptRun;
+let dryRun: KeptRun;
+beforeAll(async () => {
+  [kept, dryRun] = await Promise.all([keptRun('pve-single'), keptRun('pve-single', {}, ['--dry-run'])]);
+}, 240_000);
 afterEach(async () => {
   await Promise.all(sinks.map((s) => s.close()));
   sinks = [];
@@ -19,16 +27,27 @@ async function telegram(replies = [TELEGRAM_OK]): Promise<HttpSink> {
   return sink;
 }
 
-function telegramSandbox(base: string, extra: Record<string, string> = {}): Sandbox {
-  return makeSandbox({ TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_CHAT_ID: '-100123', TELEGRAM_API_BASE: base, ...extra });
+interface Notified { readonly status: number; readonly log: string }
+
+/** notify_run alone with CONFIG on top of the kept run's context (FROM: the real run or the dry run). */
+async function notify(config: Record<string, string>, from: KeptRun = kept): Promise<Notified> {
+  const dir = stageDir(from, config);
+  const result = await runShim('notify_run', dir, stageEnv(from));
+  return { status: result.status, log: result.lines.join('\n') };
 }
+
+function telegramConfig(base: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_CHAT_ID: '-100123', TELEGRAM_API_BASE: base, ...extra };
+}
+
+/** A directory for a fake sendmail and its sendmail.log. */
+const mailDir = (): string => mkdtempSync(join(tmpdir(), 'pbk-mail-'));
 
 describe('Telegram personal mode (notify.md §3, §10.2-6)', () => {
   it('posts the run summary as plain text, token never in the log', async () => {
     const sink = await telegram();
-    const sandbox = telegramSandbox(sink.base);
-    const result = await runLegacy('pve-single', sandbox);
-    expect(result.exitCode, logOf(sandbox)).toBe(0);
+    const result = await notify(telegramConfig(sink.base));
+    expect(result.status, result.log).toBe(0);
     expect(sink.requests).toHaveLength(1);
     const [request] = sink.requests;
     expect(request?.method).toBe('POST');
@@ -44,34 +63,31 @@ describe('Telegram personal mode (notify.md §3, §10.2-6)', () => {
     expect(text).toContain('\n🕑 Started: 2024-11-25 02:00:00\n⏱️ Duration: 00:00:00\n');
     expect(text.endsWith('🔢 Exit code: 0')).toBe(true);
     expect(request?.body).toMatch(/text=%E2%9C%85%20PVE%20backup/);   // RFC 3986: a space is %20
-    const log = logOf(sandbox);
-    expect(log).toContain('[SUCCESS] Telegram notification sent');
-    expect(log).not.toContain(TOKEN);
-    const kept = readFileSync(join(sandbox.baseDir, 'log', 'pve-backup-pve1.lab.example-2024-11-25_02-00-00.log'), 'utf8');
-    expect(kept).toContain('[SKIP] E-mail notification disabled');
+    expect(result.log).toContain('[SUCCESS] Telegram notification sent');
+    expect(result.log).not.toContain(TOKEN);
+    expect(result.log).toContain('[SKIP] E-mail notification disabled');
   });
 
   it('a 401 is a WARNING naming the reason, exit 1 although the text said exit 0', async () => {
     const sink = await telegram([{ status: 401, body: '{"ok":false,"error_code":401,"description":"Unauthorized"}' }]);
-    const sandbox = telegramSandbox(sink.base);
-    const result = await runLegacy('pve-single', sandbox);
-    expect(result.exitCode).toBe(1);
+    const result = await notify(telegramConfig(sink.base));
+    expect(result.status).toBe(1);
     expect(sink.requests).toHaveLength(1);
     expect(formField(sink.requests[0]?.body ?? '', 'text')).toContain('🔢 Exit code: 0');
-    expect(logOf(sandbox)).toContain('[WARNING] Telegram notification failed: HTTP 401: Unauthorized');
-    expect(logOf(sandbox)).toContain('[WARNING] All notification channels failed');
+    expect(result.log).toContain('[WARNING] Telegram notification failed: HTTP 401: Unauthorized');
+    expect(result.log).toContain('[WARNING] All notification channels failed');
   });
 
   it('retries a 500 after 1 s and a 429 after retry_after; gives up at once on a retry_after over 30 s', async () => {
     const sink = await telegram([{ status: 500, body: '{"ok":false}' }, TELEGRAM_OK]);
-    expect((await runLegacy('pve-single', telegramSandbox(sink.base))).exitCode).toBe(0);
+    expect((await notify(telegramConfig(sink.base))).status).toBe(0);
     expect(sink.requests).toHaveLength(2);
     expect((sink.requests[1]?.at ?? 0) - (sink.requests[0]?.at ?? 0)).toBeGreaterThanOrEqual(900);
     const limited = await telegram([{ status: 429, body: '{"ok":false,"description":"Too Many Requests","parameters":{"retry_after":60}}' }]);
-    const sandbox = telegramSandbox(limited.base);
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    const result = await notify(telegramConfig(limited.base));
+    expect(result.status).toBe(1);
     expect(limited.requests).toHaveLength(1);
-    expect(logOf(sandbox)).toContain('[WARNING] Telegram notification failed: HTTP 429: Too Many Requests');
+    expect(result.log).toContain('[WARNING] Telegram notification failed: HTTP 429: Too Many Requests');
   });
 
   it('a closed port is `connection failed` after 3 attempts; bad settings send nothing', async () => {
@@ -79,18 +95,18 @@ describe('Telegram personal mode (notify.md §3, §10.2-6)', () => {
     const base = closed.base;
     await closed.close();
     sinks = [];
-    const sandbox = telegramSandbox(base);
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
-    expect(logOf(sandbox)).toContain('[INFO] Telegram attempt 1/3 failed (connection failed); retrying in 1 s');
-    expect(logOf(sandbox)).toContain('[WARNING] Telegram notification failed: connection failed');
+    const refused = await notify(telegramConfig(base));
+    expect(refused.status).toBe(1);
+    expect(refused.log).toContain('[INFO] Telegram attempt 1/3 failed (connection failed); retrying in 1 s');
+    expect(refused.log).toContain('[WARNING] Telegram notification failed: connection failed');
     const sink = await telegram();
-    const bad = telegramSandbox(sink.base, { TELEGRAM_CHAT_ID: 'abc' });
-    expect((await runLegacy('pve-single', bad)).exitCode).toBe(1);
-    expect(logOf(bad)).toContain('[WARNING] Telegram not sent: TELEGRAM_CHAT_ID has an invalid format');
+    const bad = await notify(telegramConfig(sink.base, { TELEGRAM_CHAT_ID: 'abc' }));
+    expect(bad.status).toBe(1);
+    expect(bad.log).toContain('[WARNING] Telegram not sent: TELEGRAM_CHAT_ID has an invalid format');
     const invalid = await telegram([{ status: 200, body: '{"ok":false}' }]);
-    const noOk = telegramSandbox(invalid.base);
-    expect((await runLegacy('pve-single', noOk)).exitCode).toBe(1);
-    expect(logOf(noOk)).toContain('[WARNING] Telegram notification failed: invalid response');
+    const noOk = await notify(telegramConfig(invalid.base));
+    expect(noOk.status).toBe(1);
+    expect(noOk.log).toContain('[WARNING] Telegram notification failed: invalid response');
     expect(invalid.requests).toHaveLength(1);
     expect(sink.requests).toHaveLength(0);
   });
@@ -99,12 +115,10 @@ describe('Telegram personal mode (notify.md §3, §10.2-6)', () => {
 describe('e-mail through sendmail (notify.md §4, §10.14-17)', () => {
   it('pipes one plain-text message to sendmail -t -i; Telegram, after it, says the e-mail was sent', async () => {
     const sink = await telegram();
-    const sandbox = telegramSandbox(sink.base);
-    const sendmail = fakeSendmail(sandbox.baseDir);
-    const withMail = appendConfig(sandbox, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com', SENDMAIL_PATH: sendmail });
-    const result = await runLegacy('pve-single', withMail);
-    expect(result.exitCode).toBe(0);
-    const recorded = readFileSync(join(sandbox.baseDir, 'sendmail.log'), 'utf8');
+    const dir = mailDir();
+    const result = await notify(telegramConfig(sink.base, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com', SENDMAIL_PATH: fakeSendmail(dir) }));
+    expect(result.status).toBe(0);
+    const recorded = readFileSync(join(dir, 'sendmail.log'), 'utf8');
     expect(recorded.split('\n')[0]).toBe('argv: -t -i');
     expect(recorded).toContain('\nFrom: root@pve1.lab.example\nTo: admin@example.com\nSubject: =?UTF-8?B?');
     expect(recorded).toMatch(/\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\n/);
@@ -118,44 +132,42 @@ describe('e-mail through sendmail (notify.md §4, §10.14-17)', () => {
     expect(decoded.toString('utf8')).toBe('[Proxmox-Backup] ✅ PVE backup OK - pve1.lab.example (2024-11-25 02:00)');
     expect(subject.split('\n ').every((w) => Buffer.from(/\?B\?(.*)\?=/.exec(w)?.[1] ?? '', 'base64').length <= 39)).toBe(true);
     expect(formField(sink.requests[0]?.body ?? '', 'text')).toContain('\n✅ Email: sent\n');
-    expect(logOf(withMail)).toContain('[SUCCESS] E-mail sent to admin@example.com via sendmail');
+    expect(result.log).toContain('[SUCCESS] E-mail sent to admin@example.com via sendmail');
   });
 
   it('reports a failing or missing sendmail and drops a bad address', async () => {
-    const sandbox = makeSandbox();
-    const failing = appendConfig(sandbox, { EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'ok@example.com, bad@@x', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir, 75) });
-    expect((await runLegacy('pve-single', failing)).exitCode).toBe(1);
-    expect(logOf(failing)).toContain('[WARNING] Invalid e-mail address ignored: bad@@x');
-    expect(logOf(failing)).toContain('[WARNING] E-mail via sendmail failed: exit code 75');
-    expect(readFileSync(join(sandbox.baseDir, 'sendmail.log'), 'utf8')).toContain('To: ok@example.com\n');
-    const missing = makeSandbox({ EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'ok@example.com', SENDMAIL_PATH: '/nonexistent/sendmail' });
-    expect((await runLegacy('pve-single', missing)).exitCode).toBe(1);
-    expect(logOf(missing)).toContain('[WARNING] E-mail via sendmail failed: /nonexistent/sendmail not found or not executable');
+    const dir = mailDir();
+    const failing = await notify({ EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'ok@example.com, bad@@x', SENDMAIL_PATH: fakeSendmail(dir, 75) });
+    expect(failing.status).toBe(1);
+    expect(failing.log).toContain('[WARNING] Invalid e-mail address ignored: bad@@x');
+    expect(failing.log).toContain('[WARNING] E-mail via sendmail failed: exit code 75');
+    expect(readFileSync(join(dir, 'sendmail.log'), 'utf8')).toContain('To: ok@example.com\n');
+    const missing = await notify({ EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'ok@example.com', SENDMAIL_PATH: '/nonexistent/sendmail' });
+    expect(missing.status).toBe(1);
+    expect(missing.log).toContain('[WARNING] E-mail via sendmail failed: /nonexistent/sendmail not found or not executable');
   });
 
   it('takes the recipient from root@pam in user.cfg when EMAIL_RECIPIENT is empty', async () => {
-    const sandbox = makeSandbox();
-    const mail = appendConfig(sandbox, { EMAIL_ENABLED: 'true', SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) });
-    expect((await runLegacy('pve-single', mail)).exitCode).toBe(0);
-    expect(logOf(mail)).toContain('[INFO] E-mail recipient taken from root@pam in /etc/pve/user.cfg');
+    const mail = await notify({ EMAIL_ENABLED: 'true', SENDMAIL_PATH: fakeSendmail(mailDir()) });
+    expect(mail.status).toBe(0);
+    expect(mail.log).toContain('[INFO] E-mail recipient taken from root@pam in /etc/pve/user.cfg');
   });
 });
 
 describe('when notifications go out (notify.md §1, §10.9-11)', () => {
   it('dry-run sends only with NOTIFY_DRY_RUN=true, tagged; NOTIFY_ON=error skips a good run', async () => {
     const sink = await telegram();
-    const quiet = telegramSandbox(sink.base);
-    expect((await runLegacy('pve-single', quiet, ['--dry-run'])).exitCode).toBe(0);
-    expect(logOf(quiet)).toContain('[INFO] Dry run: would send notifications (NOTIFY_DRY_RUN=false)');
+    const quiet = await notify(telegramConfig(sink.base), dryRun);
+    expect(quiet.status).toBe(0);
+    expect(quiet.log).toContain('[INFO] Dry run: would send notifications (NOTIFY_DRY_RUN=false)');
     expect(sink.requests).toHaveLength(0);
-    const loud = telegramSandbox(sink.base, { NOTIFY_DRY_RUN: 'true' });
-    expect((await runLegacy('pve-single', loud, ['--dry-run'])).exitCode).toBe(0);
+    expect((await notify(telegramConfig(sink.base, { NOTIFY_DRY_RUN: 'true' }), dryRun)).status).toBe(0);
     const text = formField(sink.requests[0]?.body ?? '', 'text') ?? '';
     expect(text.startsWith('✅ [DRY RUN] PVE backup OK - pve1.lab.example\n\n➖ Local: skipped')).toBe(true);
     expect(text).toContain('\n📦 Dry run: no archive created\n');
-    const onError = telegramSandbox(sink.base, { NOTIFY_ON: 'error' });
-    expect((await runLegacy('pve-single', onError)).exitCode).toBe(0);
-    expect(logOf(onError)).toContain('[INFO] Notifications not sent: outcome success is below NOTIFY_ON=error');
+    const onError = await notify(telegramConfig(sink.base, { NOTIFY_ON: 'error' }));
+    expect(onError.status).toBe(0);
+    expect(onError.log).toContain('[INFO] Notifications not sent: outcome success is below NOTIFY_ON=error');
     expect(sink.requests).toHaveLength(1);
   });
 });
@@ -163,22 +175,21 @@ describe('when notifications go out (notify.md §1, §10.9-11)', () => {
 
 describe('Telegram centralized mode (notify.md §3.2, §10.7)', () => {
   const RECEIVED = '987654321:BBcentral_received_token_abcdefghijklmnop';
-  const central = (base: string) => makeSandbox({
-    TELEGRAM_ENABLED: 'true', BOT_TELEGRAM_TYPE: 'centralized', TELEGRAM_SERVER_API_HOST: base, TELEGRAM_API_BASE: base,
+  const central = (base: string, extra: Record<string, string> = {}) => notify({
+    TELEGRAM_ENABLED: 'true', BOT_TELEGRAM_TYPE: 'centralized', TELEGRAM_SERVER_API_HOST: base, TELEGRAM_API_BASE: base, ...extra,
   });
 
   it('looks the chat up by server id, then sends with the received token, which never reaches the log', async () => {
     const sink = await telegram([{ status: 200, body: JSON.stringify({ chat_id: -100777, bot_token: RECEIVED }) }, TELEGRAM_OK]);
-    const sandbox = central(sink.base);
-    expect((await runLegacy('pve-single', sandbox, ['-v'])).exitCode).toBe(0);
+    const result = await central(sink.base, { DEBUG_LEVEL: 'advanced' });   // what -v sets
+    expect(result.status).toBe(0);
     expect(sink.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
     expect(sink.requests[0]?.url).toMatch(/^\/api\/get-chat-id\?server_id=\d{16}$/);
     expect(sink.requests[0]?.headers.accept).toBe('application/json');
     expect(sink.requests[1]?.url).toBe(`/bot${RECEIVED}/sendMessage`);
     expect(formField(sink.requests[1]?.body ?? '', 'chat_id')).toBe('-100777');
-    const log = logOf(sandbox);
-    expect(log).toContain('[DEBUG] Telegram chat resolved by the central server');
-    expect(log).not.toContain(RECEIVED);
+    expect(result.log).toContain('[DEBUG] Telegram chat resolved by the central server');
+    expect(result.log).not.toContain(RECEIVED);
   });
 
   it.each([
@@ -188,17 +199,17 @@ describe('Telegram centralized mode (notify.md §3.2, §10.7)', () => {
     [500, 'Telegram central server returned HTTP 500'],
   ])('answers %i: the matching WARNING and no sendMessage', async (status, message) => {
     const sink = await telegram([{ status, body: '{}' }]);
-    const sandbox = central(sink.base);
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    const result = await central(sink.base);
+    expect(result.status).toBe(1);
     expect(sink.requests.every((r) => r.method === 'GET')).toBe(true);
-    expect(logOf(sandbox)).toContain(`[WARNING] ${message}`);
+    expect(result.log).toContain(`[WARNING] ${message}`);
   });
 
   it('a 200 without a usable token is an invalid response', async () => {
     const sink = await telegram([{ status: 200, body: '{"chat_id":"x"}' }]);
-    const sandbox = central(sink.base);
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
-    expect(logOf(sandbox)).toContain('[WARNING] Telegram central server returned an invalid response');
+    const result = await central(sink.base);
+    expect(result.status).toBe(1);
+    expect(result.log).toContain('[WARNING] Telegram central server returned an invalid response');
     expect(sink.requests).toHaveLength(1);
   });
 });
