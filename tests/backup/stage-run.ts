@@ -68,3 +68,13 @@ export async function runNativeStage(stage: NativeStage, dir: RunDir, env: Recor
   }
   return outcome(dir, status);
 }
+
+export interface LegacyStageRun { readonly status: number; readonly log: string; readonly dir: RunDir }
+
+/** The legacy STAGE (its shim) alone on a run directory made from FROM, with CONTEXT on top of its context. */
+export async function legacyStage(stage: string, from: KeptRun, context: Record<string, string> = {},
+  env: Record<string, string> = {}): Promise<LegacyStageRun> {
+  const dir = stageDir(from, context);
+  const result = await runShim(stage, dir, stageEnv(from, env));
+  return { status: result.status, log: result.lines.join('\n'), dir };
+}

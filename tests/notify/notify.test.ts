@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeSendmail, formField, startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
-import { keptRun, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
+import { keptRun, legacyStage, type KeptRun } from '../backup/stage-run.js';
 
 const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
 let sinks: HttpSink[] = [];
@@ -27,14 +27,8 @@ async function telegram(replies = [TELEGRAM_OK]): Promise<HttpSink> {
   return sink;
 }
 
-interface Notified { readonly status: number; readonly log: string }
-
 /** notify_run alone with CONFIG on top of the kept run's context (FROM: the real run or the dry run). */
-async function notify(config: Record<string, string>, from: KeptRun = kept): Promise<Notified> {
-  const dir = stageDir(from, config);
-  const result = await runShim('notify_run', dir, stageEnv(from));
-  return { status: result.status, log: result.lines.join('\n') };
-}
+const notify = (config: Record<string, string>, from: KeptRun = kept) => legacyStage('notify_run', from, config);
 
 function telegramConfig(base: string, extra: Record<string, string> = {}): Record<string, string> {
   return { TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_CHAT_ID: '-100123', TELEGRAM_API_BASE: base, ...extra };

@@ -1,8 +1,13 @@
-// Webhooks (notify.md §5, §10.23-28) against loopback HTTP sinks.
-import { afterEach, describe, expect, it } from 'vitest';
+// Webhooks (notify.md §5, §10.23-28) against loopback HTTP sinks: the legacy notify_run alone (its shim) on run
+// directories made from one real run; its status is what the run's exit code takes from it.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpSink, type HttpSink, type Reply } from '../../native/parity/sinks.js';
-import { logOf, makeSandbox, runLegacy } from '../legacy/run.js';
+import { keptRun, legacyStage, type KeptRun } from '../backup/stage-run.js';
 
+let kept: KeptRun;
+beforeAll(async () => {
+  kept = await keptRun('pve-single');
+}, 240_000);
 let sinks: HttpSink[] = [];
 afterEach(async () => {
   await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
@@ -15,15 +20,15 @@ async function sink(replies: Reply[] = [{ status: 200, body: 'ok' }]): Promise<H
   return s;
 }
 
-const webhookSandbox = (urls: string[], extra: Record<string, string> = {}) =>
-  makeSandbox({ WEBHOOK_ENABLED: 'true', WEBHOOK_URLS: urls.join('\n'), ...extra });   // one item per line
+const webhooks = (urls: string[], extra: Record<string, string> = {}) =>
+  legacyStage('notify_run', kept, { WEBHOOK_ENABLED: 'true', WEBHOOK_URLS: urls.join('\n'), ...extra });   // one item per line
 
 describe('generic webhooks', () => {
   it('posts the run summary as compact JSON, keys in order, to every URL in turn', async () => {
     const first = await sink([{ status: 200, body: 'ok' }]);
     const second = await sink([{ status: 204, body: '' }]);
-    const sandbox = webhookSandbox([`${first.base}/hook/secret-token-1`, `${second.base}/other`]);
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
+    const run = await webhooks([`${first.base}/hook/secret-token-1`, `${second.base}/other`]);
+    expect(run.status).toBe(0);
     expect(first.requests).toHaveLength(1);
     expect(second.requests).toHaveLength(1);
     expect((first.requests[0]?.at ?? 0) <= (second.requests[0]?.at ?? 0)).toBe(true);
@@ -45,7 +50,7 @@ describe('generic webhooks', () => {
       issues: { errors: 0, warnings: 0, first_errors: [], first_warnings: [] },
     });
     expect(request?.body).toContain('"title":"✅ PVE');   // UTF-8 written literally
-    const log = logOf(sandbox);
+    const log = run.log;
     expect(log).toContain(`[SUCCESS] Webhook 1 (${first.base}/***) delivered (HTTP 200)`);
     expect(log).toContain(`[SUCCESS] Webhook 2 (${second.base}/***) delivered (HTTP 204)`);
     expect(log).not.toContain('secret-token-1');
@@ -55,12 +60,12 @@ describe('generic webhooks', () => {
     const down = await sink([{ status: 503, body: 'busy' }]);
     const up = await sink();
     const redirect = await sink([{ status: 302, body: '', headers: { Location: 'http://127.0.0.1:9/elsewhere' } }]);
-    const sandbox = webhookSandbox([`${down.base}/a?token=abc123`, `${up.base}/b`, `${redirect.base}/c`]);
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
+    const run = await webhooks([`${down.base}/a?token=abc123`, `${up.base}/b`, `${redirect.base}/c`]);
+    expect(run.status).toBe(1);
     expect(down.requests).toHaveLength(3);
     expect(up.requests).toHaveLength(1);
     expect(redirect.requests).toHaveLength(1);
-    const log = logOf(sandbox);
+    const log = run.log;
     expect(log).toContain(`[INFO] Webhook 1 (${down.base}/***) attempt 1/3 failed (HTTP 503); retrying in 1 s`);
     expect(log).toContain(`[WARNING] Webhook 1 (${down.base}/***) failed: HTTP 503`);
     expect(log).toContain(`[WARNING] Webhook 3 (${redirect.base}/***) failed: HTTP 302`);
@@ -75,13 +80,13 @@ describe('webhook formats (notify.md §5.2)', () => {
     ['gotify', (b: Record<string, unknown>) => expect(b).toMatchObject({ priority: 2, extras: { 'client::display': { contentType: 'text/plain' } } })],
   ])('%s', async (format, check) => {
     const s = await sink();
-    expect((await runLegacy('pve-single', webhookSandbox([`${s.base}/x`], { WEBHOOK_FORMAT: format }))).exitCode).toBe(0);
+    expect((await webhooks([`${s.base}/x`], { WEBHOOK_FORMAT: format })).status).toBe(0);
     check(JSON.parse(s.requests[0]?.body ?? '{}') as Record<string, unknown>);
   });
 
   it('ntfy posts to the server root with the topic in the body', async () => {
     const s = await sink();
-    expect((await runLegacy('pve-single', webhookSandbox([`${s.base}/backups`], { WEBHOOK_FORMAT: 'ntfy' }))).exitCode).toBe(0);
+    expect((await webhooks([`${s.base}/backups`], { WEBHOOK_FORMAT: 'ntfy' })).status).toBe(0);
     expect(s.requests[0]?.url).toBe('/');
     expect(JSON.parse(s.requests[0]?.body ?? '{}')).toMatchObject({ topic: 'backups', title: '✅ PVE backup OK - pve1.lab.example', priority: 3 });
   });
@@ -90,13 +95,13 @@ describe('webhook formats (notify.md §5.2)', () => {
 describe('webhook settings (notify.md §10.27-28)', () => {
   it('sends the auth header to every URL and keeps its value out of the log; refuses a malformed one', async () => {
     const s = await sink();
-    const sandbox = webhookSandbox([`${s.base}/x`], { WEBHOOK_AUTH_HEADER: 'Authorization: Bearer t0k3n-value' });
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
+    const run = await webhooks([`${s.base}/x`], { WEBHOOK_AUTH_HEADER: 'Authorization: Bearer t0k3n-value' });
+    expect(run.status).toBe(0);
     expect(s.requests[0]?.headers.authorization).toBe('Bearer t0k3n-value');
-    expect(logOf(sandbox)).not.toContain('t0k3n-value');
-    const bad = webhookSandbox([`${s.base}/x`], { WEBHOOK_AUTH_HEADER: 'no colon here' });
-    expect((await runLegacy('pve-single', bad)).exitCode).toBe(1);
-    expect(logOf(bad)).toContain('[WARNING] Webhook not sent: WEBHOOK_AUTH_HEADER is not a valid header line');
+    expect(run.log).not.toContain('t0k3n-value');
+    const bad = await webhooks([`${s.base}/x`], { WEBHOOK_AUTH_HEADER: 'no colon here' });
+    expect(bad.status).toBe(1);
+    expect(bad.log).toContain('[WARNING] Webhook not sent: WEBHOOK_AUTH_HEADER is not a valid header line');
     expect(s.requests).toHaveLength(1);
   });
 
@@ -105,9 +110,9 @@ describe('webhook settings (notify.md §10.27-28)', () => {
     const port = new URL(s.base).port;
     await s.close();
     sinks = [];
-    const sandbox = webhookSandbox(['ftp://x/y', `http://127.0.0.1:${port}/hook?token=zzsecret`]);
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(1);
-    const log = logOf(sandbox);
+    const run = await webhooks(['ftp://x/y', `http://127.0.0.1:${port}/hook?token=zzsecret`]);
+    expect(run.status).toBe(1);
+    const log = run.log;
     expect(log).toContain('[WARNING] Webhook 1 not sent: not a valid http(s) URL');
     expect(log).toContain(`[WARNING] Webhook 2 (http://127.0.0.1:${port}/***) failed: connection failed`);
     expect(log).not.toContain('zzsecret');
