@@ -1,17 +1,36 @@
-// The metrics domain of the legacy pipeline (metrics.md §7), checked with the real promtool and read back.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// The metrics domain of the legacy pipeline (metrics.md §7), checked with the real promtool and read back. One
+// real run (and one dry run) writes its textfile; the other cases run the stage alone (shims/metrics_write) on
+// run directories made from them, or a whole run where the case is about what runs leave to each other.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseEnvFile } from '../../native/core/state-env.js';
 import { Orchestrator } from '../../native/switch/orchestrator.js';
+import { keptRun, legacyStage, type KeptRun } from '../backup/stage-run.js';
 import { hostEnv, logOf, makeSandbox, REPO, runLegacy, type Sandbox } from './run.js';
 
 const LIB = join(REPO, 'legacy', 'lib');
+const METRICS = { PROMETHEUS_ENABLED: 'true', PROMETHEUS_TEXTFILE_DIR: '${BASE_DIR}/metrics' };
 
 function metricsSandbox(extra: Record<string, string> = {}): Sandbox & { prom: string } {
-  const sandbox = makeSandbox({ PROMETHEUS_ENABLED: 'true', PROMETHEUS_TEXTFILE_DIR: '${BASE_DIR}/metrics', ...extra });
+  const sandbox = makeSandbox({ ...METRICS, ...extra });
   return { ...sandbox, prom: join(sandbox.baseDir, 'metrics', 'proxmox_backup.prom') };
+}
+
+let kept: KeptRun;
+let dryRun: KeptRun;
+beforeAll(async () => {
+  [kept, dryRun] = await Promise.all([keptRun('pve-single', METRICS), keptRun('pve-single', METRICS, ['--dry-run'])]);
+}, 240_000);
+const keptProm = (run: KeptRun): string => join(run.sandbox.baseDir, 'metrics', 'proxmox_backup.prom');
+
+/** metrics_write alone on a run directory made from FROM, writing into a fresh directory (or DIR). */
+async function writeMetrics(from: KeptRun, context: Record<string, string> = {}, dir = mkdtempSync(join(tmpdir(), 'pbk-prom-')),
+  env: Record<string, string> = {}) {
+  const run = await legacyStage('metrics_write', from, { PROMETHEUS_TEXTFILE_DIR: dir, ...context }, env);
+  return { ...run, dir, prom: join(dir, 'proxmox_backup.prom') };
 }
 
 /** sample name{labels} → value, every sample of the file. */
@@ -32,17 +51,13 @@ async function promtool(text: string): Promise<{ exitCode: number | undefined; o
 
 describe('the textfile (metrics.md §1-3)', () => {
   it('passes promtool, holds every family once, and its values are the run state', async () => {
-    const sandbox = metricsSandbox();
-    const result = await runLegacy('pve-single', sandbox, [], { PBK_KEEP_RUN_DIR: '1' });
-    expect(result.exitCode).toBe(0);
-    const text = readFileSync(sandbox.prom, 'utf8');
+    const text = readFileSync(keptProm(kept), 'utf8');
     expect(await promtool(text)).toEqual({ exitCode: 0, output: '' });
     const helps = text.split('\n').filter((l) => l.startsWith('# HELP ')).map((l) => l.split(' ')[2]);
     expect(new Set(helps).size).toBe(helps.length);
     expect(text.endsWith('} 0\n') || text.endsWith(' 0\n')).toBe(true);
     expect(text).not.toMatch(/\n\n\n/);
-    const tmp = join(sandbox.baseDir, 'tmp');
-    const state = parseEnvFile(readFileSync(join(tmp, readdirSync(tmp)[0] ?? '', 'state.env'), 'utf8'));
+    const state = parseEnvFile(readFileSync(join(kept.runDir, 'state.env'), 'utf8'));
     const s = samples(text);
     expect(s.get('proxmox_backup_included_files')).toBe(state.get('FILES_INCLUDED'));
     expect(s.get('proxmox_backup_directories')).toBe(state.get('DIRS_INCLUDED'));
@@ -55,13 +70,14 @@ describe('the textfile (metrics.md §1-3)', () => {
     expect(s.get('proxmox_backup_tier_status{tier="cloud",status="disabled"}')).toBe('1');
     expect(s.get('proxmox_backup_domain_implementation{domain="backup",impl="legacy"}')).toBe('1');
     expect(s.get('proxmox_backup_fallbacks_total{domain="backup"}')).toBe('0');
-    expect(logOf(sandbox)).toMatch(/\[SUCCESS\] Metrics written to \S+proxmox_backup\.prom \(\d+ series\)/);
-    expect(readdirSync(join(sandbox.baseDir, 'metrics'))).toEqual(['proxmox_backup.prom']);
+    expect(logOf(kept.sandbox)).toMatch(/\[SUCCESS\] Metrics written to \S+proxmox_backup\.prom \(\d+ series\)/);
+    expect(readdirSync(join(kept.sandbox.baseDir, 'metrics'))).toEqual(['proxmox_backup.prom']);
   });
 
   it('after a failed run: written, success 0, exit code 2, the last success carried over (§7.3)', async () => {
     const sandbox = metricsSandbox();
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
+    mkdirSync(join(sandbox.baseDir, 'metrics'));
+    copyFileSync(keptProm(kept), sandbox.prom);   // what the good run of the day before left
     const fake = join(sandbox.baseDir, 'fakebin');
     mkdirSync(fake);
     writeFileSync(join(fake, 'zstd'), '#!/bin/sh\nfor a in "$@"; do case "$a" in -d*) echo "zstd: simulated corruption" >&2; exit 1;; esac; done\nexec /usr/bin/zstd "$@"\n');
@@ -79,41 +95,40 @@ describe('the textfile (metrics.md §1-3)', () => {
   });
 
   it('dry-run: written with dry_run 1 and no archive series; check mode and PROMETHEUS_ENABLED=false: no file (§7.7-8)', async () => {
-    const dry = metricsSandbox();
-    expect((await runLegacy('pve-single', dry, ['--dry-run'])).exitCode).toBe(0);
-    const s = samples(readFileSync(dry.prom, 'utf8'));
+    const s = samples(readFileSync(keptProm(dryRun), 'utf8'));
     expect(s.get('proxmox_backup_dry_run')).toBe('1');
     expect(s.has('proxmox_backup_size_bytes')).toBe(false);
     expect(s.has('proxmox_backup_last_success_timestamp_seconds')).toBe(false);
-    const check = metricsSandbox();
-    expect((await runLegacy('pve-single', check, ['--check-only'])).exitCode).toBe(0);
+    const check = await writeMetrics(kept, { CHECK_ONLY: 'true' });
+    expect(check.status).toBe(0);
     expect(existsSync(check.prom)).toBe(false);
-    const off = metricsSandbox({ PROMETHEUS_ENABLED: 'false' });
-    expect((await runLegacy('pve-single', off)).exitCode).toBe(0);
-    expect(existsSync(join(off.baseDir, 'metrics'))).toBe(false);
-    expect(logOf(off)).toContain('[SKIP] Prometheus metrics disabled');
+    const off = await writeMetrics(kept, { PROMETHEUS_ENABLED: 'false' }, join(mkdtempSync(join(tmpdir(), 'pbk-prom-')), 'metrics'));
+    expect(off.status).toBe(0);
+    expect(existsSync(off.dir)).toBe(false);
+    expect(off.log).toContain('[SKIP] Prometheus metrics disabled');
   });
 
   it('an unwritable target is a WARNING, leaves no temp file, and never a half-written final file (§7.5)', async () => {
-    const sandbox = metricsSandbox();
-    mkdirSync(sandbox.prom, { recursive: true });   // the final name is taken by a directory: rename must fail
-    const result = await runLegacy('pve-single', sandbox);
-    expect(result.exitCode).toBe(1);
-    expect(logOf(sandbox)).toMatch(/\[WARNING\] Cannot write metrics to \S+\/metrics: mv: cannot overwrite directory/);
-    expect(readdirSync(join(sandbox.baseDir, 'metrics'))).toEqual(['proxmox_backup.prom']);
-    expect(readdirSync(sandbox.prom)).toEqual([]);
-    const proc = metricsSandbox({ PROMETHEUS_TEXTFILE_DIR: '/proc/pbk-metrics' });
-    expect((await runLegacy('pve-single', proc)).exitCode).toBe(1);
-    expect(logOf(proc)).toMatch(/\[WARNING\] Cannot write metrics to \/proc\/pbk-metrics: mkdir: cannot create directory/);
+    const dir = join(mkdtempSync(join(tmpdir(), 'pbk-prom-')), 'metrics');
+    mkdirSync(join(dir, 'proxmox_backup.prom'), { recursive: true });   // the final name is taken by a directory: rename must fail
+    const result = await writeMetrics(kept, {}, dir);
+    expect(result.status).toBe(1);
+    expect(result.log).toMatch(/\[WARNING\] Cannot write metrics to \S+\/metrics: mv: cannot overwrite directory/);
+    expect(readdirSync(dir)).toEqual(['proxmox_backup.prom']);
+    expect(readdirSync(result.prom)).toEqual([]);
+    const proc = await writeMetrics(kept, {}, '/proc/pbk-metrics');
+    expect(proc.status).toBe(1);
+    expect(proc.log).toMatch(/\[WARNING\] Cannot write metrics to \/proc\/pbk-metrics: mkdir: cannot create directory/);
   });
 
   it('a reader looping on the final name never sees a partial file (§7.6)', async () => {
-    const sandbox = metricsSandbox();
-    expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
-    const reader = execa('bash', ['-c', 'n=0; bad=0; while [[ -e "$1.stop" ]] || (( n < 200000 )); do [[ -e "$1.stop" ]] && break; t="$(cat "$1")"; [[ "$t" == *"fallbacks_total{domain=\\"metrics\\"} "* ]] || bad=$((bad+1)); n=$((n+1)); done; echo "$n $bad"', 'reader', sandbox.prom],
+    const dir = mkdtempSync(join(tmpdir(), 'pbk-prom-'));
+    const prom = join(dir, 'proxmox_backup.prom');
+    copyFileSync(keptProm(kept), prom);
+    const reader = execa('bash', ['-c', 'n=0; bad=0; while [[ -e "$1.stop" ]] || (( n < 200000 )); do [[ -e "$1.stop" ]] && break; t="$(cat "$1")"; [[ "$t" == *"fallbacks_total{domain=\\"metrics\\"} "* ]] || bad=$((bad+1)); n=$((n+1)); done; echo "$n $bad"', 'reader', prom],
       { reject: false });
-    for (const day of [1, 2]) expect((await runLegacy('pve-single', sandbox, [], { PBK_NOW: String(1732500000 + day * 86400) })).exitCode).toBe(0);
-    writeFileSync(`${sandbox.prom}.stop`, '');
+    for (const day of [1, 2, 3, 4]) expect((await writeMetrics(kept, {}, dir, { PBK_NOW: String(1732500000 + day * 86400) })).status).toBe(0);
+    writeFileSync(`${prom}.stop`, '');
     const [reads, bad] = (await reader).stdout.trim().split(' ').map(Number);
     expect(reads).toBeGreaterThan(10);
     expect(bad).toBe(0);
