@@ -359,8 +359,61 @@ notify_sendmail() {
 # Telegram, personal mode (§3.1, §6)
 
 notify_curl_reason() {
-  case "$1" in 6) printf 'name resolution failed' ;; 7) printf 'connection failed' ;; 28) printf timeout ;;
+  case "$1" in 5 | 6) printf 'name resolution failed' ;; 7) printf 'connection failed' ;; 28) printf timeout ;;
     35 | 51 | 58 | 60) printf 'TLS error' ;; *) printf 'network error' ;; esac
+}
+
+# notify_proxy URL: the route of one request (§6.1; README "Decisions": proxies), the same rule as
+# native/notify/proxy.ts: NOTIFY_PROXY is the http:// proxy to use, empty for a direct request; 1 when the
+# variable names a proxy this tool cannot use (not http://, no host, a bad port). curl then gets the decision
+# explicitly (`proxy` with an empty `noproxy`, or `noproxy = "*"`), so its own reading of the environment
+# (all_proxy, CIDR entries) never differs from the TypeScript side.
+notify_proxy() {
+  local url="$1" scheme rest authority host port value list entry name entry_port authority_p
+  NOTIFY_PROXY=''
+  scheme="${url%%://*}"
+  scheme="${scheme,,}"
+  rest="${url#*://}"
+  authority="${rest%%[/?#]*}"
+  authority="${authority##*@}"
+  if [[ "$authority" == \[* ]]; then
+    host="${authority%%\]*}" host="${host#\[}" port="${authority#*\]}" port="${port#:}"
+  else
+    host="${authority%%:*}" port=''
+    [[ "$authority" != *:* ]] || port="${authority#*:}"
+  fi
+  host="${host,,}"
+  # curl's lookup: the lower-case variable when set and not empty, else the upper-case one.
+  if [[ "$scheme" == https ]]; then value="${https_proxy:-${HTTPS_PROXY:-}}" port="${port:-443}"
+  else value="${http_proxy:-${HTTP_PROXY:-}}" port="${port:-80}"; fi
+  [[ -n "$value" ]] || return 0
+  # Loopback is never proxied: localhost, *.localhost, 127.0.0.0/8, ::1.
+  if [[ "$host" == localhost || "$host" == *.localhost || "$host" == ::1 || "$host" =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]]; then return 0; fi
+  list="${no_proxy:-${NO_PROXY:-}}"
+  local -a entries
+  read -r -a entries <<< "${list//,/ }"
+  for entry in "${entries[@]}"; do
+    [[ "$entry" != '*' ]] || return 0
+    name="$entry" entry_port=''
+    if [[ "$entry" =~ ^\[([^]]*)\](:([0-9]+))?$ ]]; then name="${BASH_REMATCH[1]}" entry_port="${BASH_REMATCH[3]}"
+    elif [[ "$entry" =~ ^([^:]*):([0-9]+)$ ]]; then name="${BASH_REMATCH[1]}" entry_port="${BASH_REMATCH[2]}"; fi
+    name="${name,,}"
+    name="${name#.}"
+    [[ -n "$name" ]] || continue
+    if [[ -n "$entry_port" ]] && (( 10#$entry_port != 10#$port )); then continue; fi
+    if [[ "$host" == "$name" || "$host" == *".${name}" ]]; then return 0; fi
+  done
+  [[ "$value" =~ ^[A-Za-z][A-Za-z0-9+.-]*:// ]] || value="http://${value}"
+  [[ "${value%%://*}" =~ ^[Hh][Tt][Tt][Pp]$ ]] || return 1
+  authority_p="${value#*://}"
+  authority_p="${authority_p%%[/?#]*}"
+  authority_p="${authority_p##*@}"
+  if [[ "$authority_p" =~ ^(\[[^]]+\]|[^]:[]+)(:([0-9]*))?$ ]]; then
+    if [[ -n "${BASH_REMATCH[3]}" ]] && (( 10#${BASH_REMATCH[3]} > 65535 )); then return 1; fi
+  else
+    return 1
+  fi
+  NOTIFY_PROXY="$value"
 }
 
 # notify_curl_quote TEXT: a curl config string value.
@@ -371,13 +424,18 @@ notify_curl_quote() {
 
 # notify_http URL BODY_FILE [HEADER...]: one attempt through curl (POST of BODY_FILE, or GET without one), the
 # URL and headers (which may hold secrets) in a config on stdin, never on the command line (§6.4); no redirect
-# is followed. NOTIFY_HTTP (empty without an answer), NOTIFY_CURL (curl's exit), the reply in notify/.response.
+# is followed; the route (a proxy or none) is notify_proxy's. NOTIFY_HTTP (empty without an answer), NOTIFY_CURL
+# (curl's exit), the reply in notify/.response.
 notify_http() {
   local url="$1" body="$2" header
   shift 2
-  NOTIFY_CURL=0
+  NOTIFY_CURL=0 NOTIFY_HTTP=''
+  if ! notify_proxy "$url"; then NOTIFY_CURL=1; return 0; fi   # a proxy that is not http://: `network error`
   NOTIFY_HTTP="$({
     printf 'url = %s\nuser-agent = "proxmox-backup/%s"\n' "$(notify_curl_quote "$url")" "$(core_version)"
+    # The proxy (with its credentials) goes on stdin too; an empty noproxy keeps curl from applying no_proxy again.
+    if [[ -n "$NOTIFY_PROXY" ]]; then printf 'proxy = %s\nnoproxy = ""\n' "$(notify_curl_quote "$NOTIFY_PROXY")"
+    else printf 'noproxy = "*"\n'; fi
     for header in "$@"; do printf 'header = %s\n' "$(notify_curl_quote "$header")"; done
     [[ -z "$body" ]] || printf 'data-binary = %s\n' "$(notify_curl_quote "@${body}")"
   } | curl --config - --silent --connect-timeout 5 --max-time 20 --proto =http,https \

@@ -270,7 +270,7 @@ class Notifier {
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       this.log.debug(`GET ${base}/api/get-chat-id (attempt ${attempt}/3)`);
       result = await httpAttempt(`${base}/api/get-chat-id?server_id=${serverId}`,
-        { method: 'GET', headers: { 'User-Agent': this.userAgent, Accept: 'application/json' } });
+        { method: 'GET', headers: { 'User-Agent': this.userAgent, Accept: 'application/json' }, env: this.context.env });
       const wait = WAITS[attempt - 1] ?? 0;
       if ('reason' in result) reason = result.reason;
       else if (result.reply.status === 429 || (result.reply.status >= 500 && result.reply.status <= 599)) reason = `HTTP ${result.reply.status}`;
@@ -340,6 +340,7 @@ class Notifier {
       this.log.debug(`POST ${base}/bot***/sendMessage (attempt ${attempt}/3)`);
       const result = await httpAttempt(`${base}/bot${token}/sendMessage`, {
         method: 'POST', body: form, headers: { 'User-Agent': this.userAgent, 'Content-Type': 'application/x-www-form-urlencoded' },
+        env: this.context.env,
       });
       let retry = false;
       let wait = WAITS[attempt - 1] ?? 0;
@@ -419,7 +420,7 @@ class Notifier {
     let reason = '';
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       this.log.debug(`POST ${shown} (attempt ${attempt}/3)`);
-      const result = await httpAttempt(payload.target, { method: 'POST', body: payload.body, headers });
+      const result = await httpAttempt(payload.target, { method: 'POST', body: payload.body, headers, env: this.context.env });
       let retry = false;
       let wait = WAITS[attempt - 1] ?? 0;
       if ('reason' in result) {
@@ -478,7 +479,7 @@ export async function healthcheck(context: NativeStageContext, kind: 'start' | '
   let reason = '';
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     log.debug(`Healthcheck ping ${kind} (attempt ${attempt}/3)`);
-    const result = await httpAttempt(healthcheckUrl(url, kind), { method: 'POST', body, headers });
+    const result = await httpAttempt(healthcheckUrl(url, kind), { method: 'POST', body, headers, env: context.env });
     let retry = false;
     let wait = WAITS[attempt - 1] ?? 0;
     if ('reason' in result) {

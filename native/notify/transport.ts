@@ -1,11 +1,15 @@
 // The edges of the notify domain (notify.md §4, §6): one HTTP attempt (no redirect followed, 5 s to connect,
-// 20 s per attempt), sendmail, and SMTP through nodemailer's SMTP connection. Each returns a result the stage
-// turns into the legacy log lines; no secret is put in an error text here (the stage's log redacts too).
+// 20 s per attempt; direct or through the http:// proxy proxy.ts picks), sendmail, and SMTP through nodemailer's
+// SMTP connection (always direct). Each returns a result the stage turns into the legacy log lines; no secret is
+// put in an error text here (the stage's log redacts too).
 import { spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { proxyFor, type ProxyEnv } from './proxy.js';
 
 export interface HttpReply { readonly status: number; readonly headers: IncomingHttpHeaders; readonly body: string }
 export type HttpResult = { readonly reply: HttpReply } | { readonly reason: string };
@@ -31,9 +35,18 @@ export interface HttpOptions {
   readonly body?: string;
   readonly connectMs?: number;
   readonly totalMs?: number;
+  /** Where the proxy variables come from (proxy.ts): the stage passes its context's environment. */
+  readonly env: ProxyEnv;
 }
 
-/** One attempt. A reply of any status is a reply; only a network failure is a reason. */
+interface Destroyable { destroy(error?: Error): unknown }
+
+/**
+ * One attempt, direct or through an http:// proxy (proxy.ts): an http target as an absolute-form request to
+ * the proxy, an https target through a CONNECT tunnel with TLS end to end. A reply of any status is a reply;
+ * only a network failure is a reason, with the same words whether a proxy is in the way or not (a refused
+ * CONNECT is `network error`, as curl's exit 56). The connect limit covers the proxy, the tunnel and TLS.
+ */
 export function httpAttempt(url: string, options: HttpOptions): Promise<HttpResult> {
   return new Promise((resolve) => {
     let target: URL;
@@ -47,33 +60,87 @@ export function httpAttempt(url: string, options: HttpOptions): Promise<HttpResu
       resolve({ reason: 'network error' });
       return;
     }
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const route = proxyFor(target, options.env);
+    if (route.via === 'unsupported') {
+      resolve({ reason: 'network error' });
+      return;
+    }
+    const https = target.protocol === 'https:';
     const headers: Record<string, string> = { ...options.headers };
     const payload = options.body !== undefined ? Buffer.from(options.body, 'utf8') : undefined;
     if (payload !== undefined) headers['Content-Length'] = String(payload.length);
+    const live: Destroyable[] = [];
     let settled = false;
     const finish = (result: HttpResult): void => {
       if (settled) return;
       settled = true;
       clearTimeout(total);
       clearTimeout(connect);
+      for (const item of live) item.destroy();
       resolve(result);
     };
-    const req = send(target, { method: options.method, headers, agent: false });
-    const total = setTimeout(() => req.destroy(timeoutError()), options.totalMs ?? 20_000);
-    const connect = setTimeout(() => req.destroy(timeoutError()), options.connectMs ?? 5_000);
-    req.on('socket', (socket) => {
-      socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connect));
+    const fail = (error: unknown): void => finish({ reason: networkReason(error) });
+    const total = setTimeout(() => fail(timeoutError()), options.totalMs ?? 20_000);
+    const connect = setTimeout(() => fail(timeoutError()), options.connectMs ?? 5_000);
+    const connected = (): void => clearTimeout(connect);
+
+    const exchange = (req: ClientRequest, connectEvent: 'connect' | 'secureConnect' | undefined): void => {
+      live.push(req);
+      if (connectEvent !== undefined) req.on('socket', (socket) => socket.once(connectEvent, connected));
+      req.on('error', fail);
+      req.on('response', (res) => {
+        connected();
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', fail);
+        res.on('end', () => finish({ reply: { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') } }));
+      });
+      req.end(payload);
+    };
+
+    if (route.via === 'direct') {
+      exchange((https ? httpsRequest : httpRequest)(target, { method: options.method, headers, agent: false }),
+        https ? 'secureConnect' : 'connect');
+      return;
+    }
+    const { proxy } = route;
+    const proxyAuth: Record<string, string> = proxy.authorization !== undefined ? { 'Proxy-Authorization': proxy.authorization } : {};
+    if (!https) {
+      // Absolute form: the proxy gets the whole URL without user info (which becomes Authorization, as in a
+      // direct request) and the target's Host.
+      const absolute = new URL(target.href);
+      absolute.username = '';
+      absolute.password = '';
+      const auth = target.username !== '' || target.password !== ''
+        ? { auth: `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}` } : {};
+      exchange(httpRequest({
+        host: proxy.host, port: proxy.port, method: options.method, path: absolute.href, agent: false, ...auth,
+        headers: { Host: target.host, ...proxyAuth, ...headers },
+      }), 'connect');
+      return;
+    }
+    const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
+    const authority = `${target.hostname}:${target.port === '' ? '443' : target.port}`;
+    const tunnel = httpRequest({
+      host: proxy.host, port: proxy.port, method: 'CONNECT', path: authority, agent: false,
+      headers: { Host: authority, ...proxyAuth },
     });
-    req.on('error', (error) => finish({ reason: networkReason(error) }));
-    req.on('response', (res) => {
-      clearTimeout(connect);
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', (error) => finish({ reason: networkReason(error) }));
-      res.on('end', () => finish({ reply: { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') } }));
+    live.push(tunnel);
+    tunnel.on('error', fail);
+    tunnel.on('connect', (res, socket) => {
+      live.push(socket);
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status > 299) {
+        fail(Object.assign(new Error('the proxy refused the tunnel'), { code: 'PBK_PROXY_CONNECT' }));
+        return;
+      }
+      const secure = tlsConnect({ socket, host, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ['http/1.1'] });
+      live.push(secure);
+      secure.once('secureConnect', connected);
+      secure.on('error', fail);
+      exchange(httpsRequest(target, { method: options.method, headers, createConnection: () => secure }), undefined);
     });
-    req.end(payload);
+    tunnel.end();
   });
 }
 
