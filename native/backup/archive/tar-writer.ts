@@ -9,7 +9,6 @@
 // Memory: the tree is walked in byte order with a heap of the paths discovered but not yet written (the
 // walk's frontier), never the whole list; file contents are read straight into the 1 MiB output chunks.
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
-import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { fsPath, joinBytes } from '../../core/bytes-path.js';
 
@@ -125,9 +124,9 @@ function paxRecords(fields: HeaderFields, mtimeNs: bigint): string {
     const ns = ((fraction % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
     records += paxRecord('mtime', `${seconds}.${ns.toString().padStart(9, '0')}`);
   }
-  if (records === '') return records;
-  const binary = !isUtf8(Buffer.from(fields.name, 'latin1')) || (fields.linkname !== undefined && !isUtf8(Buffer.from(fields.linkname, 'latin1')));
-  return binary ? `${paxRecord('hdrcharset', 'BINARY')}${records}` : records;
+  // No `hdrcharset=BINARY` for a name that is not UTF-8: GNU tar, the reader users have, does not write it and
+  // warns "Ignoring unknown extended header keyword" on every such entry; it stores and restores the bytes as they are.
+  return records;
 }
 
 /** The header block(s) of one entry: a pax extended header first when a field does not fit ustar. */
