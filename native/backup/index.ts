@@ -1,6 +1,6 @@
 // The native backup domain's stages built so far (issue 7), by legacy function name. A stage missing here
 // runs through its shim even with the `backup` flag on ts, so the domain can move stage by stage.
-import type { NativeStage, StageName } from '../switch/stages.js';
+import type { NativeStage, StageName } from '../core/stage.js';
 import { backupArchive } from './archive/index.js';
 import { backupCollect } from './collect/index.js';
 import { backupDetect } from './detect.js';
