@@ -205,3 +205,22 @@ describe('one table of state key ownership: STATE_KEY_RULES in native/core/stage
     expect(misfiled).toEqual([]);
   });
 });
+
+describe('docs/ARCHITECTURE.md "How to add a native stage" shows the real smallest stage', () => {
+  const section = ((): string => {
+    const text = read('docs/ARCHITECTURE.md');
+    const start = text.indexOf('## How to add a native stage');
+    return text.slice(start, text.indexOf('\n## ', start + 1));
+  })();
+
+  it('its code block is native/backup/select-compressor.ts, whole', () => {
+    const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBe(read('native/backup/select-compressor.ts'));
+  });
+
+  it('its registry line is the one in native/backup/index.ts, and the stage is in the registry', () => {
+    expect(section).toContain('  backup_select_compressor: backupSelectCompressor,');
+    expect(read('native/backup/index.ts')).toContain('  backup_select_compressor: backupSelectCompressor,\n');
+    expect(NATIVE_STAGES.backup_select_compressor).toBeDefined();
+  });
+});
