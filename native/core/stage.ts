@@ -42,6 +42,13 @@ export function isStageName(text: string): text is StageName {
   return Object.hasOwn(STAGES, text);
 }
 
+/**
+ * The run facts context.env holds after the configuration keys (in this order; legacy/lib/orchestrator.sh
+ * orchestrator_context_keys lists the same).
+ */
+export const RUN_FACTS = ['RUN_TIMESTAMP', 'START_TIME', 'HOSTNAME', 'HOST_SHORT', 'PROXMOX_TYPE', 'PVE_VERSION',
+  'PBS_VERSION', 'SERVER_ID', 'DRY_RUN', 'CHECK_ONLY', 'BASE_DIR', 'CONFIG_FILE', 'RUN_DIR', 'LOG_FILE', 'TZ'] as const;
+
 /** Who writes a state key: a stage, or the orchestrator itself (STATUS_/DURATION_<PHASE>, IMPL_…, RUN_EXIT_CODE). */
 export type StateKeyWriter = StageName | 'orchestrator';
 

@@ -16,7 +16,7 @@ import { acquireRunLock, type RunLock } from '../core/lock.js';
 import { RunLog, type ConsoleSink, type DebugLevel } from '../core/log.js';
 import { Redactor, secretsOf } from '../core/redact.js';
 import { RunDir } from '../core/run-dir.js';
-import { DOMAINS, STAGES, type DomainName, type NativeStages, type StageName } from '../core/stage.js';
+import { DOMAINS, RUN_FACTS, STAGES, type DomainName, type NativeStages, type StageName } from '../core/stage.js';
 import { StageRunner, type Implementation } from './stages.js';
 
 export interface OrchestratorOptions {
@@ -37,9 +37,6 @@ export interface OrchestratorOptions {
   readonly stderr: (line: string) => void;
 }
 
-/** The run facts context.env holds after the configuration keys (shims/README.md). */
-const RUN_FACTS = ['RUN_TIMESTAMP', 'START_TIME', 'HOSTNAME', 'HOST_SHORT', 'PROXMOX_TYPE', 'PVE_VERSION',
-  'PBS_VERSION', 'SERVER_ID', 'DRY_RUN', 'CHECK_ONLY', 'BASE_DIR', 'CONFIG_FILE', 'RUN_DIR', 'LOG_FILE', 'TZ'] as const;
 const DETECTED = ['HOSTNAME', 'HOST_SHORT', 'PROXMOX_TYPE', 'PVE_VERSION', 'PBS_VERSION', 'SERVER_ID'] as const;
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as stage from '../../native/core/stage.js';
-import { DOMAINS, STAGES, STATE_KEY_RULES, stateKeyDomain, stateKeyRule, type StageName } from '../../native/core/stage.js';
+import { DOMAINS, RUN_FACTS, STAGES, STATE_KEY_RULES, stateKeyDomain, stateKeyRule, type StageName } from '../../native/core/stage.js';
 import * as normaliseEnv from '../../native/parity/normalise/env.js';
 import { buildRegistry, NATIVE_STAGES, NATIVE_STAGES_BY_DOMAIN } from '../../native/registry.js';
 import * as flags from '../../native/switch/flags.js';
@@ -108,6 +108,18 @@ describe('one list of stages: STAGES in native/core/stage.ts', () => {
       expect(read(`shims/${name}`), name).toContain(`_stage" --stage ${name} "$@"`);
       expect(new RegExp(`^${name}\\(\\) \\{`, 'm').test(legacy), `legacy function ${name}()`).toBe(true);
     }
+  });
+});
+
+describe('the run facts of context.env: RUN_FACTS in native/core/stage.ts', () => {
+  it('legacy orchestrator_context_keys lists the same facts in the same order after the configuration keys', () => {
+    const listed = /CONTEXT_KEYS=\("\$\{CFG_ORDER\[@\]\}" "\$\{CONFIG_UNKNOWN\[@\]\}" ([A-Z_\s]+)\)/.exec(read('legacy/lib/orchestrator.sh'))?.[1];
+    expect(listed?.trim().split(/\s+/)).toEqual([...RUN_FACTS]);
+  });
+
+  it('the shims README contract names each of them', () => {
+    const contract = read('shims/README.md').slice(read('shims/README.md').indexOf('## Contract'));
+    for (const fact of RUN_FACTS) expect(contract, fact).toContain(`\`${fact}\``);
   });
 });
 
