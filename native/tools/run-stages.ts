@@ -11,7 +11,7 @@ import { RunDir } from '../core/run-dir.js';
 import { parseEnvFile } from '../core/state-env.js';
 import { makeClock, parsePinnedNow, wallDate } from '../core/clock.js';
 import { stageContext, type StageName } from '../core/stage.js';
-import { NATIVE_STAGES } from '../registry.js';
+import { ALL_NATIVE_STAGES as NATIVE_STAGES } from '../registry.js';
 
 async function main(args: string[]): Promise<number> {
   const [path, ...stages] = args;

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import * as stage from '../../native/core/stage.js';
 import { DOMAINS, RUN_FACTS, STAGES, STATE_KEY_RULES, stateKeyDomain, stateKeyRule, type StageName } from '../../native/core/stage.js';
 import * as normaliseEnv from '../../native/parity/normalise/env.js';
-import { buildRegistry, NATIVE_STAGES, NATIVE_STAGES_BY_DOMAIN } from '../../native/registry.js';
+import { ALL_NATIVE_STAGES, buildRegistry, NATIVE_STAGES, NATIVE_STAGES_BY_DOMAIN, NATIVE_STAGES_NOT_DISPATCHED } from '../../native/registry.js';
 import * as flags from '../../native/switch/flags.js';
 import { NATIVE_DOMAINS } from '../../native/switch/native-domains.js';
 import * as stages from '../../native/switch/stages.js';
@@ -125,12 +125,15 @@ describe('the run facts of context.env: RUN_FACTS in native/core/stage.ts', () =
 
 describe('one registry: native/registry.ts', () => {
   it('registers each native stage under its own domain, and every domain with a native stage is built', () => {
-    for (const [domain, entries] of Object.entries(NATIVE_STAGES_BY_DOMAIN)) {
+    const both = [...Object.entries(NATIVE_STAGES_BY_DOMAIN), ...Object.entries(NATIVE_STAGES_NOT_DISPATCHED)];
+    for (const [domain, entries] of both) {
       for (const name of Object.keys(entries ?? {})) expect(STAGES[name as StageName].domain, name).toBe(domain);
       expect(NATIVE_DOMAINS.has(domain as stage.DomainName), domain).toBe(true);
     }
-    const count = Object.values(NATIVE_STAGES_BY_DOMAIN).reduce((n, entries) => n + Object.keys(entries ?? {}).length, 0);
-    expect(Object.keys(NATIVE_STAGES)).toHaveLength(count);
+    const count = (map: object): number => Object.values(map).reduce((n: number, entries: object) => n + Object.keys(entries).length, 0);
+    expect(Object.keys(NATIVE_STAGES)).toHaveLength(count(NATIVE_STAGES_BY_DOMAIN));
+    expect(Object.keys(ALL_NATIVE_STAGES)).toHaveLength(count(NATIVE_STAGES_BY_DOMAIN) + count(NATIVE_STAGES_NOT_DISPATCHED));
+    for (const domain of Object.keys(NATIVE_STAGES_NOT_DISPATCHED)) expect(Object.keys(NATIVE_STAGES_BY_DOMAIN)).not.toContain(domain);
   });
 
   it('refuses a stage filed under another domain, or a name that is not a stage', () => {
