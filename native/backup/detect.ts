@@ -7,8 +7,8 @@ import type { ExitStatus } from '../core/exit-code.js';
 import { deriveServerId, formatIdentityFile, parseIdentityFile, readIdentitySources } from '../core/identity.js';
 import type { RunLog } from '../core/log.js';
 import { hasProgram, isDirectory, isExecutableFile } from '../core/programs.js';
-import type { NativeStageContext } from '../switch/stages.js';
-import { StageInputs } from './inputs.js';
+import type { NativeStageContext } from '../core/stage.js';
+import { StageInputs } from '../core/stage-inputs.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,8 +1,8 @@
 // backup_select_compressor (archive.md §3.3): the effective compression after the gzip fallback.
 import type { ExitStatus } from '../core/exit-code.js';
 import { hasProgram } from '../core/programs.js';
-import type { NativeStageContext } from '../switch/stages.js';
-import { StageInputs } from './inputs.js';
+import type { NativeStageContext } from '../core/stage.js';
+import { StageInputs } from '../core/stage-inputs.js';
 
 /** The program a compression type needs ('' for none); lzma is done by xz when there is one. */
 export function neededProgram(type: string, path: string): string {

@@ -11,8 +11,8 @@ import type { RunLog } from '../core/log.js';
 import type { RunDir } from '../core/run-dir.js';
 import { isFile } from '../core/programs.js';
 import { openTarStream } from '../core/tar-stream.js';
-import type { NativeStageContext } from '../switch/stages.js';
-import { StageInputs } from './inputs.js';
+import type { NativeStageContext } from '../core/stage.js';
+import { StageInputs } from '../core/stage-inputs.js';
 
 const C_DIR = './var/lib/proxmox-backup-info/commands';
 

@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeClock, type Clock } from '../core/clock.js';
 import { execCommand, succeeded } from '../core/exec.js';
 import { deriveServerId, parseIdentityFile, readIdentitySources } from '../core/identity.js';
 import type { NodeIdentity } from '../switch/flags.js';
@@ -12,6 +13,9 @@ export interface CliEnvironment {
   readonly codeDir: string;      // where bin/, legacy/ and dist/ live
   readonly baseDir: string;      // BASE_DIR (config.md §1)
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The one clock of this process: PBK_NOW, read here once, pins its run clock (native/core/clock.ts). */
+  readonly clock: Clock;
+  /** The run clock (clock.now). */
   readonly now: () => Date;
 }
 
@@ -35,8 +39,8 @@ export function readEnvironment(): CliEnvironment {
   if (!isDir) throw new UsageError(`Invalid BASE_DIR: ${baseDir}`);
   const pinned = env.PBK_NOW;
   if (pinned !== undefined && !/^\d+$/.test(pinned)) throw new UsageError(`Invalid PBK_NOW: '${pinned}'`);
-  const now = pinned === undefined ? (): Date => new Date() : (): Date => new Date(Number(pinned) * 1000);
-  return { codeDir, baseDir, env, now };
+  const clock = makeClock(pinned === undefined ? undefined : Number(pinned));
+  return { codeDir, baseDir, env, clock, now: () => clock.now() };
 }
 
 export function identityFilePath(baseDir: string): string {
@@ -44,7 +48,7 @@ export function identityFilePath(baseDir: string): string {
 }
 
 async function commandLine(argv: readonly string[]): Promise<string> {
-  const result = await execCommand(argv, { timeoutMs: 5000 });
+  const result = await execCommand(argv, { timeoutMs: 5000, env: process.env });
   return succeeded(result) ? result.stdout.trim() : '';
 }
 

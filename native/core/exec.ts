@@ -16,7 +16,8 @@ export interface ExecResult {
 
 export interface ExecOptions {
   readonly timeoutMs: number;
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The whole environment of the command (LC_ALL=C is added): passed in, never read from this process. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
 }
 
@@ -26,7 +27,7 @@ export const execCommand: Exec = async (argv, options) => {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('execCommand: empty argv');
   const started = performance.now();
-  const env = options.env === undefined ? { ...process.env, LC_ALL: 'C' } : { ...options.env, LC_ALL: 'C' };
+  const env = { ...options.env, LC_ALL: 'C' };
   const result = await runInGroup(file, args, { timeoutMs: options.timeoutMs, env, cwd: options.cwd });
   return {
     argv,

@@ -25,9 +25,3 @@ export function freeBytes(dir: string): number | undefined {
     return undefined;
   }
 }
-
-/** core_now: PBK_NOW (tests pin it) or the clock, whole seconds. */
-export function nowSeconds(env: Readonly<Record<string, string | undefined>>): number {
-  const pinned = env.PBK_NOW;
-  return pinned !== undefined && pinned !== '' ? Number(pinned) : Math.trunc(Date.now() / 1000);
-}

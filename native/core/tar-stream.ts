@@ -31,7 +31,8 @@ export interface TarStream {
 export interface TarStreamOptions {
   readonly type: string;
   readonly ageIdentity?: string;
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The decompressors' environment (PATH): passed in, never read from this process. */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export function openTarStream(path: string, options: TarStreamOptions): TarStream {
@@ -41,7 +42,7 @@ export function openTarStream(path: string, options: TarStreamOptions): TarStrea
   if (decompressor !== undefined) stages.push(decompressor);
   if (stages.length === 0) return { stream: createReadStream(path), done: Promise.resolve(undefined), kill: () => undefined };
   const children: ChildProcess[] = stages.map(([file, ...args], index) => spawn(file ?? 'false', index === 0 ? [...args, '--', path] : args, {
-    stdio: [index === 0 ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: options.env === undefined ? process.env : { ...options.env },
+    stdio: [index === 0 ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { ...options.env },
   }));
   for (let i = 1; i < children.length; i += 1) children[i - 1]?.stdout?.pipe(children[i]?.stdin as NodeJS.WritableStream);
   const ends = children.map((child) => {

@@ -2,12 +2,13 @@
 // atomically — a dot-named temp file in the same directory, fsync, 0644, rename over the final name.
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { StageInputs } from '../backup/inputs.js';
+import { StageInputs } from '../core/stage-inputs.js';
 import { esc } from '../core/esc.js';
 import type { ExitStatus } from '../core/exit-code.js';
-import { freeBytes, logLines, nowSeconds, readLog } from '../core/log-lines.js';
+import { nowSeconds } from '../core/clock.js';
+import { freeBytes, logLines, readLog } from '../core/log-lines.js';
 import { toolVersion } from '../core/version.js';
-import type { NativeStage, NativeStageContext, StageName } from '../switch/stages.js';
+import type { NativeStage, NativeStageContext, StageName } from '../core/stage.js';
 import { previousValue, renderMetrics } from './render.js';
 
 function readPrevious(file: string): string | undefined {
@@ -49,7 +50,7 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
 }
 
-export async function metricsWrite({ runDir, log, env, shadow }: NativeStageContext): Promise<ExitStatus> {
+export async function metricsWrite({ runDir, log, clock, shadow }: NativeStageContext): Promise<ExitStatus> {
   const inputs = new StageInputs(runDir);
   // In shadow the file goes to the scratch copy; free space and the previous file are read where the real ones are.
   const real = (key: string): string => (shadow === true && inputs.has(`SHADOW_ORIG_${key}`) ? inputs.get(`SHADOW_ORIG_${key}`) : inputs.get(key));
@@ -64,7 +65,7 @@ export async function metricsWrite({ runDir, log, env, shadow }: NativeStageCont
   const previousText = readPrevious(`${real('PROMETHEUS_TEXTFILE_DIR').replace(/\/$/, '')}/proxmox_backup.prom`);
   const runLog = readLog(runDir.logPath);
   const { text, series } = await renderMetrics({
-    get: (key) => inputs.get(key), version: toolVersion(), now: nowSeconds(env),
+    get: (key) => inputs.get(key), version: toolVersion(), now: nowSeconds(clock),
     freeBytes: {
       primary: freeBytes(real('LOCAL_BACKUP_PATH')),
       secondary: (inputs.get('STATUS_SECONDARY') || 'disabled') === 'disabled' ? undefined : freeBytes(real('SECONDARY_BACKUP_PATH')),

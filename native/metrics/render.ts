@@ -2,7 +2,7 @@
 // Pure apart from prom-client: the clock, free space, log counts and the previous file come in as inputs, so
 // the same inputs give the same bytes legacy's metrics_write prints.
 import { Counter, Gauge, Registry } from 'prom-client';
-import { DOMAINS } from '../switch/flags.js';
+import { DOMAINS } from '../core/stage.js';
 
 /** Every flag domain, in flags.ts' order (legacy/lib/metrics.sh METRICS_DOMAINS names the same). */
 export const METRICS_DOMAINS = DOMAINS;

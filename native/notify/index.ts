@@ -2,13 +2,14 @@
 // and webhooks one after the other, with legacy's log lines, state keys and RUN_DIR/notify copies.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StageInputs } from '../backup/inputs.js';
+import { StageInputs } from '../core/stage-inputs.js';
 import { esc } from '../core/esc.js';
 import type { ExitStatus } from '../core/exit-code.js';
-import { freeBytes, logLines, nowSeconds, readLog } from '../core/log-lines.js';
+import { nowSeconds, wallSeconds, type Clock } from '../core/clock.js';
+import { freeBytes, logLines, readLog } from '../core/log-lines.js';
 import type { RunLog } from '../core/log.js';
 import { toolVersion } from '../core/version.js';
-import type { NativeStage, NativeStageContext, StageName } from '../switch/stages.js';
+import type { NativeStage, NativeStageContext, StageName } from '../core/stage.js';
 import { body, cut, emailMessage, exitCodeOf, outcomeOf, redactUrl, telegramText, title, webhookPayload, type SummaryState } from './summary.js';
 import { httpAttempt, sendmail, smtpSend, type HttpReply, type HttpResult } from './transport.js';
 
@@ -29,8 +30,7 @@ function isFile(path: string): boolean {
 }
 
 /** The snapshot at phase start (§1.2 "Frozen snapshot"). */
-export function gatherSummary(inputs: StageInputs, values: ReadonlyMap<string, string>, runLog: string,
-  env: Readonly<Record<string, string | undefined>>): SummaryState {
+export function gatherSummary(inputs: StageInputs, values: ReadonlyMap<string, string>, runLog: string, clock: Clock): SummaryState {
   const file = values.get('BACKUP_FILE') ?? '';
   let metadataLevel: string | undefined;
   if (file !== '' && isFile(`${file}.metadata`)) {
@@ -39,7 +39,7 @@ export function gatherSummary(inputs: StageInputs, values: ReadonlyMap<string, s
   }
   const secondary = inputs.get('STATUS_SECONDARY') || (inputs.get('ENABLE_SECONDARY_BACKUP') === 'true' ? 'skipped' : 'disabled');
   return {
-    values, version: toolVersion(), now: nowSeconds(env), sendTime: Math.trunc(Date.now() / 1000),
+    values, version: toolVersion(), now: nowSeconds(clock), sendTime: wallSeconds(clock),
     logErrors: logLines('ERROR', runLog), logWarnings: logLines('WARNING', runLog),
     archiveExists: isFile(file), metadataLevel, logFileExists: isFile(values.get('LOG_FILE') ?? ''),
     freeLocal: freeBytes(values.get('LOCAL_BACKUP_PATH') ?? ''),
@@ -525,7 +525,7 @@ export function makeNotifyRun(send: boolean): NativeStage {
         if (values.has(`SHADOW_ORIG_${key}`)) values.set(key, values.get(`SHADOW_ORIG_${key}`) ?? '');
       }
     }
-    const summary = gatherSummary(inputs, values, readLog(context.runDir.logPath), context.env);
+    const summary = gatherSummary(inputs, values, readLog(context.runDir.logPath), context.clock);
     const status = await new Notifier(context, summary, send && context.shadow !== true).run();
     return status;
   };

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DomainName } from '../switch/flags.js';
+import type { DomainName } from '../core/stage.js';
 import { compareSets } from './compare.js';
 import { acceptChanges, isExpired, loadKnownDifferences, type KnownDifference } from './known-differences.js';
 

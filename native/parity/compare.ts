@@ -1,7 +1,7 @@
 // Comparison of two sets of normalised artefacts (docs/ARCHITECTURE.md "Parity harness"): per artefact, equal or a unified diff (the
 // `diff` package) labelled with the domain that produced the file; known differences applied.
 import { createTwoFilesPatch, diffLines } from 'diff';
-import type { DomainName } from '../switch/flags.js';
+import type { DomainName } from '../core/stage.js';
 import { acceptChanges, type KnownDifference } from './known-differences.js';
 
 export type Verdict = 'same' | 'differs' | 'accepted';

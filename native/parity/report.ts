@@ -1,6 +1,6 @@
 // Human output of a parity run: the unified diffs of every mismatch (each naming its domain), then a summary
 // table host × scenario × domain. The JSON report is the ParityReport itself.
-import { DOMAINS } from '../switch/flags.js';
+import { DOMAINS } from '../core/stage.js';
 import type { ParityReport } from './runner.js';
 
 const MARK = { same: '✓', accepted: '~', differs: '✗' } as const;

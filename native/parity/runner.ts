@@ -5,7 +5,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { DOMAINS, type DomainName, type FlagValue } from '../switch/flags.js';
+import { wallDate, type Clock } from '../core/clock.js';
+import { DOMAINS, type DomainName, type FlagValue } from '../core/stage.js';
 import { compareSets, type ArtefactSet, type Comparison } from './compare.js';
 import { isExpired, loadKnownDifferences, type KnownDifference } from './known-differences.js';
 import { readHost, runInSandbox, type Artefacts, type HostInfo, type RunRequest, type Variant } from './sandbox-run.js';
@@ -35,6 +36,9 @@ export function flipVariants(): Variant[] {
 
 export interface ParityOptions {
   readonly codeDir: string;
+  /** The harness's environment (PATH, handed to every sandbox run) and clock (today, for known-difference expiry). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly clock: Clock;
   /** Host directories (fixture-host format); default: the five fixture hosts. */
   readonly hosts?: readonly string[];
   readonly scenarios?: readonly string[];
@@ -132,7 +136,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   const errors: string[] = [];
   const knownPath = options.knownDifferencesPath ?? join(options.codeDir, 'parity', 'known-differences.json');
   const known = loadKnownDifferences(knownPath);
-  const today = options.today ?? new Date().toISOString().slice(0, 10);
+  const today = options.today ?? wallDate(options.clock).toISOString().slice(0, 10);
   const expired = known.filter((e) => isExpired(e, today));
   const live = known.filter((e) => !isExpired(e, today));
   const used = new Set<KnownDifference>();
@@ -170,7 +174,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
       hostCommands = { replay: copy };
     }
     try {
-      const artefacts = await runInSandbox({ host: run.host, scenario: run.scenario, variant: run.variant, codeDir, keep: options.keep, hostCommands });
+      const artefacts = await runInSandbox({ host: run.host, scenario: run.scenario, variant: run.variant, codeDir, env: options.env, keep: options.keep, hostCommands });
       options.progress?.(`ran ${run.host.name} × ${run.scenario.name} × ${run.variant.name}: exit ${artefacts.exitCode ?? 'none'} in ${(artefacts.durationMs / 1000).toFixed(1)} s`);
       return { run, artefacts };
     } finally {
@@ -216,7 +220,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   const stale = live.filter((e) => !used.has(e));
   for (const entry of expired) errors.push(`known difference expired on ${entry.expires}: ${entry.reason}`);
   const differs = caseResults.some((c) => c.comparisons.some((x) => x.verdict === 'differs'));
-  return { ok: !differs && expired.length === 0 && errors.length === 0, generatedAt: new Date().toISOString(), cases: caseResults, expired, stale, errors };
+  return { ok: !differs && expired.length === 0 && errors.length === 0, generatedAt: wallDate(options.clock).toISOString(), cases: caseResults, expired, stale, errors };
 }
 
 function isFixture(codeDir: string, host: HostInfo): boolean {

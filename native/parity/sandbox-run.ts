@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import type { DomainName, FlagValue } from '../switch/flags.js';
+import type { DomainName, FlagValue } from '../core/stage.js';
 import { writeIntegrityManifest } from './integrity.js';
 import { archiveManifest } from './normalise/archive.js';
 import { normaliseChecksum, normaliseMetadata, normaliseState } from './normalise/env.js';
@@ -121,6 +121,8 @@ export interface RunRequest {
   readonly scenario: Scenario;
   readonly variant: Variant;
   readonly codeDir: string;
+  /** The harness's own environment (its PATH follows the fixture host's bin/; the decompressors run with it). */
+  readonly env: Readonly<Record<string, string | undefined>>;
   readonly keep?: boolean;
   /**
    * Host commands (parity/README.md "Same inputs on both sides"): `record` makes this run the control, recording
@@ -182,7 +184,7 @@ async function runWithSink(sandbox: string, request: RunRequest, sink: HttpSink)
       seedBackups(host, scenario.seedBackups, join(sandbox, 'cloud', 'backup'));
     }
   }
-  const path = [failing, join(hostDir, 'bin'), process.env.PATH ?? '/usr/bin:/bin'].filter((p) => p !== undefined).join(':');
+  const path = [failing, join(hostDir, 'bin'), request.env.PATH ?? '/usr/bin:/bin'].filter((p) => p !== undefined).join(':');
   const flagArgs = Object.entries(variant.flags).flatMap(([domain, value]) => ['--flag', `${domain}=${value}`]);
   const started = performance.now();
   const result = await execa(join(codeDir, 'bin', 'switch-mode'), ['run-backup', ...(scenario.args ?? []), ...flagArgs], {
@@ -196,7 +198,7 @@ async function runWithSink(sandbox: string, request: RunRequest, sink: HttpSink)
     extendEnv: false, reject: false, timeout: 300_000, stdin: 'ignore',
   });
   const durationMs = performance.now() - started;
-  const artefacts = await collectArtefacts(sandbox, hostDir, result.stdout, result.stderr, result.exitCode, ageTestIdentity(codeDir));
+  const artefacts = await collectArtefacts(sandbox, hostDir, result.stdout, result.stderr, result.exitCode, ageTestIdentity(codeDir), request.env);
   const replacements: Replacements = [[sandbox, '<SANDBOX>'], [hostDir, '<HOST>'], ...serverIdOf(sandbox)];
   artefacts.files.set('notify-http.log', { domain: 'notify', text: normaliseHttpLog(sink.requests, replacements) });
   const mail = join(sandbox, 'sendmail.log');
@@ -221,7 +223,7 @@ function serverIdOf(sandbox: string): [string, string][] {
 }
 
 async function collectArtefacts(sandbox: string, hostDir: string, stdout: string, stderr: string,
-  exitCode: number | undefined, ageIdentity: string): Promise<Omit<Artefacts, 'durationMs'>> {
+  exitCode: number | undefined, ageIdentity: string, env: Readonly<Record<string, string | undefined>>): Promise<Omit<Artefacts, 'durationMs'>> {
   const files = new Map<string, { domain: DomainName; text: string }>();
   const runDirs = existsSync(join(sandbox, 'tmp')) ? readdirSync(join(sandbox, 'tmp')).filter((n) => n.startsWith('proxmox-backup-run.')) : [];
   const runDir = runDirs.length === 1 && runDirs[0] !== undefined ? join(sandbox, 'tmp', runDirs[0]) : undefined;
@@ -245,7 +247,7 @@ async function collectArtefacts(sandbox: string, hostDir: string, stdout: string
   for (const [domain, text] of normaliseState(stateText, replacements)) put(`state.${domain}.env`, domain, text);
   const backupFile = stateText === '' ? undefined : parseEnvFile(stateText).get('BACKUP_FILE');
   if (backupFile !== undefined && backupFile !== '' && existsSync(backupFile)) {
-    put('manifest.txt', 'backup', await archiveManifest(backupFile, { ageIdentity, selfIds: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } }));
+    put('manifest.txt', 'backup', await archiveManifest(backupFile, { env, ageIdentity, selfIds: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } }));
     if (existsSync(`${backupFile}.sha256`)) put('archive.sha256', 'backup', normaliseChecksum(readFileSync(`${backupFile}.sha256`, 'utf8')));
     if (existsSync(`${backupFile}.metadata`)) put('archive.metadata', 'backup', normaliseMetadata(readFileSync(`${backupFile}.metadata`, 'utf8')));
   }

@@ -10,6 +10,7 @@ export interface Recorded {
   readonly url: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
+  /** When the request arrived: monotonic milliseconds (performance.now), for intervals between requests. */
   readonly at: number;
 }
 
@@ -32,7 +33,7 @@ export async function startHttpSink(replies: Reply[] = [TELEGRAM_OK]): Promise<H
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() });
       const reply = sink.replies[Math.min(requests.length - 1, sink.replies.length - 1)] ?? TELEGRAM_OK;
       res.writeHead(reply.status, { 'Content-Type': 'application/json', ...reply.headers });
       res.end(reply.body);

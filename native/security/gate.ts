@@ -2,8 +2,8 @@
 // §3.5, the outcome line and the state keys — the native twin of legacy/lib/security.sh's security_gate.
 import type { ExitStatus } from '../core/exit-code.js';
 import { escBytes } from '../core/esc.js';
-import { StageInputs } from '../backup/inputs.js';
-import type { NativeStageContext } from '../switch/stages.js';
+import { StageInputs } from '../core/stage-inputs.js';
+import type { NativeStageContext } from '../core/stage.js';
 import { SecurityChecks } from './checks.js';
 import { writeManifest } from './manifest.js';
 

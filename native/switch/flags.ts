@@ -2,11 +2,10 @@
 // resolution defaults → canary → per-node override → command line, with the rule that decided each flag.
 import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
+import { DOMAINS, FLAG_VALUES, type DomainName, type FlagValue } from '../core/stage.js';
 
-export const DOMAINS = ['cli', 'orchestrator', 'security', 'backup', 'storage', 'notify', 'metrics'] as const;
-export type DomainName = (typeof DOMAINS)[number];
-export const FLAG_VALUES = ['bash', 'ts', 'shadow'] as const;
-export type FlagValue = (typeof FLAG_VALUES)[number];
+// The domains and flag values are the stage contract's (native/core/stage.ts); re-exported for the callers of this module.
+export { DOMAINS, FLAG_VALUES, type DomainName, type FlagValue };
 
 export interface CanaryRule {
   readonly value: FlagValue;

@@ -3,6 +3,7 @@
 // per its domain's flag (in-process, or the legacy function through its shim).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { applyTimezone, clockFromEnv, wallDate, wallSeconds, type Clock } from '../core/clock.js';
 import { CONFIG_KEYS, isSecretKey } from '../core/config-keys.js';
 import { loadConfig, type LoadedConfig } from '../core/config.js';
 import { hasProgram } from '../core/programs.js';
@@ -15,28 +16,27 @@ import { acquireRunLock, type RunLock } from '../core/lock.js';
 import { RunLog, type ConsoleSink, type DebugLevel } from '../core/log.js';
 import { Redactor, secretsOf } from '../core/redact.js';
 import { RunDir } from '../core/run-dir.js';
-import { DOMAINS, type DomainName } from './flags.js';
-import { STAGES, StageRunner, type Implementation, type NativeStage, type StageName } from './stages.js';
+import { DOMAINS, RUN_FACTS, STAGES, type DomainName, type NativeStages, type StageName } from '../core/stage.js';
+import { StageRunner, type Implementation } from './stages.js';
 
 export interface OrchestratorOptions {
   readonly codeDir: string;
   readonly baseDir: string;
   /** The process environment as the run sees it (a fixture host's PATH and SYSTEM_ROOT_PREFIX under test). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The run clock and the wall clock (the CLI reads PBK_NOW once); default: PBK_NOW of `env`. */
+  readonly clock?: Clock;
   readonly configPath?: string;
   readonly dryRun: boolean;
   readonly checkOnly: boolean;
   readonly debugLevel?: DebugLevel;
   readonly implementation: (domain: DomainName) => Implementation;
   readonly fallback: boolean;
-  readonly natives?: Partial<Record<StageName, NativeStage>>;
+  readonly natives?: NativeStages;
   readonly stdout: ConsoleSink;
   readonly stderr: (line: string) => void;
 }
 
-/** The run facts context.env holds after the configuration keys (shims/README.md). */
-const RUN_FACTS = ['RUN_TIMESTAMP', 'START_TIME', 'HOSTNAME', 'HOST_SHORT', 'PROXMOX_TYPE', 'PVE_VERSION',
-  'PBS_VERSION', 'SERVER_ID', 'DRY_RUN', 'CHECK_ONLY', 'BASE_DIR', 'CONFIG_FILE', 'RUN_DIR', 'LOG_FILE', 'TZ'] as const;
 const DETECTED = ['HOSTNAME', 'HOST_SHORT', 'PROXMOX_TYPE', 'PVE_VERSION', 'PBS_VERSION', 'SERVER_ID'] as const;
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
@@ -101,16 +101,18 @@ export class Orchestrator {
   private readonly facts = new Map<string, string>();
   private state = new Map<string, string>();
   private env: Record<string, string | undefined>;
+  private readonly clock: Clock;
   private startTime = 0;
   private cleaned = false;
 
   constructor(private readonly options: OrchestratorOptions) {
     this.env = { ...options.env };
+    this.clock = options.clock ?? clockFromEnv(options.env);
   }
 
+  /** The run clock: PBK_NOW when pinned. */
   private now(): Date {
-    const pinned = this.env.PBK_NOW;
-    return pinned !== undefined && pinned !== '' ? new Date(Number(pinned) * 1000) : new Date();
+    return this.clock.now();
   }
 
   private value(key: string): string {
@@ -145,7 +147,7 @@ export class Orchestrator {
     const cleaned = cleanPath(this.env.PATH ?? '');
     this.env.PATH = cleaned.path;
     this.env.TZ = await resolveTimezone(this.env);
-    process.env.TZ = this.env.TZ;
+    applyTimezone(this.env.TZ);
     this.facts.set('RUN_TIMESTAMP', runTimestamp(start));
     this.facts.set('START_TIME', String(this.startTime));
     // Phase 2: configuration; every error printed, exit 2, no lock, no log file.
@@ -159,7 +161,7 @@ export class Orchestrator {
     }
     const secrets = secretsOf(this.config.values, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name));
     this.log = new RunLog({
-      now: () => new Date(), debugLevel: (this.config.values.get('DEBUG_LEVEL') ?? 'standard') as DebugLevel,
+      now: () => wallDate(this.clock), debugLevel: (this.config.values.get('DEBUG_LEVEL') ?? 'standard') as DebugLevel,
       console: options.stdout, disableColours: this.config.values.get('DISABLE_COLORS') === 'true',
       redactor: new Redactor(secrets), exitCode: this.exitCode,
     });
@@ -236,7 +238,8 @@ export class Orchestrator {
     this.writeContext();
     this.writeMigrationKeys();
     this.runner = new StageRunner({
-      codeDir: options.codeDir, runDir: this.runDir, log: this.log, env: this.env,
+      codeDir: options.codeDir, runDir: this.runDir, log: this.log, env: this.env, clock: this.clock,
+      hostRoot: this.config.values.get('SYSTEM_ROOT_PREFIX') || '/',
       implementation: options.implementation, fallback: options.fallback, natives: options.natives ?? {},
       shadow: {
         // Loaded on first use: the parity normalisers (tar, diff) are not needed by a run without shadow.
@@ -289,11 +292,11 @@ export class Orchestrator {
 
   /** run_phase: run, record STATUS_<NAME> and DURATION_<NAME> (wall seconds), escalate the exit code. */
   private async phase(name: string, body: () => Promise<ExitStatus>): Promise<ExitStatus> {
-    const started = Math.trunc(Date.now() / 1000);
+    const started = wallSeconds(this.clock);
     const status = await body();
     this.exitCode.raise(status);
     this.runDir?.setState(`STATUS_${name}`, String(status));
-    this.runDir?.setState(`DURATION_${name}`, String(Math.trunc(Date.now() / 1000) - started));
+    this.runDir?.setState(`DURATION_${name}`, String(wallSeconds(this.clock) - started));
     if (this.runDir !== undefined) this.state = this.runDir.readState();
     return status;
   }

@@ -13,7 +13,7 @@ import { treeManifest } from '../parity/normalise/tree.js';
 import type { Replacements } from '../parity/normalise/tokens.js';
 import { parseEnvFile } from '../core/state-env.js';
 import type { RunDir } from '../core/run-dir.js';
-import type { StageName } from './stages.js';
+import type { StageName } from '../core/stage.js';
 
 /** Context keys naming places a stage writes to: redirected into the scratch copy. */
 const OUTPUT_KEYS = ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', 'SECONDARY_BACKUP_PATH', 'SECONDARY_LOG_PATH', 'PROMETHEUS_TEXTFILE_DIR'] as const;
@@ -67,7 +67,8 @@ function notifyArtefacts(dir: RunDir, replacements: Replacements): Map<string, s
   return files;
 }
 
-async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacements: Replacements): Promise<Map<string, string>> {
+async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacements: Replacements,
+  env: Readonly<Record<string, string | undefined>>): Promise<Map<string, string>> {
   if (stage === 'notify_run') return notifyArtefacts(dir, replacements);
   const files = new Map<string, string>();
   const state = sinceMark(dir.statePath, marks.state);
@@ -76,7 +77,7 @@ async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacem
   if (stage === 'backup_collect') files.set('staging', treeManifest(dir.staging));
   const backupFile = state === '' ? undefined : parseEnvFile(state).get('BACKUP_FILE');
   if (backupFile !== undefined && existsSync(backupFile)) {
-    files.set('manifest', await archiveManifest(backupFile));
+    files.set('manifest', await archiveManifest(backupFile, { env }));
     if (existsSync(`${backupFile}.sha256`)) files.set('sha256', normaliseChecksum(readFileSync(`${backupFile}.sha256`, 'utf8')));
     if (existsSync(`${backupFile}.metadata`)) files.set('metadata', normaliseMetadata(readFileSync(`${backupFile}.metadata`, 'utf8')));
   }
@@ -172,6 +173,8 @@ export interface ShadowInputs {
   /** When the control stage started (epoch ms): a source newer than this changed during the run. */
   readonly startedMs: number;
   readonly statuses: { readonly bash: number; readonly ts: number };
+  /** The run's environment: the decompressors reading the archive run with it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** parity/known-differences.json: the ignore list; expired entries no longer excuse anything. */
   readonly knownDifferences?: readonly KnownDifference[];
   readonly host?: string;
@@ -206,8 +209,8 @@ export async function compareShadow(stage: StageName, real: RunDir, scratch: Run
     if (a !== undefined && a !== '') replacements.push([a, `<${key}>`]);
     if (b !== undefined && b !== '') replacements.push([b, `<${key}>`]);
   }
-  const left = await artefactsOf(stage, real, marks, replacements);
-  const right = await artefactsOf(stage, scratch, marks, replacements);
+  const left = await artefactsOf(stage, real, marks, replacements, inputs.env);
+  const right = await artefactsOf(stage, scratch, marks, replacements, inputs.env);
   if (inputs.record !== undefined) {
     const ran = commandsArtefact(recordedCommands(inputs.record));
     const asked = commandsArtefact(requestedCommands(inputs.record));

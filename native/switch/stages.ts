@@ -5,41 +5,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, type ProcessPromise } from 'zx';
+import type { Clock } from '../core/clock.js';
 import type { ExitStatus } from '../core/exit-code.js';
 import { asExitStatus } from '../core/exit-code.js';
 import type { RunLog } from '../core/log.js';
 import { RunDir } from '../core/run-dir.js';
-import type { DomainName } from './flags.js';
+import { STAGES, stageContext, type DomainName, type NativeStage, type NativeStages, type StageName } from '../core/stage.js';
 import type { ShadowInputs, ShadowVerdict } from './shadow.js';
 
-/** Every stage the orchestrator dispatches, named like its legacy function (and its shim). */
-export const STAGES = {
-  security_gate: { domain: 'security', outputs: [] },
-  backup_detect: { domain: 'backup', outputs: [] },
-  backup_select_compressor: { domain: 'backup', outputs: [] },
-  backup_collect: { domain: 'backup', outputs: ['staging'] },
-  backup_archive: { domain: 'backup', outputs: [] },
-  backup_verify: { domain: 'backup', outputs: [] },
-  storage_check_tiers: { domain: 'storage', outputs: [] },
-  storage_run: { domain: 'storage', outputs: [] },
-  storage_logs: { domain: 'storage', outputs: [] },
-  notify_start: { domain: 'notify', outputs: [] },
-  notify_run: { domain: 'notify', outputs: ['notify'] },
-  metrics_write: { domain: 'metrics', outputs: [] },
-} as const satisfies Record<string, { domain: DomainName; outputs: readonly string[] }>;
-
-export type StageName = keyof typeof STAGES;
-
-/** What a native stage gets: the same inputs a shim gets (the run directory), and the run's logger. */
-export interface NativeStageContext {
-  readonly runDir: RunDir;
-  readonly log: RunLog;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** A shadow run (on a scratch copy): render what the stage would send, send nothing (notify.md §7). */
-  readonly shadow?: boolean;
-}
-
-export type NativeStage = (context: NativeStageContext) => Promise<ExitStatus>;
+// The stage list and the native stage signature are the stage contract's (native/core/stage.ts); re-exported for
+// the callers of this module.
+export { STAGES, type NativeStage, type NativeStageContext, type StageName } from '../core/stage.js';
 
 export type Implementation = 'bash' | 'ts' | 'shadow';
 
@@ -58,9 +34,13 @@ export interface StageRunnerOptions {
   readonly runDir: RunDir;
   readonly log: RunLog;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The run's clock (native/core/clock.ts), handed to every native stage. */
+  readonly clock: Clock;
+  /** SYSTEM_ROOT_PREFIX of the run, handed to every native stage. */
+  readonly hostRoot: string;
   readonly implementation: (domain: DomainName) => Implementation;
   readonly fallback: boolean;
-  readonly natives: Partial<Record<StageName, NativeStage>>;
+  readonly natives: NativeStages;
   readonly shadow?: {
     readonly scratchContext: (scratch: RunDir) => Promise<void>;
     readonly compare: ShadowCompare;
@@ -136,7 +116,7 @@ export class StageRunner {
     const { runDir, log } = this.options;
     const stateSize = statSync(runDir.statePath).size;
     try {
-      const status = await native({ runDir, log, env: this.options.env });
+      const status = await native(stageContext({ runDir, log, env: this.options.env, clock: this.options.clock, hostRoot: this.options.hostRoot }));
       log.exitCode.raise(status);
       return { status, ran: 'ts', fellBack: false };
     } catch (error) {
@@ -185,7 +165,7 @@ export class StageRunner {
     } catch (error) {
       prepared = error instanceof Error ? error.message : String(error);
     }
-    const startedMs = Date.now();
+    const startedMs = this.options.clock.wallMs();
     const recording = prepared === undefined && record !== undefined && this.options.env.PBK_REPLAY_DIR === undefined;
     const status = await this.bash(stage, runDir, false, recording && record !== undefined ? { PBK_RECORD_DIR: record } : {});
     try {
@@ -197,7 +177,10 @@ export class StageRunner {
       let candidate: ExitStatus;
       const quietLog = log.scratch(scratch.logPath);
       try {
-        candidate = await native({ runDir: scratch, log: quietLog, env: recording ? { ...this.options.env, PBK_REPLAY_DIR: record } : this.options.env, shadow: true });
+        candidate = await native(stageContext({
+          runDir: scratch, log: quietLog, env: recording ? { ...this.options.env, PBK_REPLAY_DIR: record } : this.options.env,
+          clock: this.options.clock, hostRoot: this.options.hostRoot, shadow: true,
+        }));
       } catch (error) {
         this.shadowOutcome(domain, 'CANDIDATE', `parity: native ${stage} failed: ${error instanceof Error ? error.message : String(error)}`);
         return status;
@@ -207,7 +190,7 @@ export class StageRunner {
       let verdict: ShadowVerdict;
       try {
         verdict = await shadow.compare(stage, runDir, scratch, {
-          marks, record: recording ? record : undefined, startedMs, statuses: { bash: status, ts: candidate },
+          marks, record: recording ? record : undefined, startedMs, statuses: { bash: status, ts: candidate }, env: this.options.env,
         });
         if (verdict.changedDuringRun.length > 0) {
           log.info(`parity: ${stage}: ${verdict.changedDuringRun.length} file(s) changed during the run, not compared: `

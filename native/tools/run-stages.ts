@@ -4,16 +4,14 @@
 // (PBK_KEEP_RUN_DIR=1). Appends to RUN_DIR/run.log and state.env; stops after a stage that ends 2.
 // Exit: the highest stage status (0/1/2); 64 bad usage or unknown stage.
 import { readFileSync } from 'node:fs';
-import { NATIVE_BACKUP_STAGES } from '../backup/index.js';
-import { NATIVE_SECURITY_STAGES } from '../security/index.js';
 import { ExitCode, type ExitStatus } from '../core/exit-code.js';
 import { RunLog, type DebugLevel } from '../core/log.js';
 import { Redactor } from '../core/redact.js';
 import { RunDir } from '../core/run-dir.js';
 import { parseEnvFile } from '../core/state-env.js';
-import type { NativeStage, StageName } from '../switch/stages.js';
-
-const NATIVE_STAGES: Partial<Record<StageName, NativeStage>> = { ...NATIVE_SECURITY_STAGES, ...NATIVE_BACKUP_STAGES };
+import { makeClock, parsePinnedNow, wallDate } from '../core/clock.js';
+import { stageContext, type StageName } from '../core/stage.js';
+import { ALL_NATIVE_STAGES as NATIVE_STAGES } from '../registry.js';
 
 async function main(args: string[]): Promise<number> {
   const [path, ...stages] = args;
@@ -29,8 +27,10 @@ async function main(args: string[]): Promise<number> {
   const runDir = RunDir.open(path);
   const context = parseEnvFile(readFileSync(runDir.contextPath, 'utf8'));
   const exitCode = new ExitCode();
+  const env = process.env;
+  const clock = makeClock(parsePinnedNow(env.PBK_NOW));
   const log = new RunLog({
-    now: () => new Date(), debugLevel: (context.get('DEBUG_LEVEL') ?? 'standard') as DebugLevel, disableColours: true,
+    now: () => wallDate(clock), debugLevel: (context.get('DEBUG_LEVEL') ?? 'standard') as DebugLevel, disableColours: true,
     exitCode, redactor: new Redactor([]), console: undefined,
   });
   log.attachFile(runDir.logPath);
@@ -38,7 +38,7 @@ async function main(args: string[]): Promise<number> {
   try {
     for (const stage of stages) {
       const run = NATIVE_STAGES[stage as StageName];
-      const status = run === undefined ? 2 : await run({ runDir, log, env: process.env });
+      const status = run === undefined ? 2 : await run(stageContext({ runDir, log, env, clock }));
       worst = Math.max(worst, status) as ExitStatus;
       if (status === 2) break;
     }

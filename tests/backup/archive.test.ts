@@ -127,7 +127,7 @@ describe('native backup_archive', () => {
     const l = await runShim('backup_archive', legacy.dir, stageEnv(kept));
     expect(n.status).toBe(0);
     expect(l.status).toBe(0);
-    expect(await archiveManifest(archiveOf(native.out))).toBe(await archiveManifest(archiveOf(legacy.out)));
+    expect(await archiveManifest(archiveOf(native.out), { env: process.env })).toBe(await archiveManifest(archiveOf(legacy.out), { env: process.env }));
     const meta = (out: string): string => readFileSync(`${archiveOf(out)}.metadata`, 'utf8').replace(/^(ARCHIVE_SIZE|SHA256|COMPRESSION_RATIO|BACKUP_DURATION)=.*$/gm, '$1=…');
     expect(meta(native.out)).toBe(meta(legacy.out));
     const sha = readFileSync(`${archiveOf(native.out)}.sha256`, 'utf8');

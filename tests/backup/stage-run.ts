@@ -9,7 +9,7 @@ import { RunLog } from '../../native/core/log.js';
 import { Redactor } from '../../native/core/redact.js';
 import { RunDir } from '../../native/core/run-dir.js';
 import { formatEnvLine, parseEnvFile } from '../../native/core/state-env.js';
-import type { NativeStage } from '../../native/switch/stages.js';
+import { stageContext, type NativeStage } from '../../native/core/stage.js';
 import { hostEnv, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
 
 export interface KeptRun { readonly host: string; readonly sandbox: Sandbox; readonly runDir: string }
@@ -62,7 +62,7 @@ export async function runNativeStage(stage: NativeStage, dir: RunDir, env: Recor
   log.attachFile(dir.logPath);
   let status: ExitStatus;
   try {
-    status = await stage({ runDir: dir, log, env });
+    status = await stage(stageContext({ runDir: dir, log, env }));
   } finally {
     log.close();
   }

@@ -4,6 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stageContext } from '../../native/core/stage.js';
 import { notifyRun } from '../../native/notify/index.js';
 import { fakeSendmail, startHttpSink, TELEGRAM_OK, type HttpSink, type Reply } from '../../native/parity/sinks.js';
 import { CONFIG_KEYS, isSecretKey } from '../../native/core/config-keys.js';
@@ -85,7 +86,7 @@ async function runNative(dir: RunDir, env: Record<string, string>): Promise<{ st
     redactor: new Redactor(secretsOf(context, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name))),
   });
   log.attachFile(dir.logPath);
-  const status = await notifyRun({ runDir: dir, log, env });
+  const status = await notifyRun(stageContext({ runDir: dir, log, env }));
   log.close();
   const lines = readFileSync(dir.logPath, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.replace(/^\S+ \S+ /, ''));
   return { status, lines, state: parseEnvFile(readFileSync(dir.statePath, 'utf8')) };

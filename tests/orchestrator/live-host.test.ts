@@ -6,6 +6,7 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeClock } from '../../native/core/clock.js';
 import { NATIVE_BACKUP_STAGES } from '../../native/backup/index.js';
 import { runParity } from '../../native/parity/runner.js';
 import type { NativeStage } from '../../native/switch/stages.js';
@@ -98,7 +99,7 @@ describe('shadow on a live-like host (df, free, ps, uptime, ip -s link unstubbed
 
 describe('parity --host on a live-like host: path A records, the others replay', () => {
   it('passes A = B', { timeout: 900_000 }, async () => {
-    const report = await runParity({ codeDir: REPO, hosts: [liveHost()], scenarios: ['happy'], jobs: 1 });
+    const report = await runParity({ codeDir: REPO, env: process.env, clock: makeClock(), hosts: [liveHost()], scenarios: ['happy'], jobs: 1 });
     const differing = report.cases.flatMap((c) => c.comparisons.filter((x) => x.verdict !== 'same').map((x) => x.diff));
     expect(differing).toEqual([]);
     expect(report.ok).toBe(true);
@@ -109,7 +110,7 @@ describe('parity --host on a live-like host: path A records, the others replay',
   it('still catches the injected difference, and names a command the control never ran', { timeout: 900_000 }, async () => {
     const code = patchedCode('dist/native/backup/collect/index.js', '    c.finishDirs();\n',
       "    c.generated('./etc/injected.cfg', 'x\\n');\n    await c.commands.run(['uname', '-m']);\n    c.finishDirs();\n");
-    const report = await runParity({ codeDir: REPO, hosts: [liveHost()], scenarios: ['happy'], jobs: 1, codeDirB: code });
+    const report = await runParity({ codeDir: REPO, env: process.env, clock: makeClock(), hosts: [liveHost()], scenarios: ['happy'], jobs: 1, codeDirB: code });
     expect(report.ok).toBe(false);
     const find = (artefact: string) => report.cases[0]?.comparisons.find((c) => c.left === 'A-bash' && c.artefact === artefact);
     expect(find('manifest.txt')?.diff).toMatch(/^\+"\.\/etc\/injected\.cfg" f /m);

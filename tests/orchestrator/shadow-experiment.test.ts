@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { makeClock } from '../../native/core/clock.js';
 import { ExitCode } from '../../native/core/exit-code.js';
 import { commandsArtefact, hostKey, recordedCommands, replayHostCommand, requestedCommands } from '../../native/core/host-record.js';
 import { RunLog } from '../../native/core/log.js';
@@ -33,7 +34,7 @@ async function experiment(candidate: NativeStage, compare: ShadowCompare): Promi
   const log = new RunLog({ now: () => new Date(0), debugLevel: 'standard', console: undefined, disableColours: true, redactor: new Redactor([]), exitCode });
   log.attachFile(runDir.logPath);
   const runner = new StageRunner({
-    codeDir: controlCode(), runDir, log, env: { PATH: process.env.PATH }, implementation: () => 'shadow', fallback: false,
+    codeDir: controlCode(), runDir, log, env: { PATH: process.env.PATH }, clock: makeClock(), hostRoot: '/', implementation: () => 'shadow', fallback: false,
     natives: { backup_verify: candidate },
     shadow: { scratchContext: () => Promise.resolve(), compare, report: () => '/nonexistent/report.diff' },
   });

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDiffs, formatSummary } from '../../native/parity/report.js';
+import { makeClock } from '../../native/core/clock.js';
 import { runParity, type ParityOptions } from '../../native/parity/runner.js';
 import { REPO } from '../legacy/run.js';
 import { patchedCode } from './patched-code.js';
 
-const base: ParityOptions = { codeDir: REPO, hosts: [join(REPO, 'parity', 'hosts', 'pve-single')], scenarios: ['happy'], jobs: 2 };
+const base: ParityOptions = { codeDir: REPO, env: process.env, clock: makeClock(), hosts: [join(REPO, 'parity', 'hosts', 'pve-single')], scenarios: ['happy'], jobs: 2 };
 
 describe('injected differences', () => {
   it('a change in the native backup stage run by path B is caught and named "backup"', async () => {

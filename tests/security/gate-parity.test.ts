@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { stageContext } from '../../native/core/stage.js';
 import { ExitCode } from '../../native/core/exit-code.js';
 import { RunLog } from '../../native/core/log.js';
 import { Redactor } from '../../native/core/redact.js';
@@ -88,7 +89,7 @@ async function tsSide(i: Install, config: Record<string, string>): Promise<Outco
   log.attachFile(runDir.logPath);
   let status: number;
   try {
-    status = await securityGate({ runDir, log, env: env(i) });
+    status = await securityGate(stageContext({ runDir, log, env: env(i) }));
   } finally {
     log.close();
   }

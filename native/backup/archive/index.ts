@@ -6,14 +6,15 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync, chmodSync, mkdirSync, renameSync, rmSync, statSync, statfsSync, accessSync, constants, writeFileSync } from 'node:fs';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { nowSeconds } from '../../core/clock.js';
 import type { ExitStatus } from '../../core/exit-code.js';
 import { esc } from '../../core/esc.js';
 import { humanSize } from '../../core/human.js';
 import type { RunLog } from '../../core/log.js';
 import { toBytes } from '../../core/bytes-path.js';
 import { toolVersion } from '../../core/version.js';
-import type { NativeStageContext } from '../../switch/stages.js';
-import { StageInputs } from '../inputs.js';
+import type { NativeStageContext } from '../../core/stage.js';
+import { StageInputs } from '../../core/stage-inputs.js';
 import { Progress } from '../../core/progress.js';
 import { archiveLevel, archiveThreads, compressorStage, encryptorStage, EXTENSION, tarSizeBound, type StreamStage } from './compressor.js';
 import { ChunkPool, tarStream } from './tar-writer.js';
@@ -168,7 +169,7 @@ function failed(runDir: NativeStageContext['runDir'], log: RunLog, message: stri
   return 2;
 }
 
-export async function backupArchive({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
+export async function backupArchive({ runDir, log, env, clock }: NativeStageContext): Promise<ExitStatus> {
   const inputs = new StageInputs(runDir);
   const type = inputs.get('COMPRESSION_EFFECTIVE');
   const encrypt = inputs.get('ENCRYPT_ARCHIVE') === 'true';
@@ -216,9 +217,7 @@ export async function backupArchive({ runDir, log, env }: NativeStageContext): P
   }
   if (!writeSidecar(`${archive}.sha256`, `${written.sha256}  ${name}\n`)) return failed(runDir, log, `Failed to write checksum file ${name}.sha256`);
   const startTime = Number(inputs.get('START_TIME'));
-  const pinned = env.PBK_NOW;
-  const now = pinned !== undefined && pinned !== '' ? Number(pinned) : Math.floor(Date.now() / 1000);
-  const duration = now - startTime;
+  const duration = nowSeconds(clock) - startTime;   // the run clock: PBK_NOW pins it
   const uncompressed = Number(inputs.get('UNCOMPRESSED_SIZE') || '0');
   const ratio = archiveRatio(size, uncompressed);
   const meta = [`COMPRESSION_RATIO=${ratio}`, `COMPRESSION_TYPE=${type}`, `COMPRESSION_LEVEL=${level.level ?? ''}`,

@@ -10,7 +10,7 @@ import { escPath, fsPath, joinBytes, toBytes } from '../../core/bytes-path.js';
 import { esc } from '../../core/esc.js';
 import type { RunLog } from '../../core/log.js';
 import { hasProgram } from '../../core/programs.js';
-import type { StageInputs } from '../inputs.js';
+import type { StageInputs } from '../../core/stage-inputs.js';
 import type { Progress } from '../../core/progress.js';
 import type { CommandRunner } from './commands.js';
 

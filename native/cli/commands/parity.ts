@@ -21,8 +21,8 @@ export interface ParityArgs {
 
 export async function runParityCommand(environment: CliEnvironment, args: ParityArgs): Promise<ExitStatus> {
   const report = await runParity({
-    codeDir: environment.codeDir, hosts: args.host, scenarios: args.scenario, matrix: args.matrix,
-    updateGolden: args.updateGolden, keep: args.keep, jobs: args.jobs,
+    codeDir: environment.codeDir, env: environment.env, clock: environment.clock,
+    hosts: args.host, scenarios: args.scenario, matrix: args.matrix, updateGolden: args.updateGolden, keep: args.keep, jobs: args.jobs,
     progress: args.quiet === true ? undefined : (line) => err(line),
   });
   const diffs = formatDiffs(report);

@@ -57,15 +57,14 @@ export async function runBackup(environment: CliEnvironment, args: RunBackupArgs
   const effective = effectiveImplementation('orchestrator', valueOf('orchestrator'));
   if (effective.note !== undefined) err(`INFO: orchestrator flag is ${valueOf('orchestrator')}: ${effective.note}`);
   if (effective.value === 'ts') {
-    const [{ Orchestrator }, { NATIVE_BACKUP_STAGES }, { NATIVE_NOTIFY_STAGES }, { NATIVE_METRICS_STAGES }] = await Promise.all([
-      import('../../switch/orchestrator.js'), import('../../backup/index.js'), import('../../notify/index.js'), import('../../metrics/index.js')]);
+    const [{ Orchestrator }, { NATIVE_STAGES }] = await Promise.all([import('../../switch/orchestrator.js'), import('../../registry.js')]);
     handOff(environment, 'ts');
     const orchestrator = new Orchestrator({
-      codeDir: environment.codeDir, baseDir: environment.baseDir, env: hostEnvironment(environment.env, args.host),
+      codeDir: environment.codeDir, baseDir: environment.baseDir, env: hostEnvironment(environment.env, args.host), clock: environment.clock,
       configPath: args.config, dryRun: args.dryRun === true, checkOnly: args.checkOnly === true,
       debugLevel: args.extreme === true ? 'extreme' : args.verbose === true ? 'advanced' : undefined,
       implementation: (domain) => effectiveImplementation(domain, valueOf(domain)).value,
-      fallback: flags.matrix.fallback, natives: { ...NATIVE_BACKUP_STAGES, ...NATIVE_NOTIFY_STAGES, ...NATIVE_METRICS_STAGES },
+      fallback: flags.matrix.fallback, natives: NATIVE_STAGES,
       stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
       stderr: err,
     });

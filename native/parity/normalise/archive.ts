@@ -55,12 +55,17 @@ export async function manifestOfTarStream(stream: NodeJS.ReadableStream, options
 }
 
 /** The sorted manifest of an archive file, by its extension (.tar, .tar.gz, .tar.bz2, .tar.xz, .tar.lzma, .tar.zst, each optionally .age). */
-export async function archiveManifest(path: string, options: ManifestOptions = {}): Promise<string> {
+/** archiveManifest's options: the environment of the decompressor and age processes (their PATH) is passed in. */
+export interface ArchiveManifestOptions extends ManifestOptions {
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export async function archiveManifest(path: string, options: ArchiveManifestOptions): Promise<string> {
   const type = compressionOfName(basename(path));
   if (type === undefined) throw new Error(`not an archive name this normaliser knows: ${basename(path)}`);
   const encrypted = path.endsWith('.age');
   if (encrypted && options.ageIdentity === undefined) throw new Error(`encrypted archive and no age identity: ${basename(path)}`);
-  const tar = openTarStream(path, { type, ageIdentity: encrypted ? options.ageIdentity : undefined });
+  const tar = openTarStream(path, { type, ageIdentity: encrypted ? options.ageIdentity : undefined, env: options.env });
   const [lines, failure] = await Promise.all([manifestOfTarStream(tar.stream, options).catch((e: unknown) => e), tar.done]);
   if (failure !== undefined) throw new Error(`cannot read ${basename(path)}: ${failure}`);
   if (!Array.isArray(lines)) throw lines instanceof Error ? lines : new Error(String(lines));

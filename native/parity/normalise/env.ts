@@ -1,7 +1,7 @@
 // state.env / .metadata normaliser: the sequence of KEY=value assignments in the order they were written,
 // with time-valued and compressor-dependent values tokenised; state keys split by the domain that owns them,
 // so a difference names its domain.
-import type { DomainName } from '../../switch/flags.js';
+import { stateKeyDomain, type DomainName } from '../../core/stage.js';
 import { parseEnvFile, quoteEnvValue } from '../../core/state-env.js';
 import { replaceLiterals, tokeniseTempNames, type Replacements } from './tokens.js';
 
@@ -16,16 +16,8 @@ const VOLATILE: readonly (readonly [RegExp, string])[] = [
   [/^CLOUD_UPLOADED_BYTES$/, '<SIZE>'],
 ];
 
-/** Which domain writes a state key (the stage contract's outputs, shims/README.md). */
-export function stateKeyDomain(key: string): DomainName {
-  if (/^(STATUS|DURATION)_(LOGFILE|SECURITY|DEPENDENCIES)$/.test(key) || /^SECURITY_/.test(key)) return 'orchestrator';
-  if (/^(PARITY|FALLBACK|IMPL|SHADOW)_/.test(key) || key === 'RUN_EXIT_CODE') return 'orchestrator';
-  if (/^STATUS_(PRIMARY|SECONDARY|CLOUD|STORAGE|LOGS)$/.test(key) || /^DURATION_(STORAGE|LOGS)$/.test(key)
-    || /^(PRIMARY|SECONDARY|CLOUD|TIER)_/.test(key) || /^LOG_(PRIMARY|SECONDARY|CLOUD)$/.test(key)) return 'storage';
-  if (/^(STATUS|DURATION)_NOTIFY/.test(key) || /^(TELEGRAM|EMAIL|WEBHOOK|NOTIFY)_/.test(key)) return 'notify';
-  if (/^(STATUS|DURATION)_METRICS/.test(key) || /^METRICS_/.test(key)) return 'metrics';
-  return 'backup';
-}
+/** Which domain a state key is filed under: the ownership table of the stage contract (native/core/stage.ts). */
+export { stateKeyDomain };
 
 /** Raw `KEY='value'` lines in write order (a key may repeat: later wins, but every write is compared). */
 export function envAssignments(text: string): [string, string][] {

@@ -127,7 +127,7 @@ describe('archive normaliser', () => {
     for (const [ext, flag] of [['tar', ''], ['tar.gz', '-z'], ['tar.xz', '-J'], ['tar.zst', '--zstd'], ['tar.bz2', '-j']] as const) {
       const archive = join(dir, `a.${ext}`);
       await execa('tar', ['-c', ...(flag === '' ? [] : [flag]), '-f', archive, '-C', tree, '.']);
-      manifests.add(await archiveManifest(archive, { selfIds: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } }));
+      manifests.add(await archiveManifest(archive, { env: process.env, selfIds: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } }));
     }
     expect(manifests.size).toBe(1);
     const [manifest] = [...manifests];
@@ -144,19 +144,19 @@ describe('archive normaliser', () => {
     await execa('age-keygen', ['-o', join(dir, 'id.key')]);
     const recipient = (await execa('age-keygen', ['-y', join(dir, 'id.key')])).stdout.trim();
     await execa('sh', ['-c', 'tar -C "$1" -c . | zstd -q | age -r "$2" > "$3"', 'sh', join(dir, 'tree'), recipient, join(dir, 'a.tar.zst.age')]);
-    const manifest = await archiveManifest(join(dir, 'a.tar.zst.age'), { ageIdentity: join(dir, 'id.key') });
+    const manifest = await archiveManifest(join(dir, 'a.tar.zst.age'), { env: process.env, ageIdentity: join(dir, 'id.key') });
     expect(manifest).toContain('"./a.cfg" f ');
-    await expect(archiveManifest(join(dir, 'a.tar.zst.age'))).rejects.toThrow(/no age identity/);
+    await expect(archiveManifest(join(dir, 'a.tar.zst.age'), { env: process.env })).rejects.toThrow(/no age identity/);
     writeFileSync(join(dir, 'other.key'), (await execa('age-keygen')).stdout);
-    await expect(archiveManifest(join(dir, 'a.tar.zst.age'), { ageIdentity: join(dir, 'other.key') })).rejects.toThrow(/cannot read a.tar.zst.age: age exited/);
+    await expect(archiveManifest(join(dir, 'a.tar.zst.age'), { env: process.env, ageIdentity: join(dir, 'other.key') })).rejects.toThrow(/cannot read a.tar.zst.age: age exited/);
   });
 
   it('refuses a file that is not an archive it knows, and a corrupt one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pbk-manifest-'));
     writeFileSync(join(dir, 'x.zip'), 'x');
-    await expect(archiveManifest(join(dir, 'x.zip'))).rejects.toThrow(/not an archive name/);
+    await expect(archiveManifest(join(dir, 'x.zip'), { env: process.env })).rejects.toThrow(/not an archive name/);
     writeFileSync(join(dir, 'y.tar.zst'), 'not zstd at all');
-    await expect(archiveManifest(join(dir, 'y.tar.zst'))).rejects.toThrow();
+    await expect(archiveManifest(join(dir, 'y.tar.zst'), { env: process.env })).rejects.toThrow();
   });
 });
 

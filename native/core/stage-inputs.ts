@@ -1,5 +1,6 @@
-// What a native stage reads, as a shim sources it: context.env, then state.env (later lines win).
-import type { RunDir } from '../core/run-dir.js';
+// What a native stage reads, as a shim sources it: context.env, then state.env (later lines win). Part of the stage
+// contract (native/core/stage.ts).
+import type { RunDir } from './run-dir.js';
 
 export class StageInputs {
   private readonly values: Map<string, string>;
