@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectState, compareCollect } from './collect-compare.js';
+import { collectState, compareCollect, type Compared } from './collect-compare.js';
 
 const C = './var/lib/proxmox-backup-info/commands';
 
@@ -14,6 +14,17 @@ function expectSame(result: Awaited<ReturnType<typeof compareCollect>>): void {
   expect(result.native.status).toBe(result.legacy.status);
   expect(collectState(result.native)).toEqual(collectState(result.legacy));
   expect([...result.native.tree.entries()].sort()).toEqual([...result.legacy.tree.entries()].sort());
+}
+
+/** The comparison with the host's defaults, once per host (the host case and the switches read it). */
+const DEFAULTS = new Map<string, Promise<Compared>>();
+function defaults(host: string): Promise<Compared> {
+  let result = DEFAULTS.get(host);
+  if (result === undefined) {
+    result = compareCollect(host);
+    DEFAULTS.set(host, result);
+  }
+  return result;
 }
 
 // What a rebuilt node needs (collect.md §5.3, decision 23): the rows each fixture host carries a sample of.
@@ -36,7 +47,7 @@ const REBUILD: Record<string, readonly string[]> = {
 
 describe.each(['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'])('%s', (host) => {
   it('collects what legacy collects, line for line, with what a rebuild needs', async () => {
-    const result = await compareCollect(host);
+    const result = await defaults(host);
     expectSame(result);
     const tree = result.native.tree;
     for (const path of REBUILD[host] ?? []) expect({ path, present: tree.has(path) }).toEqual({ path, present: true });
@@ -69,20 +80,44 @@ describe('a config.db SQLite cannot back up (collect.md V2)', () => {
   });
 });
 
-const SWITCHES = [
-  ['BACKUP_CLUSTER_CONFIG', 'pve-cluster'], ['BACKUP_COROSYNC_CONFIG', 'pve-cluster'], ['BACKUP_CEPH_CONFIG', 'pve-cluster'],
-  ['BACKUP_PVE_JOBS', 'pve-single'], ['BACKUP_PVE_SCHEDULES', 'pve-single'], ['BACKUP_PVE_REPLICATION', 'pve-cluster'],
-  ['BACKUP_VZDUMP_CONFIG', 'pve-single'], ['BACKUP_PVE_BACKUP_FILES', 'pve-single'], ['BACKUP_PVE_FIREWALL', 'pve-cluster'],
-  ['BACKUP_VM_CONFIGS', 'pve-single'], ['BACKUP_NETWORK_CONFIG', 'pbs'], ['BACKUP_CRITICAL_FILES', 'pbs'], ['BACKUP_SCRIPT_DIR', 'pbs'],
-  ['BACKUP_CRONTABS', 'pbs'], ['BACKUP_ZFS_CONFIG', 'pve-single'], ['BACKUP_INSTALLED_PACKAGES', 'pbs'], ['BACKUP_REMOTE_CFG', 'pbs'],
-  ['BACKUP_PXAR_FILES', 'pbs'], ['AUTO_DETECT_DATASTORES', 'pbs'], ['AUTO_DETECT_DATASTORES', 'pve-single'],
-  ['BACKUP_STORAGE_STACK', 'pve-cluster'], ['BACKUP_NETWORK_CONFIG', 'pve-cluster'],
-] as const;
+// Each switch gates exactly its rows of collect.md (config.md §5.2): with the host's defaults they are collected,
+// with the switch off they are not and a SKIP line says so. `on` adds keys to both sides of the comparison.
+interface Switch { key: string; host: string; gated?: readonly string[]; skip?: string; on?: Record<string, string> }
+const SWITCHES: readonly Switch[] = [
+  { key: 'BACKUP_CLUSTER_CONFIG', host: 'pve-cluster', gated: ['./etc/pve/datacenter.cfg', './var/lib/pve-cluster/config.db'], skip: 'PVE cluster configuration backup disabled' },
+  { key: 'BACKUP_COROSYNC_CONFIG', host: 'pve-cluster', gated: ['./etc/corosync/corosync.conf', './etc/corosync/authkey'], skip: 'Corosync configuration backup disabled' },
+  { key: 'BACKUP_CEPH_CONFIG', host: 'pve-cluster', gated: ['./etc/ceph/ceph.client.admin.keyring', `${C}/ceph/ceph_status.txt`], skip: 'Ceph configuration backup disabled' },
+  { key: 'BACKUP_PVE_JOBS', host: 'pve-single', gated: [`${C}/pve/jobs/backup_jobs.json`, `${C}/pve/jobs/backup_history.json`], skip: 'PVE backup jobs backup disabled' },
+  { key: 'BACKUP_PVE_SCHEDULES', host: 'pve-single', gated: [`${C}/pve/schedules/root_crontab.txt`, `${C}/pve/schedules/systemd_timers.txt`], skip: 'PVE schedules backup disabled' },
+  { key: 'BACKUP_PVE_REPLICATION', host: 'pve-cluster', gated: [`${C}/pve/replication/replication_jobs.json`], skip: 'PVE replication backup disabled' },
+  { key: 'BACKUP_VZDUMP_CONFIG', host: 'pve-single', gated: ['./etc/vzdump.conf'], skip: 'vzdump configuration backup disabled' },
+  { key: 'BACKUP_PVE_BACKUP_FILES', host: 'pve-single', gated: [`${C}/pve/datastores/local/backup_analysis/local_backup_summary.txt`], skip: 'PVE backup file analysis disabled' },
+  { key: 'BACKUP_PVE_FIREWALL', host: 'pve-cluster' },
+  { key: 'BACKUP_VM_CONFIGS', host: 'pve-single' },
+  { key: 'BACKUP_NETWORK_CONFIG', host: 'pbs', gated: ['./etc/network/interfaces', `${C}/network/ip_addr.txt`], skip: 'Network configuration backup disabled' },
+  // /etc/apt/ is also a default custom path, so the switch alone is tested with custom paths emptied.
+  { key: 'BACKUP_CRITICAL_FILES', host: 'pbs', gated: ['./etc/apt/sources.list'], skip: 'APT configuration backup disabled', on: { CUSTOM_BACKUP_PATHS: '' } },
+  { key: 'BACKUP_SCRIPT_DIR', host: 'pbs', gated: ['./usr/local/bin/lab-healthcheck'], skip: 'Script directory backup disabled' },
+  { key: 'BACKUP_CRONTABS', host: 'pbs', gated: ['./etc/crontab', './var/spool/cron/crontabs/root'], skip: 'Crontab backup disabled' },
+  { key: 'BACKUP_ZFS_CONFIG', host: 'pve-single', gated: ['./etc/zfs/zpool.cache', `${C}/zfs/zpool_status.txt`], skip: 'ZFS configuration backup disabled' },
+  { key: 'BACKUP_INSTALLED_PACKAGES', host: 'pbs', gated: [`${C}/packages/dpkg_list.txt`], skip: 'Installed packages backup disabled' },
+  { key: 'BACKUP_REMOTE_CFG', host: 'pbs', gated: ['./etc/proxmox-backup/remote.cfg'] },
+  { key: 'BACKUP_SMALL_PXAR', host: 'pbs', gated: ['./var/lib/proxmox-backup-info/files/pbs/small_pxar/store1/host/pve1/2024-11-23T03:00:00Z/small-config.pxar'] },
+  { key: 'BACKUP_PXAR_FILES', host: 'pbs' },
+  { key: 'AUTO_DETECT_DATASTORES', host: 'pbs' }, { key: 'AUTO_DETECT_DATASTORES', host: 'pve-single' },
+  { key: 'BACKUP_STORAGE_STACK', host: 'pve-cluster', gated: ['./etc/lvm/backup/pve', './etc/multipath/bindings', './var/lib/iscsi/nodes/iqn.2005-10.org.freenas.ctl:pve-lun0/10.10.30.5,3260,1/default', `${C}/storage/lvs.txt`, `${C}/storage/blkid.txt`], skip: 'Storage stack backup disabled' },
+  { key: 'BACKUP_NETWORK_CONFIG', host: 'pve-cluster' },
+];
 
 describe('collection switches off (config.md §5.2)', () => {
-  it.each(SWITCHES)('%s=false on %s', async (key, host) => {
-    const result = await compareCollect(host, { [key]: 'false' });
+  it.each(SWITCHES)('$key=false on $host', async ({ key, host, gated = [], skip, on }) => {
+    const result = await compareCollect(host, { ...on, [key]: 'false' });
     expectSame(result);
+    const withSwitch = on === undefined ? await defaults(host) : await compareCollect(host, on);
+    for (const path of gated) {
+      expect({ path, on: withSwitch.native.tree.has(path), off: result.native.tree.has(path) }).toEqual({ path, on: true, off: false });
+    }
+    if (skip !== undefined) expect(result.legacy.lines).toContain(`[SKIP] ${skip}`);
     if (key === 'BACKUP_STORAGE_STACK') {
       const paths = [...result.native.tree.keys()];
       for (const gone of ['./etc/lvm', './etc/iscsi', './var/lib/iscsi', './etc/multipath', './etc/multipath.conf', `${C}/storage`]) {
@@ -111,8 +146,19 @@ describe('options that widen or narrow collection', () => {
       BACKUP_BLACKLIST: '/etc/pve/nodes/pve1/lxc\n*/qemu-server/101.conf\n/root/.bash_history\n/etc/ss?/private/',
     }],
     ['cloud on: rclone paths kept', 'pve-single', { ENABLE_CLOUD_BACKUP: 'true', CUSTOM_BACKUP_PATHS: '/root/.config/rclone/rclone.conf' }],
-  ] as const)('%s', async (_name, host, context) => {
-    expectSame(await compareCollect(host, context));
+  ] as const)('%s', async (name, host, context) => {
+    const result = await compareCollect(host, context);
+    expectSame(result);
+    if (name.startsWith('custom paths')) {
+      const tree = result.native.tree;
+      expect(tree.has('./etc/pve/nodes/pve1/qemu-server/100.conf')).toBe(true);
+      expect(tree.has('./etc/pve/nodes/pve1/qemu-server/101.conf')).toBe(false);   // glob entry
+      expect([...tree.keys()].some((p) => p.startsWith('./etc/pve/nodes/pve1/lxc'))).toBe(false);   // prefix entry
+      expect(tree.has('./home/admin/.ssh/authorized_keys')).toBe(true);
+      expect(tree.has('./root/.config/rclone/rclone.conf')).toBe(false);   // rclone paths only with the cloud on
+      expect(result.legacy.lines).toContain('[INFO] Custom paths to process: 5 paths configured');
+      expect(result.legacy.lines).toContain('[INFO] Blacklist paths: 4 paths configured');
+    }
   });
 });
 

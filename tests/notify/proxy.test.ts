@@ -23,6 +23,7 @@ import { httpAttempt } from '../../native/notify/transport.js';
 import { startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
 import { keptRun, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
 import { REPO } from '../legacy/run.js';
+import { stageContext } from '../../native/core/stage.js';
 
 const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
 const PROXY_USER = 'proxyuser';
@@ -244,7 +245,7 @@ async function runNative(dir: RunDir, env: Record<string, string>): Promise<{ st
     redactor: new Redactor(secretsOf(context, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name))),
   });
   log.attachFile(dir.logPath);
-  const status = await notifyRun({ runDir: dir, log, env });
+  const status = await notifyRun(stageContext({ runDir: dir, log, env }));
   log.close();
   const lines = readFileSync(dir.logPath, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.replace(/^\S+ \S+ /, ''));
   return { status, lines, state: parseEnvFile(readFileSync(dir.statePath, 'utf8')) };
