@@ -1,5 +1,7 @@
 // The security gate of a run (phase 7, security.md §2, §3.5; test scenarios 2, 3, 5, 9, 10), through both
-// orchestrators: the legacy pipeline and the TS orchestrator (which runs the gate's stage through its shim).
+// orchestrators: the legacy pipeline and the TS orchestrator (which runs the gate's stage through its shim). A
+// first run of each side is a whole backup; the runs after it are --check-only (phases 0-8: the same gate, the
+// same lines, state and manifest writes, without collecting and archiving what the case is not about).
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
@@ -48,7 +50,7 @@ describe.each(['bash', 'ts'] as const)('the gate through the %s orchestrator', (
     expect(clean.state.get('SECURITY_MANIFEST')).toBe('verified');
     editConfig(sandbox, 'MAX_LOCAL_BACKUPS="15"');
     clearLogs(sandbox);
-    const changed = await run(side, sandbox);
+    const changed = await run(side, sandbox, ['--check-only']);
     expect(changed.exitCode).toBe(1);
     expect(gateLines(sandbox)).toEqual(['[STEP] Security checks (full)', '[WARNING] Integrity: file changed: env/backup.env',
       '[INFO] Process check: 18 processes, none suspicious', '[SKIP] Network checks disabled (CHECK_NETWORK_SECURITY=false)',
@@ -58,7 +60,7 @@ describe.each(['bash', 'ts'] as const)('the gate through the %s orchestrator', (
       STATUS_SECURITY: '1', SECURITY_MODE: 'full', SECURITY_FINDINGS: '1', SECURITY_INTEGRITY_CHANGED: '1', SECURITY_MANIFEST: 'updated' });
     expect(execFileOk('sha256sum', ['-c', '--quiet', 'config/integrity.sha256'], sandbox.baseDir)).toBe(true);
     clearLogs(sandbox);
-    expect((await run(side, sandbox)).exitCode).toBe(0);
+    expect((await run(side, sandbox, ['--check-only'])).exitCode).toBe(0);
   });
 
   it('AUTO_UPDATE_HASHES=false reports on every run and writes nothing (3); a missing manifest (5)', async () => {
@@ -67,13 +69,13 @@ describe.each(['bash', 'ts'] as const)('the gate through the %s orchestrator', (
     const before = manifest(sandbox);
     for (let i = 0; i < 2; i += 1) {
       clearLogs(sandbox);
-      expect((await run(side, sandbox)).exitCode).toBe(1);
+      expect((await run(side, sandbox, ['--check-only'])).exitCode).toBe(1);
       expect(gateLines(sandbox)).toContain('[INFO] Integrity manifest not updated (AUTO_UPDATE_HASHES=false); review the changes, then run security-check --update-hashes');
     }
     expect(manifest(sandbox)).toBe(before);
     rmSync(join(sandbox.baseDir, 'config', 'integrity.sha256'));
     clearLogs(sandbox);
-    const missing = await run(side, sandbox);
+    const missing = await run(side, sandbox, ['--check-only']);
     expect(missing.state.get('SECURITY_MANIFEST')).toBe('missing');
     expect(gateLines(sandbox)[1]).toBe(`[WARNING] Integrity manifest not found: ${sandbox.baseDir}/config/integrity.sha256`);
     expect(existsSync(join(sandbox.baseDir, 'config', 'integrity.sha256'))).toBe(false);
