@@ -10,20 +10,14 @@ import { NATIVE_SECURITY_STAGES } from './security/index.js';
 
 /** Each domain's native stages the orchestrator runs in-process (a new domain: one line here). */
 export const NATIVE_STAGES_BY_DOMAIN: Readonly<Partial<Record<DomainName, NativeStages>>> = {
+  security: NATIVE_SECURITY_STAGES,
   backup: NATIVE_BACKUP_STAGES,
   notify: NATIVE_NOTIFY_STAGES,
   metrics: NATIVE_METRICS_STAGES,
 };
 
-/**
- * Built, run by run-stages (and the gate-parity test), not yet by the orchestrator: the native security gate's
- * host commands (ps, ss, iptables-save/nft) do not go through the recorded-command replay (native/core/host-record.ts)
- * the legacy gate uses, so a run on a live host (parity --host, shadow) would compare two different process lists.
- * Moves up into NATIVE_STAGES_BY_DOMAIN once they do.
- */
-export const NATIVE_STAGES_NOT_DISPATCHED: Readonly<Partial<Record<DomainName, NativeStages>>> = {
-  security: NATIVE_SECURITY_STAGES,
-};
+/** Built, run by run-stages, not yet by the orchestrator (none today: a stage waits here until it can run live). */
+export const NATIVE_STAGES_NOT_DISPATCHED: Readonly<Partial<Record<DomainName, NativeStages>>> = {};
 
 /** One map of every native stage; a stage registered under a domain that is not its own is a bug, caught at load. */
 export function buildRegistry(byDomain: Readonly<Partial<Record<DomainName, NativeStages>>>): NativeStages {

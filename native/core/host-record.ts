@@ -55,6 +55,20 @@ export function replayHostCommand(dir: string, argv: readonly string[]): Replaye
   };
 }
 
+/** Records one run of ARGV into DIR as legacy's _core_host_record does (the Nth run of an argv under KEY/N). */
+export function recordHostCommand(dir: string, argv: readonly string[], result: ReplayedResult): void {
+  const keyDir = join(dir, hostKey(argv));
+  mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(join(keyDir, 'argv'))) writeFileSync(join(keyDir, 'argv'), argvBytes(argv), { mode: 0o600 });
+  let n = 1;
+  while (existsSync(join(keyDir, String(n)))) n += 1;
+  const entry = join(keyDir, String(n));
+  mkdirSync(entry, { mode: 0o700 });
+  writeFileSync(join(entry, 'stdout'), result.stdout, { mode: 0o600 });
+  writeFileSync(join(entry, 'stderr'), result.stderr, { mode: 0o600 });
+  writeFileSync(join(entry, 'status'), `${result.status}\n`, { mode: 0o600 });
+}
+
 /** execCommand, or the replay of the recording named by PBK_REPLAY_DIR in the environment (detection probes). */
 export async function execHost(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
   const dir = options.env?.PBK_REPLAY_DIR;

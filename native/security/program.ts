@@ -1,8 +1,11 @@
 // Runs one program of the process and network checks (security.md §5.1): an argument vector, no stdin,
 // LC_ALL=C, 10 s (TERM, then KILL 2 s later, as `timeout -k 2 10`), stdout kept as bytes (a latin1 string, one
-// character per byte) so a crafted process name reaches esc() unchanged.
+// character per byte) so a crafted process name reaches esc() unchanged. Like legacy's core_host_run, the
+// program is answered from a recording when PBK_REPLAY_DIR is set (a shadow candidate, a parity --host side B:
+// both sides judge the same process list) and recorded when PBK_RECORD_DIR is set (native/core/host-record.ts).
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { recordHostCommand, replayHostCommand } from '../core/host-record.js';
 
 export interface ProgramResult {
   /** The exit status; 124 when it timed out (as timeout(1) reports it). */
@@ -13,7 +16,28 @@ export interface ProgramResult {
   readonly firstStderrLine: string;
 }
 
-export function runProgram(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, timeoutMs = 10_000): Promise<ProgramResult> {
+export async function runProgram(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, timeoutMs = 10_000): Promise<ProgramResult> {
+  const replay = env.PBK_REPLAY_DIR ?? '';
+  if (replay !== '') {
+    const recorded = replayHostCommand(replay, argv);
+    return resultOf(recorded.status, recorded.stdout, recorded.stderr);
+  }
+  const result = await spawnProgram(argv, env, timeoutMs);
+  const record = env.PBK_RECORD_DIR ?? '';
+  if (record !== '') recordHostCommand(record, argv, result);
+  return resultOf(result.status, result.stdout, result.stderr);
+}
+
+function resultOf(status: number, stdout: Buffer, stderr: Buffer): ProgramResult {
+  return {
+    status, timedOut: status === 124, stdout: stdout.toString('latin1'),
+    firstStderrLine: stderr.toString('latin1').split('\n')[0] ?? '',
+  };
+}
+
+interface Spawned { readonly status: number; readonly stdout: Buffer; readonly stderr: Buffer }
+
+function spawnProgram(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, timeoutMs: number): Promise<Spawned> {
   return new Promise((resolve) => {
     const [command = '', ...args] = argv;
     const out: Buffer[] = [];
@@ -31,9 +55,7 @@ export function runProgram(argv: readonly string[], env: Readonly<Record<string,
     const finish = (status: number): void => {
       clearTimeout(timer);
       if (killer !== undefined) clearTimeout(killer);
-      const stderr = Buffer.concat(err).toString('latin1');
-      const firstLine = stderr.split('\n')[0] ?? '';
-      resolve({ status: timedOut ? 124 : status, timedOut, stdout: Buffer.concat(out).toString('latin1'), firstStderrLine: firstLine });
+      resolve({ status: timedOut ? 124 : status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
     };
     child.on('error', () => finish(127));
     child.on('close', (code, signal) => finish(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
