@@ -3,6 +3,7 @@
 //   - `tar -cf /dev/null` of the installation (the yardstick: one read of the tree),
 //   - the gate stage alone, each side one process: shims/security_gate RUN_DIR (bash) and
 //     dist/native/tools/run-stages.js RUN_DIR security_gate (ts), basic and full mode,
+//   - the ts gate's own time inside a run (run-stages --time: node's start and module loading excluded),
 //   - the side tool `legacy/bin/security-check` (bash; it loads the configuration first).
 // BENCH_SECURITY_RUNS (default 3; the median is shown), BENCH_SECURITY_DIR (default: a temp dir under TMPDIR).
 import { spawnSync } from 'node:child_process';
@@ -93,6 +94,20 @@ export function benchSecurity(repo: string, log: (line: string) => void = () => 
     measure('gate basic, ts', stage('ts', false));
     measure('gate full, bash', stage('bash', true));
     measure('gate full, ts', stage('ts', true));
+    // The gate inside a run-backup: node is already running there, so its share is the stage's own time.
+    const inRun = (full: boolean) => (): { seconds: number; status: number | null } => {
+      const dir = runDir(inst.base, full);
+      try {
+        const result = spawnSync(process.execPath, [join(repo, 'dist', 'native', 'tools', 'run-stages.js'), '--time', dir, 'security_gate'],
+          { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+        const seconds = Number(/^security_gate: ([\d.]+) s$/m.exec(result.stderr)?.[1] ?? Number.NaN);
+        return { seconds, status: result.status };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    measure('gate basic, ts, in a run', inRun(false));
+    measure('gate full, ts, in a run', inRun(true));
     measure('security-check tool, bash', () => timed([join(inst.base, 'legacy', 'bin', 'security-check')], { ...process.env, BASE_DIR: inst.base, DISABLE_COLORS: 'true' }));
   } finally {
     rmSync(inst.base, { recursive: true, force: true });

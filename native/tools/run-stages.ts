@@ -1,4 +1,4 @@
-// Usage: node dist/native/tools/run-stages.js RUN_DIR STAGE...
+// Usage: node dist/native/tools/run-stages.js [--time] RUN_DIR STAGE...
 // Summary: Run native stages on an existing run directory, as shims/<stage> runs legacy ones — the twin used by
 // `make bench` to time the backup domain and the security gate alone, and by a developer to rerun one stage on a kept RUN_DIR
 // (PBK_KEEP_RUN_DIR=1). Appends to RUN_DIR/run.log and state.env; stops after a stage that ends 2.
@@ -13,10 +13,13 @@ import { makeClock, parsePinnedNow, wallDate } from '../core/clock.js';
 import { stageContext, type StageName } from '../core/stage.js';
 import { ALL_NATIVE_STAGES as NATIVE_STAGES } from '../registry.js';
 
-async function main(args: string[]): Promise<number> {
-  const [path, ...stages] = args;
+async function main(argv: string[]): Promise<number> {
+  // --time: each stage's own wall time on stderr (`STAGE: 0.123 s`), node's start and module loading excluded:
+  // what the stage costs inside a run-backup, where node is already running (make bench, issue 19).
+  const timing = argv[0] === '--time';
+  const [path, ...stages] = timing ? argv.slice(1) : argv;
   if (path === undefined || stages.length === 0) {
-    process.stderr.write('usage: run-stages RUN_DIR STAGE...\n');
+    process.stderr.write('usage: run-stages [--time] RUN_DIR STAGE...\n');
     return 64;
   }
   const unknown = stages.filter((s) => NATIVE_STAGES[s as StageName] === undefined);
@@ -38,7 +41,9 @@ async function main(args: string[]): Promise<number> {
   try {
     for (const stage of stages) {
       const run = NATIVE_STAGES[stage as StageName];
+      const started = process.hrtime.bigint();
       const status = run === undefined ? 2 : await run(stageContext({ runDir, log, env, clock }));
+      if (timing) process.stderr.write(`${stage}: ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(3)} s\n`);
       worst = Math.max(worst, status) as ExitStatus;
       if (status === 2) break;
     }
