@@ -60,9 +60,14 @@ counting_node() {
   counting_node "${BATS_TEST_TMPDIR}/count"
   mkdir -p "${BATS_TEST_TMPDIR}/tmp"
   export TMPDIR="${BATS_TEST_TMPDIR}/tmp"
+  # what a launcher killed with -9 left: swept once a day old, a recent one (maybe a running launcher's) kept
+  touch -d '2 days ago' "${TMPDIR}/switch-mode-handoff.killed"
+  touch "${TMPDIR}/switch-mode-handoff.recent"
   PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" run -0 --separate-stderr "$SWITCH_MODE" run-backup --dry-run --host "$PVE_SINGLE"
   [[ "$output" == *"[SUCCESS] Backup process completed with exit code: 0"* ]]
   [ "$(wc -l < "${BATS_TEST_TMPDIR}/count/starts")" -eq 1 ]
+  [ ! -e "${TMPDIR}/switch-mode-handoff.killed" ]
+  rm "${TMPDIR}/switch-mode-handoff.recent"
   rm -f "${BATS_TEST_TMPDIR}/count/starts"
   PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" run -0 --separate-stderr "$SWITCH_MODE" run-backup --dry-run --host "$PVE_SINGLE" \
     --flag orchestrator=ts
