@@ -4,17 +4,10 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stageContext } from '../../native/core/stage.js';
-import { notifyRun } from '../../native/notify/index.js';
 import { fakeSendmail, startHttpSink, TELEGRAM_OK, type HttpSink, type Reply } from '../../native/parity/sinks.js';
-import { CONFIG_KEYS, isSecretKey } from '../../native/core/config-keys.js';
-import { ExitCode } from '../../native/core/exit-code.js';
-import { RunLog } from '../../native/core/log.js';
-import { Redactor, secretsOf } from '../../native/core/redact.js';
-import type { RunDir } from '../../native/core/run-dir.js';
-import { parseEnvFile } from '../../native/core/state-env.js';
 import { keptRun, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
 import { smtpSink, stopSmtpSinks } from '../helpers/smtp.js';
+import { runNativeNotify } from './native-run.js';
 
 const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
 let kept: KeptRun;
@@ -56,7 +49,7 @@ async function side(which: 'bash' | 'ts', context: Record<string, string>, state
   if (log.length > 0) appendFileSync(dir.logPath, `${log.join('\n')}\n`);
   appendFileSync(dir.contextPath, "DEBUG_LEVEL='advanced'\n");
   const env = stageEnv(kept, { PBK_NOW: '1732500042' });
-  const result = which === 'bash' ? await runShim('notify_run', dir, env) : await runNative(dir, env);
+  const result = which === 'bash' ? await runShim('notify_run', dir, env) : await runNativeNotify(dir, env);
   const ports = [new URL(sink.base).port, ...(smtp !== undefined ? [String(smtp.port)] : [])];
   // Free space is read live on a shared disk (the parity normalisation, notify.md §9); the rest is compared as is.
   const norm = (t: string): string => ports.reduce((x, p) => x.replaceAll(p, '<PORT>'), t).replaceAll(dir.path, '<RUN_DIR>')
@@ -76,20 +69,6 @@ async function side(which: 'bash' | 'ts', context: Record<string, string>, state
     lines: result.lines.map(norm).filter((l) => !LOG_LINES.some((x) => x.endsWith(l.slice(l.indexOf('[')))) || l.startsWith('[DEBUG]')),
     state: [...result.state].filter(([k]) => k.startsWith('NOTIFY_')).map(([k, v]) => `${k}=${v}`),
   };
-}
-
-/** The native stage with the run's logger as the orchestrator builds it: the configuration's secrets redacted. */
-async function runNative(dir: RunDir, env: Record<string, string>): Promise<{ status: number; lines: string[]; state: Map<string, string> }> {
-  const context = parseEnvFile(readFileSync(dir.contextPath, 'utf8'));
-  const log = new RunLog({
-    now: () => new Date(), debugLevel: 'advanced', disableColours: true, exitCode: new ExitCode(), console: undefined,
-    redactor: new Redactor(secretsOf(context, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name))),
-  });
-  log.attachFile(dir.logPath);
-  const status = await notifyRun(stageContext({ runDir: dir, log, env }));
-  log.close();
-  const lines = readFileSync(dir.logPath, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.replace(/^\S+ \S+ /, ''));
-  return { status, lines, state: parseEnvFile(readFileSync(dir.statePath, 'utf8')) };
 }
 
 async function compare(context: Record<string, string>, state: Record<string, string> = {}, log: string[] = [],

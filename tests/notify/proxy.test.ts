@@ -11,19 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, isSecretKey } from '../../native/core/config-keys.js';
-import { ExitCode } from '../../native/core/exit-code.js';
-import { RunLog } from '../../native/core/log.js';
-import { Redactor, secretsOf } from '../../native/core/redact.js';
-import type { RunDir } from '../../native/core/run-dir.js';
-import { formatEnvLine, parseEnvFile } from '../../native/core/state-env.js';
-import { notifyRun } from '../../native/notify/index.js';
+import { formatEnvLine } from '../../native/core/state-env.js';
 import { parseProxy, proxyFor, type ProxyEnv } from '../../native/notify/proxy.js';
 import { httpAttempt } from '../../native/notify/transport.js';
 import { startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
 import { keptRun, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
 import { REPO } from '../legacy/run.js';
-import { stageContext } from '../../native/core/stage.js';
+import { runNativeNotify } from './native-run.js';
 
 const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
 const PROXY_USER = 'proxyuser';
@@ -238,19 +232,6 @@ afterAll(async () => {
 
 interface Side { lines: string[]; status: number; requests: string[]; passed: Passed[]; state: string[]; files: string }
 
-async function runNative(dir: RunDir, env: Record<string, string>): Promise<{ status: number; lines: string[]; state: Map<string, string> }> {
-  const context = parseEnvFile(readFileSync(dir.contextPath, 'utf8'));
-  const log = new RunLog({
-    now: () => new Date(), debugLevel: 'advanced', disableColours: true, exitCode: new ExitCode(), console: undefined,
-    redactor: new Redactor(secretsOf(context, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name))),
-  });
-  log.attachFile(dir.logPath);
-  const status = await notifyRun(stageContext({ runDir: dir, log, env }));
-  log.close();
-  const lines = readFileSync(dir.logPath, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.replace(/^\S+ \S+ /, ''));
-  return { status, lines, state: parseEnvFile(readFileSync(dir.statePath, 'utf8')) };
-}
-
 async function side(which: 'bash' | 'ts', proxy: TestProxy | undefined, context: Record<string, string>,
   proxyEnv: Record<string, string>): Promise<Side> {
   const firstRequest = sink.requests.length;
@@ -259,7 +240,7 @@ async function side(which: 'bash' | 'ts', proxy: TestProxy | undefined, context:
   writeFileSync(dir.contextPath, `${readFileSync(dir.contextPath, 'utf8')}${Object.entries({ ...context, DEBUG_LEVEL: 'advanced' })
     .map(([k, v]) => formatEnvLine(k, v)).join('')}`);
   const env = stageEnv(kept, { PBK_NOW: '1732500042', ...proxyEnv });
-  const result = which === 'bash' ? await runShim('notify_run', dir, env) : await runNative(dir, env);
+  const result = which === 'bash' ? await runShim('notify_run', dir, env) : await runNativeNotify(dir, env);
   const notify = join(dir.path, 'notify');
   const files = readdirSync(notify).map((name) => readFileSync(join(notify, name), 'latin1')).join('\n');
   const state = readFileSync(dir.statePath, 'utf8') + readFileSync(dir.contextPath, 'utf8').split('\n').filter((l) => !/^(http|https|no)_proxy=/i.test(l)).join('\n');
