@@ -468,11 +468,16 @@ exec /usr/bin/gzip "$@"
     sidecar(`${archive}.gz`);
     const root = tempRoot();
     const child = run(['--archive', `${archive}.gz`, '--all', '--to', root], { PATH: `${stub}:${process.env.PATH ?? '/usr/bin:/bin'}` });
-    for (let i = 0; i < 200 && !(existsSync(join(root, 'etc')) && readdirSync(join(root, 'etc')).some((n) => n.includes('.pbk-restore.'))); i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    // Waits for the temp file as long as a hang takes to detect (a loaded machine took over 10 s), and never leaves
+    // the stalled restore holding the run lock for the tests after this one.
+    try {
+      for (let i = 0; i < 2400 && !(existsSync(join(root, 'etc')) && readdirSync(join(root, 'etc')).some((n) => n.includes('.pbk-restore.'))); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(readdirSync(join(root, 'etc')).some((n) => n.startsWith('.big.pbk-restore.'))).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
     }
-    expect(readdirSync(join(root, 'etc')).some((n) => n.startsWith('.big.pbk-restore.'))).toBe(true);
-    child.kill('SIGTERM');
     const result = await child;
     expect(result.exitCode).toBe(2);
     const lines = strip(result.stdout);
