@@ -13,7 +13,13 @@ function expectSame(result: Awaited<ReturnType<typeof compareCollect>>): void {
   expect(result.native.lines).toEqual(result.legacy.lines);
   expect(result.native.status).toBe(result.legacy.status);
   expect(collectState(result.native)).toEqual(collectState(result.legacy));
-  expect([...result.native.tree.entries()].sort()).toEqual([...result.legacy.tree.entries()].sort());
+  expect(treeDifferences(result.legacy.tree, result.native.tree)).toEqual([]);
+}
+
+/** The entries that differ between two staging trees, each as "path: legacy | native" (a short failure report). */
+function treeDifferences(legacy: Map<string, string>, native: Map<string, string>): string[] {
+  const paths = [...new Set([...legacy.keys(), ...native.keys()])].sort();
+  return paths.filter((p) => legacy.get(p) !== native.get(p)).map((p) => `${p}: ${legacy.get(p) ?? 'absent'} | ${native.get(p) ?? 'absent'}`);
 }
 
 /** The comparison with the host's defaults, once per host (the host case and the switches read it). */
@@ -67,7 +73,7 @@ describe.each(['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'])('%s', (ho
 describe('a config.db SQLite cannot back up (collect.md V2)', () => {
   it('is copied as-is with one WARNING, on both sides', async () => {
     const root = mkdtempSync(join(tmpdir(), 'pbk-damaged-db-'));
-    cpSync(join(import.meta.dirname, '..', '..', 'parity', 'hosts', 'pve-single', 'root'), root, { recursive: true, verbatimSymlinks: true });
+    cpSync(join(import.meta.dirname, '..', '..', 'parity', 'hosts', 'pve-single', 'root'), root, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
     const damaged = Buffer.from('SQLite format 3\0 but the rest was overwritten by a failing disk\n'.repeat(64), 'latin1');
     writeFileSync(join(root, 'var/lib/pve-cluster/config.db'), damaged, { mode: 0o600 });
     const result = await compareCollect('pve-single', { SYSTEM_ROOT_PREFIX: root });
