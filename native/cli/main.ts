@@ -4,7 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ExitStatus } from '../core/exit-code.js';
-import { readEnvironment, UsageError } from './environment.js';
+import { readEnvironment, UsageError, type CliEnvironment } from './environment.js';
 import { err } from './output.js';
 
 // Each command loads its module when it runs (issue 21): a run-backup never loads the parity harness, a
@@ -25,7 +25,7 @@ function configOptions<T>(y: Argv<T>) {
 }
 
 /** The cli domain's side tools: bin/switch-mode runs them in Bash (security-check natively with cli=ts). */
-const SIDE_TOOLS = `Side tools (Bash, no node needed; security-check native with cli=ts; each has --help), as switch-mode <tool>:
+const SIDE_TOOLS = `Side tools (Bash, no node needed; native with cli=ts where built; each has --help), as switch-mode <tool>:
   list [--check] [--json]          every archive of every host on every tier
   verify ARCHIVE [--identity KEY]  prove an archive intact
   restore --archive A --all|--categories a,b [--to ROOT] [--dry-run]
@@ -33,12 +33,22 @@ const SIDE_TOOLS = `Side tools (Bash, no node needed; security-check native with
   server-id show|validate|reset
   fix-permissions [--dry-run]`;
 
+type SideTool = (environment: CliEnvironment, args: readonly string[]) => Promise<ExitStatus>;
+
+/** The side tools with a native twin (run when the cli flag is ts; bin/switch-mode asks with `resolve-tool`).
+ * Each takes the legacy tool's options, lines and exit codes, not yargs'. A tool missing here runs in Bash. */
+const NATIVE_TOOLS: Readonly<Record<string, () => Promise<SideTool>>> = {
+  'security-check': async () => (await import('./commands/security-check.js')).runSecurityCheck,
+};
+
 async function main(argv: string[]): Promise<ExitStatus> {
-  // The cli domain's native side tools take the legacy tools' options and messages, not yargs'.
-  if (argv[0] === 'security-check') {
+  const tool = NATIVE_TOOLS[argv[0] ?? ''];
+  if (argv[0] === 'resolve-tool') {
+    return (await flagCommands()).runResolveTool(readEnvironment(), NATIVE_TOOLS[argv[1] ?? ''] !== undefined);
+  }
+  if (tool !== undefined) {
     try {
-      const { runSecurityCheck } = await import('./commands/security-check.js');
-      return await runSecurityCheck(readEnvironment(), argv.slice(1));
+      return await (await tool())(readEnvironment(), argv.slice(1));
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       err(`ERROR: ${error.message}`);

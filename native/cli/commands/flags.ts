@@ -60,6 +60,15 @@ export async function runResolve(environment: CliEnvironment, domain: string,
   return 0;
 }
 
+/** `resolve-tool TOOL` (bin/switch-mode): ts when the cli flag resolves to ts and the tool has a native twin. */
+export async function runResolveTool(environment: CliEnvironment, native: boolean): Promise<ExitStatus> {
+  if (!native) {
+    out('bash');
+    return 0;
+  }
+  return runResolve(environment, 'cli', {});
+}
+
 export async function runSet(environment: CliEnvironment, domain: string, value: string): Promise<ExitStatus> {
   if (!isDomain(domain)) throw new UsageError(`Unknown domain: '${domain}' (expected ${DOMAINS.join('|')})`);
   if (!isFlagValue(value)) throw new UsageError(`Invalid flag value: '${value}' (expected bash|ts|shadow)`);
