@@ -536,14 +536,15 @@ storage_backup_owner() {
   PERM_OWNER="$(id -u -- "$BACKUP_USER"):$(getent group "$BACKUP_GROUP" | cut -d: -f3)"
 }
 
-# storage_permissions_dir DIR TYPE...: R2 on one directory: itself unless protected (F4), then this host's files.
+# storage_permissions_dir DIR TYPE...: R2 on one directory: itself unless protected (F4), then this host's files;
+# a change the filesystem does not support ends the directory (F5).
 storage_permissions_dir() {
   local dir="$1"
   shift
   if storage_is_protected "$dir"; then log_info "Protected system directory left unchanged: $(log_esc "$dir")"
-  else storage_set_mode "$dir" 750 "$PERM_OWNER"; fi
+  else storage_set_mode "$dir" 750 "$PERM_OWNER" "$dir" || return 0; fi
   local type
-  for type in "$@"; do storage_permissions_in "$dir" "$type"; done
+  for type in "$@"; do storage_permissions_in "$dir" "$type" || return 0; done
 }
 
 storage_is_protected() {
@@ -553,13 +554,13 @@ storage_is_protected() {
   return 1
 }
 
-# storage_permissions_in DIR TYPE: the files of this host (of that type) directly in DIR.
+# storage_permissions_in DIR TYPE: the files of this host (of that type) directly in DIR; status 3 after F5.
 storage_permissions_in() {
   local dir="$1" type="$2" name mode
   while IFS= read -r -d '' name; do
     mode="$(storage_r2_mode "$name" "${type}-backup-${HOSTNAME}-")"
     [[ -n "$mode" ]] || continue
-    storage_set_mode "${dir}/${name}" "$mode" "$PERM_OWNER"
+    storage_set_mode "${dir}/${name}" "$mode" "$PERM_OWNER" "$dir" || return 3
   done < <(find "$dir" -mindepth 1 -maxdepth 1 -type f -name "${type}-backup-${HOSTNAME}-*" -printf '%f\0')
 }
 
@@ -576,22 +577,28 @@ storage_r2_mode() {
   elif [[ "$rest" =~ ^${archive}$ ]]; then printf 600; fi
 }
 
-# storage_set_mode PATH MODE OWNER: what differs, changed and logged (security.md F1/F2); OWNER uid:gid or empty
-# (left as is). Regular files and directories only (lstat), so a symlink is never followed. With
-# PERM_DRY_RUN=true only `Dry run: would change …`. PERM_CHANGES and PERM_PROBLEMS count.
+# storage_set_mode PATH MODE OWNER [DIR]: what differs, changed and logged (security.md F1/F2); OWNER uid:gid or
+# empty (left as is). Regular files and directories only (lstat), so a symlink is never followed. With
+# PERM_DRY_RUN=true only `Dry run: would change …`. PERM_CHANGES and PERM_PROBLEMS count. The mode is given with
+# two leading zeros: GNU chmod keeps a directory's setuid/setgid bits for a shorter numeric mode, so a 2775 backup
+# dir stayed 2750 and was "changed" again on every run. With DIR (R2, security.md §7.3), a change the filesystem
+# refuses (EPERM, EINVAL, EOPNOTSUPP, EROFS: vfat, CIFS, root-squashed NFS, read-only) is F5 and status 3: the
+# caller leaves DIR alone from there.
 storage_set_mode() {
-  local path="$1" mode="$2" owner="$3" current uid gid
+  local path="$1" mode="$2" owner="$3" dir="${4:-}" current uid gid reason err="${PERM_ERR:-${RUN_DIR}/chown.err}"
   read -r current uid gid < <(stat -c '%a %u %g' -- "$path") || return 0
   [[ -f "$path" || -d "$path" ]] && [[ ! -L "$path" ]] || return 0
   if [[ -n "$owner" && "$uid:$gid" != "$owner" ]]; then
     if [[ "${PERM_DRY_RUN:-false}" == true ]]; then
       log_info "Dry run: would change owner of $(log_esc "$path"): ${uid}:${gid} -> ${owner}"
       PERM_CHANGES=$(( ${PERM_CHANGES:-0} + 1 ))
-    elif chown -h -- "$owner" "$path" 2> "${PERM_ERR:-${RUN_DIR}/chown.err}"; then
+    elif LC_ALL=C chown -h -- "$owner" "$path" 2> "$err"; then
       log_info "Changed owner of $(log_esc "$path"): ${uid}:${gid} -> ${owner}"
       PERM_CHANGES=$(( ${PERM_CHANGES:-0} + 1 ))
     else
-      storage_warn "Cannot change owner of $(log_esc "$path"): $(storage_reason "$(< "${PERM_ERR:-${RUN_DIR}/chown.err}")")"
+      reason="$(storage_perm_reason "$err")"
+      storage_perm_unsupported "$dir" "$reason" || return 3
+      storage_warn "Cannot change owner of $(log_esc "$path"): ${reason}"
       PERM_PROBLEMS=$(( ${PERM_PROBLEMS:-0} + 1 ))
     fi
   fi
@@ -601,13 +608,36 @@ storage_set_mode() {
   if [[ "${PERM_DRY_RUN:-false}" == true ]]; then
     log_info "Dry run: would change mode of $(log_esc "$path"): ${old} -> ${new}"
     PERM_CHANGES=$(( ${PERM_CHANGES:-0} + 1 ))
-  elif chmod "$mode" -- "$path" 2> "${PERM_ERR:-${RUN_DIR}/chown.err}"; then
+  elif LC_ALL=C chmod "00${mode}" -- "$path" 2> "$err"; then
     log_info "Changed mode of $(log_esc "$path"): ${old} -> ${new}"
     PERM_CHANGES=$(( ${PERM_CHANGES:-0} + 1 ))
   else
-    storage_warn "Cannot change mode of $(log_esc "$path"): $(storage_reason "$(< "${PERM_ERR:-${RUN_DIR}/chown.err}")")"
+    reason="$(storage_perm_reason "$err")"
+    storage_perm_unsupported "$dir" "$reason" || return 3
+    storage_warn "Cannot change mode of $(log_esc "$path"): ${reason}"
     PERM_PROBLEMS=$(( ${PERM_PROBLEMS:-0} + 1 ))
   fi
+}
+
+# storage_perm_reason FILE: the strerror text that ends chown's or chmod's first line of stderr
+# (`chmod: changing permissions of '<path>': Read-only file system`), esc()-ed.
+storage_perm_reason() {
+  local line=''
+  IFS= read -r line < "$1" || true
+  line="${line##*: }"
+  log_esc "${line:-unknown error}"
+}
+
+# storage_perm_unsupported DIR REASON: status 1 (after F5) when DIR is set and REASON is one of the errors that
+# say the filesystem does not take owners or modes (security.md §7.3).
+storage_perm_unsupported() {
+  [[ -n "$1" ]] || return 0
+  case "$2" in
+    'Operation not permitted' | 'Invalid argument' | 'Operation not supported' | 'Read-only file system')
+      log_info "Ownership not supported on $(log_esc "$1"); left unchanged"
+      return 1 ;;
+  esac
+  return 0
 }
 
 # storage_logs (phase 15): this run's log to the secondary and cloud tiers, then log rotation per tier.
@@ -627,7 +657,7 @@ storage_logs() {
       if [[ "$SET_BACKUP_PERMISSIONS" == true ]] && getent passwd "$BACKUP_USER" > /dev/null 2>&1 \
         && getent group "$BACKUP_GROUP" > /dev/null 2>&1; then   # the copy made after the permission step
         storage_backup_owner quiet
-        storage_permissions_in "$SECONDARY_LOG_PATH" "$PROXMOX_TYPE"
+        storage_permissions_in "$SECONDARY_LOG_PATH" "$PROXMOX_TYPE" || :
       fi
     else
       storage_warn "Secondary log copy failed for ${name}: $(storage_reason "$(< "${RUN_DIR}/copy.err")")"

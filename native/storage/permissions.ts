@@ -5,9 +5,12 @@ import { esc } from '../core/esc.js';
 
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
 
+/** A path as text, or as the bytes the filesystem gave (names need not be UTF-8; esc() shows them as they are). */
+export type FsPath = string | Buffer;
+
 /** One entry as lstat saw it. `mode` holds the permission bits with setuid/setgid/sticky (`mode & 0o7777`). */
 export interface FsEntry {
-  readonly path: string;
+  readonly path: FsPath;
   readonly kind: EntryKind;
   readonly mode: number;
   readonly uid: number;
@@ -20,7 +23,7 @@ export interface Owner {
 }
 
 export interface PlannedChange {
-  readonly path: string;
+  readonly path: FsPath;
   readonly owner?: { readonly from: Owner; readonly to: Owner };
   readonly mode?: { readonly from: number; readonly to: number };
 }
@@ -67,7 +70,7 @@ export function r1Mode(rel: string, entry: FsEntry): number {
 }
 
 export interface InstallEntry extends FsEntry {
-  /** The path relative to BASE_DIR, '' for BASE_DIR itself. */
+  /** The path relative to BASE_DIR, '' for BASE_DIR itself (bytes as latin1 characters when read from disk). */
   readonly rel: string;
 }
 
@@ -149,7 +152,16 @@ export interface BackupDirInput {
   readonly children: readonly FsEntry[];
 }
 
-/** R2 on one directory: itself (0750) unless protected, then this host's files directly in it, never deeper. */
+/** The last component of a path (bytes as latin1 characters: R2's names are ASCII, others never match). */
+function baseName(path: FsPath): string {
+  const text = typeof path === 'string' ? path : path.toString('latin1');
+  return text.slice(text.lastIndexOf('/') + 1);
+}
+
+/**
+ * R2 on one directory: itself (0750) unless protected, then this host's files directly in it, never deeper.
+ * Files come type by type in `types` order, each type's in the order given (legacy: one `find` per type).
+ */
 export function planBackupDir(input: BackupDirInput, fqdn: string, types: readonly string[], owner: Owner | null):
   { readonly protected: boolean; readonly changes: PlannedChange[] } {
   const isProtected = PROTECTED_DIRS.has(input.realPath);
@@ -158,30 +170,54 @@ export function planBackupDir(input: BackupDirInput, fqdn: string, types: readon
     const change = planEntry(input.dir, 0o750, owner);
     if (change !== null) changes.push(change);
   }
-  for (const child of input.children) {
-    if (child.kind !== 'file') continue;
-    const mode = r2Mode(child.path.slice(child.path.lastIndexOf('/') + 1), fqdn, types);
-    if (mode === null) continue;
-    const change = planEntry(child, mode, owner);
-    if (change !== null) changes.push(change);
+  for (const type of types) {
+    for (const child of input.children) {
+      if (child.kind !== 'file') continue;
+      const mode = r2Mode(baseName(child.path), fqdn, [type]);
+      if (mode === null) continue;
+      const change = planEntry(child, mode, owner);
+      if (change !== null) changes.push(change);
+    }
   }
   return { protected: isProtected, changes };
+}
+
+// ---- failures (security.md F2, F5) ----
+
+/** The errors that end work on an R2 directory with F5: the filesystem takes no owners or modes there. */
+export const UNSUPPORTED_CODES: ReadonlySet<string> = new Set(['EPERM', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EROFS']);
+
+const STRERROR: Readonly<Record<string, string>> = {
+  EPERM: 'Operation not permitted', EACCES: 'Permission denied', EROFS: 'Read-only file system',
+  EINVAL: 'Invalid argument', ENOTSUP: 'Operation not supported', EOPNOTSUPP: 'Operation not supported',
+  ENOENT: 'No such file or directory', ENOTDIR: 'Not a directory', EIO: 'Input/output error',
+  ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long', ENOSPC: 'No space left on device',
+  EDQUOT: 'Disk quota exceeded', ESTALE: 'Stale file handle',
+};
+
+/** F2's `<reason>`: glibc's strerror text for an errno code, as chown and chmod end their message. */
+export function strerror(code: string | undefined): string {
+  return (code !== undefined ? STRERROR[code] : undefined) ?? 'unknown error';
 }
 
 // ---- the lines (security.md F1) ----
 
 const octal = (mode: number): string => mode.toString(8).padStart(4, '0');
 
-/** The INFO lines of a plan: owner before mode for each path; `Dry run: would change …` or `Changed …`. */
+/** F1 for the owner part of a change (none when the owner stays): `Dry run: would change …` or `Changed …`. */
+export function ownerMessage(change: PlannedChange, dryRun: boolean): string | undefined {
+  if (change.owner === undefined) return undefined;
+  const { from, to } = change.owner;
+  return `${dryRun ? 'Dry run: would change' : 'Changed'} owner of ${esc(change.path)}: ${from.uid}:${from.gid} -> ${to.uid}:${to.gid}`;
+}
+
+/** F1 for the mode part of a change (none when the mode stays). */
+export function modeMessage(change: PlannedChange, dryRun: boolean): string | undefined {
+  if (change.mode === undefined) return undefined;
+  return `${dryRun ? 'Dry run: would change' : 'Changed'} mode of ${esc(change.path)}: ${octal(change.mode.from)} -> ${octal(change.mode.to)}`;
+}
+
+/** The INFO lines of a plan: owner before mode for each path. */
 export function changeMessages(changes: readonly PlannedChange[], dryRun: boolean): string[] {
-  const verb = dryRun ? 'Dry run: would change' : 'Changed';
-  const lines: string[] = [];
-  for (const change of changes) {
-    if (change.owner !== undefined) {
-      const { from, to } = change.owner;
-      lines.push(`${verb} owner of ${esc(change.path)}: ${from.uid}:${from.gid} -> ${to.uid}:${to.gid}`);
-    }
-    if (change.mode !== undefined) lines.push(`${verb} mode of ${esc(change.path)}: ${octal(change.mode.from)} -> ${octal(change.mode.to)}`);
-  }
-  return lines;
+  return changes.flatMap((change) => [ownerMessage(change, dryRun), modeMessage(change, dryRun)].filter((l) => l !== undefined));
 }
