@@ -20,6 +20,7 @@ beforeAll(() => {
   hostBin = mkdtempSync(join(tmpdir(), 'pbk-fixperm-bin-'));
   made.push(hostBin);
   writeFileSync(join(hostBin, 'hostname'), `#!/bin/sh\nif [ "$1" = -f ]; then echo ${FQDN}; else echo pve1; fi\n`, { mode: 0o755 });
+  chmodSync(hostBin, 0o755);
 });
 afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
@@ -160,7 +161,7 @@ describe.runIf(process.getuid?.() === 0)('fix-permissions: the legacy tool and t
     const { ts, a, b, before } = await both(['--dry-run']);
     expect(ts.exitCode).toBe(0);
     // the lock directory and file are the only things a dry run may create (run.md §7)
-    const unchanged = (tree: string[]): string[] => tree.filter((l) => !/^\/(lock|tmp)[/ ]/.test(l));
+    const unchanged = (tree: string[]): string[] => tree.filter((l) => !/^\/lock[/ ]/.test(l));
     expect(unchanged(snapshot(a))).toEqual(before);
     expect(unchanged(snapshot(b))).toEqual(before);
     expect(ts.stdout).toContain('[INFO] Dry run: would change mode of <BASE>/legacy/lib/exit.sh: 0666 -> 0640');
@@ -233,6 +234,33 @@ describe.runIf(process.getuid?.() === 0)('fix-permissions: the legacy tool and t
     const off = await both(['--dry-run', '-v'], { SET_BACKUP_PERMISSIONS: 'false' });
     expect(off.ts.stdout).toContain('[SKIP] Backup and log path permissions not managed (SET_BACKUP_PERMISSIONS=false)');
     expect(off.ts.exitCode).toBe(0);
+  });
+
+  it('not root: modes only (F3) with a fixture root; refused with SYSTEM_ROOT_PREFIX=/', async () => {
+    const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+    const prefix = { SYSTEM_ROOT_PREFIX: join(REPO, 'parity', 'hosts', 'pve-single', 'root') };
+    const a = install(prefix);
+    const b = install(prefix);
+    for (const base of [a, b]) execaSync('chown', ['-R', '65534:65534', base]);
+    for (const base of [a, b]) {
+      chownSync(join(base, 'legacy', 'lib', 'log.sh'), 1000, 1000);                          // not ours: F2 (R1)
+      chownSync(join(base, 'log', `dual-backup-${FQDN}-${TS}.json`), 1000, 1000);            // not ours: F5 (R2)
+    }
+    const bash = await side('bash', a, [], nobody);
+    const ts = await side('ts', b, [], nobody);
+    expect(ts).toEqual(bash);
+    expect(snapshot(b)).toEqual(snapshot(a));
+    expect(ts.stdout).toContain('[INFO] Not running as root: ownership left unchanged');
+    expect(ts.stdout).toContain('[WARNING] Cannot change mode of <BASE>/legacy/lib/log.sh: Operation not permitted');
+    expect(ts.stdout).toContain('[INFO] Ownership not supported on <BASE>/log; left unchanged');
+    expect(ts.stdout.some((l) => l.includes('owner of'))).toBe(false);
+    expect(ts.exitCode).toBe(1);
+    expect(entryOf(snapshot(b), '/legacy/lib/exit.sh')).toBe('/legacy/lib/exit.sh f 0640 65534:65534');
+    const c = install();
+    execaSync('chown', ['-R', '65534:65534', c]);
+    const refused = { bash: await side('bash', c, [], nobody), ts: await side('ts', c, [], nobody) };
+    expect(refused.ts).toEqual(refused.bash);
+    expect(refused.ts).toEqual({ exitCode: 2, stdout: [], stderr: 'ERROR: This tool must run as root' });
   });
 
   it('the run lock held by another process: the same ERROR, exit 2, nothing changed', async () => {
