@@ -1,51 +1,17 @@
 // `switch-mode fix-permissions` on the ts side (security.md §7): R1 on the installation and R2 on this host's
 // backups and logs, with the options, lines, exit codes and run lock of legacy/bin/fix-permissions. The
 // decisions are native/storage/permissions.ts's; native/storage/permissions-fs.ts walks and applies them.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CONFIG_KEYS, isSecretKey } from '../../core/config-keys.js';
-import { loadConfig } from '../../core/config.js';
 import { esc } from '../../core/esc.js';
 import { execCommand } from '../../core/exec.js';
-import { ExitCode, type ExitStatus } from '../../core/exit-code.js';
+import type { ExitStatus } from '../../core/exit-code.js';
 import { removeLeftoverRuns } from '../../core/leftovers.js';
 import { acquireRunLock } from '../../core/lock.js';
-import { RunLog, type DebugLevel } from '../../core/log.js';
-import { Redactor, secretsOf } from '../../core/redact.js';
+import type { RunLog } from '../../core/log.js';
 import { detectNames } from '../../backup/detect.js';
 import { BACKUP_TYPES, type Owner } from '../../storage/permissions.js';
 import { PermissionFixer } from '../../storage/permissions-fs.js';
 import type { CliEnvironment } from '../environment.js';
-
-/** The usage text of the legacy tool (its header comment), so both sides print the same help. */
-function usage(codeDir: string): string {
-  const out: string[] = [];
-  for (const line of readFileSync(join(codeDir, 'legacy', 'bin', 'fix-permissions'), 'utf8').split('\n').slice(1)) {
-    out.push(line.replace(/^# ?/, ''));
-    if (line.startsWith('# Exit codes')) break;
-  }
-  return `${out.join('\n')}\n`;
-}
-
-interface Parsed { config?: string; dryRun: boolean; verbose: boolean; help: boolean }
-
-function parse(args: readonly string[]): Parsed | string {
-  const parsed: Parsed = { dryRun: false, verbose: false, help: false };
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i] ?? '';
-    if (arg === '-h' || arg === '--help') return { ...parsed, help: true };
-    else if (arg === '--dry-run') parsed.dryRun = true;
-    else if (arg === '-v' || arg === '--verbose') parsed.verbose = true;
-    else if (arg === '--config' || arg === '-e' || arg === '--env') {
-      const next = args[i + 1];
-      if (next === undefined) return `Option ${arg} needs a file`;
-      parsed.config = next;
-      i += 1;
-    } else if (arg.startsWith('--config=') || arg.startsWith('--env=')) parsed.config = arg.slice(arg.indexOf('=') + 1);
-    else return `Unknown option: ${esc(arg)}`;
-  }
-  return parsed;
-}
+import { answerUsage, openTool, parseToolArgs } from '../side-tool.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,32 +23,13 @@ async function getentId(database: 'passwd' | 'group', key: string, env: Env): Pr
 }
 
 export async function runFixPermissions(environment: CliEnvironment, args: readonly string[]): Promise<ExitStatus> {
-  const parsed = parse(args);
-  if (typeof parsed === 'string') {
-    process.stderr.write(`${parsed}\n`);
-    if (parsed.startsWith('Unknown')) process.stderr.write(usage(environment.codeDir));
-    return 2;
-  }
-  if (parsed.help) {
-    process.stdout.write(usage(environment.codeDir));
-    return 0;
-  }
+  let dryRun = false;
+  const parsed = parseToolArgs(args, (arg) => arg === '--dry-run' && (dryRun = true));
+  if (typeof parsed === 'string' || parsed.help) return answerUsage(environment.codeDir, 'fix-permissions', parsed);
   const { baseDir, env } = environment;
-  const config = loadConfig({ configPath: parsed.config ?? `${baseDir}/env/backup.env`, baseDir, env,
-    overrides: new Map(parsed.verbose ? [['DEBUG_LEVEL', 'advanced']] : []) });
-  if (config.errors.length > 0) {
-    for (const message of config.errors) process.stderr.write(`ERROR: ${message}\n`);
-    return 2;
-  }
-  const value = (key: string): string => config.values.get(key) ?? '';
-  const exitCode = new ExitCode();
-  const log = new RunLog({
-    now: environment.now, debugLevel: (value('DEBUG_LEVEL') || 'standard') as DebugLevel,
-    console: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
-    disableColours: env.DISABLE_COLORS === 'true' || value('DISABLE_COLORS') === 'true',
-    redactor: new Redactor(secretsOf(config.values, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name))), exitCode,
-  });
-  for (const message of config.warnings) log.warning(message);
+  const tool = openTool(environment, parsed);
+  if (tool === undefined) return 2;
+  const { value, log, exitCode } = tool;
   const root = process.geteuid?.() === 0;
   if (value('SYSTEM_ROOT_PREFIX') === '/' && !root) {
     process.stderr.write('ERROR: This tool must run as root\n');
@@ -95,10 +42,10 @@ export async function runFixPermissions(environment: CliEnvironment, args: reado
   }
   try {
     for (const note of lock.notes) log.log(note.level, note.message);
-    removeLeftoverRuns(env.TMPDIR || '/tmp', baseDir, undefined, { dryRun: parsed.dryRun, log, escape: esc });
+    removeLeftoverRuns(env.TMPDIR || '/tmp', baseDir, undefined, { dryRun, log, escape: esc });
     const { hostname } = await detectNames(env);
     if (!root) log.info('Not running as root: ownership left unchanged');
-    const fixer = new PermissionFixer(log, parsed.dryRun);
+    const fixer = new PermissionFixer(log, dryRun);
     fixer.installation(baseDir, root);
     await fixBackupPaths(fixer, value, hostname, root, log, env);
     if (fixer.problems === 0) log.success(`Permissions fixed: ${fixer.changes} change(s)`);
