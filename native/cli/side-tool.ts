@@ -1,10 +1,13 @@
 // What the native side tools share with their legacy twins' main(): the common options (`--config FILE`, `-e`,
 // `--env`, `-v`, `-h`) parsed in order with the same messages, and the configuration loaded and reported as
-// config_load + cli_report_config do (errors on stderr, exit 2; warnings as WARNING lines on stdout).
+// config_load + cli_report_config do (errors on stderr, exit 2; warnings as WARNING lines on stdout), and the
+// run lock taken as orchestrator_lock takes it.
 import { CONFIG_KEYS, isSecretKey } from '../core/config-keys.js';
 import { loadConfig } from '../core/config.js';
 import { esc } from '../core/esc.js';
-import { ExitCode } from '../core/exit-code.js';
+import { ExitCode, type ExitStatus } from '../core/exit-code.js';
+import { removeLeftoverRuns } from '../core/leftovers.js';
+import { acquireRunLock } from '../core/lock.js';
 import { RunLog, type DebugLevel } from '../core/log.js';
 import { Redactor, secretsOf } from '../core/redact.js';
 import type { CliEnvironment } from './environment.js';
@@ -70,4 +73,24 @@ export function openTool(environment: CliEnvironment, options: CommonOptions): T
   });
   for (const message of config.warnings) log.warning(message);
   return { configFile, value, log, exitCode };
+}
+
+/**
+ * `work` under the run lock (run.md §7), as legacy orchestrator_lock: held → ERROR and 2; a stale holder's note;
+ * the leftovers of this installation's dead runs removed (named only with `dryRun`); the lock emptied after.
+ */
+export async function underRunLock(environment: CliEnvironment, log: RunLog, dryRun: boolean,
+  work: () => Promise<ExitStatus>): Promise<ExitStatus> {
+  const lock = acquireRunLock(environment.baseDir, esc);
+  if (!lock.ok) {
+    log.error(lock.error);
+    return 2;
+  }
+  try {
+    for (const note of lock.notes) log.log(note.level, note.message);
+    removeLeftoverRuns(environment.env.TMPDIR || '/tmp', environment.baseDir, undefined, { dryRun, log, escape: esc });
+    return await work();
+  } finally {
+    lock.lock.release();
+  }
 }

@@ -7,6 +7,7 @@
 import { appendFileSync, chmodSync, chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../legacy/run.js';
@@ -15,6 +16,7 @@ const FQDN = 'pve1.fixperm.test';
 const TS = '2026-03-10_02-00-00';
 const made: string[] = [];
 let hostBin = '';
+const deadPid = spawnSync('true').pid ?? 0;
 
 beforeAll(() => {
   hostBin = mkdtempSync(join(tmpdir(), 'pbk-fixperm-bin-'));
@@ -67,6 +69,8 @@ function install(config: Record<string, string> = {}): string {
   writeFileSync(bad, 'x');
   chmodSync(bad, 0o666);
   mkdirSync(join(base, 'tmp'));                                                 // TMPDIR of both sides
+  file(base, 'tmp/proxmox-backup-run.dead/owner', 0o600);                       // a dead run's leftover (run.md §7)
+  writeFileSync(join(base, 'tmp', 'proxmox-backup-run.dead', 'owner'), `base_dir=${base}\npid=${deadPid}\nstart=1\n`);
   file(base, 'outside.txt', 0o666);                                              // not covered: left alone
   symlinkSync(join(base, 'outside.txt'), join(base, 'legacy', 'link'));
   execaSync('mkfifo', ['-m', '0666', join(base, 'legacy', 'fifo')]);
@@ -167,6 +171,7 @@ describe.runIf(process.getuid?.() === 0)('fix-permissions: the legacy tool and t
     expect(ts.stdout).toContain('[INFO] Dry run: would change mode of <BASE>/legacy/lib/exit.sh: 0666 -> 0640');
     expect(ts.stdout).toContain(`[INFO] Dry run: would change owner of <BASE>/backup/pve-backup-${FQDN}-${TS}.tar.zst: 0:0 -> 34:34`);
     expect(ts.stdout).toContain('[INFO] Directory not found: <BASE>/absent');
+    expect(ts.stdout).toContain('[INFO] Would remove leftover of an interrupted run: <BASE>/tmp/proxmox-backup-run.dead');
     expect(ts.stdout.at(-1)).toMatch(/^\[SUCCESS\] Permissions fixed: \d+ change\(s\)$/);
   });
 
@@ -198,6 +203,8 @@ describe.runIf(process.getuid?.() === 0)('fix-permissions: the legacy tool and t
     };
     for (const [rel, want] of Object.entries(expected)) expect(entryOf(after, rel), rel).toBe(`${rel} ${want}`);
     expect(ts.stdout).toContain('[INFO] Changed mode of <BASE>/legacy/bad-\\xff\\n: 0666 -> 0640');
+    expect(ts.stdout[0]).toBe('[INFO] Removed leftover of an interrupted run: <BASE>/tmp/proxmox-backup-run.dead');
+    expect(entryOf(after, '/tmp/proxmox-backup-run.dead')).toBeUndefined();
     expect(ts.stdout.some((l) => /link|outside|fifo|other\.example|garbage|notes|\.tmp|03-11|03-12|sub\/node_modules/.test(l))).toBe(false);
     const again = { bash: await side('bash', a, []), ts: await side('ts', b, []) };
     expect(again.ts.stdout).toEqual(again.bash.stdout);

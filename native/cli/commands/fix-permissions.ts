@@ -4,14 +4,12 @@
 import { esc } from '../../core/esc.js';
 import { execCommand } from '../../core/exec.js';
 import type { ExitStatus } from '../../core/exit-code.js';
-import { removeLeftoverRuns } from '../../core/leftovers.js';
-import { acquireRunLock } from '../../core/lock.js';
 import type { RunLog } from '../../core/log.js';
 import { detectNames } from '../../backup/detect.js';
 import { BACKUP_TYPES, type Owner } from '../../storage/permissions.js';
 import { PermissionFixer } from '../../storage/permissions-fs.js';
 import type { CliEnvironment } from '../environment.js';
-import { answerUsage, openTool, parseToolArgs } from '../side-tool.js';
+import { answerUsage, openTool, parseToolArgs, underRunLock } from '../side-tool.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -35,14 +33,7 @@ export async function runFixPermissions(environment: CliEnvironment, args: reado
     process.stderr.write('ERROR: This tool must run as root\n');
     return 2;
   }
-  const lock = acquireRunLock(baseDir, esc);
-  if (!lock.ok) {
-    log.error(lock.error);
-    return 2;
-  }
-  try {
-    for (const note of lock.notes) log.log(note.level, note.message);
-    removeLeftoverRuns(env.TMPDIR || '/tmp', baseDir, undefined, { dryRun, log, escape: esc });
+  return underRunLock(environment, log, dryRun, async () => {
     const { hostname } = await detectNames(env);
     if (!root) log.info('Not running as root: ownership left unchanged');
     const fixer = new PermissionFixer(log, dryRun);
@@ -51,9 +42,7 @@ export async function runFixPermissions(environment: CliEnvironment, args: reado
     if (fixer.problems === 0) log.success(`Permissions fixed: ${fixer.changes} change(s)`);
     else log.warning(`Permissions fixed with ${fixer.problems} problem(s): ${fixer.changes} change(s)`);
     return exitCode.current;
-  } finally {
-    lock.lock.release();
-  }
+  });
 }
 
 /** R2 on the four configured directories (security.md §7.3): F8 when off, F7 when the owner does not resolve. */

@@ -4,13 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { escBytes } from '../../core/esc.js';
 import type { ExitStatus } from '../../core/exit-code.js';
-import { acquireRunLock } from '../../core/lock.js';
 import type { RunLog } from '../../core/log.js';
 import { detectNames } from '../../backup/detect.js';
 import { SecurityChecks } from '../../security/checks.js';
 import { writeManifest } from '../../security/manifest.js';
 import type { CliEnvironment } from '../environment.js';
-import { answerUsage, openTool, parseToolArgs } from '../side-tool.js';
+import { answerUsage, openTool, parseToolArgs, underRunLock } from '../side-tool.js';
 
 const esc = (text: string): string => escBytes(Buffer.from(text, 'utf8'));
 
@@ -35,7 +34,7 @@ export async function runSecurityCheck(environment: CliEnvironment, args: readon
   }
   const { hostname } = await detectNames(env);
   const checks = new SecurityChecks({ baseDir, configFile, log, env, value, hostname, uid: process.geteuid?.() ?? 0 });
-  if (update) return recordHashes(checks, baseDir, log);
+  if (update) return underRunLock(environment, log, false, async () => recordHashes(checks, baseDir, log));
   {
     const checkAll = full ?? value('FULL_SECURITY_CHECK') === 'true';
     log.step(`Security checks (${checkAll ? 'full' : 'basic'})`);
@@ -48,31 +47,21 @@ export async function runSecurityCheck(environment: CliEnvironment, args: readon
   }
 }
 
-/** --update-hashes: under the run lock, the differences as T3 lines, the manifest written, T4. */
+/** --update-hashes (under the run lock): the differences as T3 lines, the manifest written, T4. */
 async function recordHashes(checks: SecurityChecks, baseDir: string, log: RunLog): Promise<ExitStatus> {
-  const lock = acquireRunLock(baseDir, esc);
-  if (!lock.ok) {
-    log.error(lock.error);
+  checks.walk();
+  await checks.checkIntegrity('record');
+  const manifest = esc(checks.manifestPath);
+  if (checks.manifestState === 'irregular') {
+    log.error(`Cannot write integrity manifest ${manifest}: not a regular file`);
     return 2;
   }
-  try {
-    for (const note of lock.notes) log.log(note.level, note.message);
-    checks.walk();
-    await checks.checkIntegrity('record');
-    const manifest = esc(checks.manifestPath);
-    if (checks.manifestState === 'irregular') {
-      log.error(`Cannot write integrity manifest ${manifest}: not a regular file`);
-      return 2;
-    }
-    const written = writeManifest(baseDir, checks.manifestText());
-    if (!written.ok) {
-      log.error(`Cannot write integrity manifest ${manifest}: ${written.reason}`);
-      return 2;
-    }
-    const count = readFileSync(checks.manifestPath, 'utf8').split('\n').length - 1;
-    log.success(`Integrity manifest written: ${manifest} (${count} files)`);
-    return checks.findings > 0 ? 1 : 0;
-  } finally {
-    lock.lock.release();
+  const written = writeManifest(baseDir, checks.manifestText());
+  if (!written.ok) {
+    log.error(`Cannot write integrity manifest ${manifest}: ${written.reason}`);
+    return 2;
   }
+  const count = readFileSync(checks.manifestPath, 'utf8').split('\n').length - 1;
+  log.success(`Integrity manifest written: ${manifest} (${count} files)`);
+  return checks.findings > 0 ? 1 : 0;
 }
