@@ -222,7 +222,7 @@ export async function runToolCases(scenarios: readonly ToolScenario[], options: 
         for (const side of ['A', 'B'] as const) {
           const result = await runSide(scenario, base, seed, side, options);
           const variant = options.variants[side === 'A' ? 0 : 1];
-          options.progress?.(`ran tool ${scenario.name} × ${variant.name} (${result.implementation} side ran): exit ${result.exitCodes.join('/')} in ${(result.durationMs / 1000).toFixed(1)} s`);
+          options.progress?.(`ran tool ${scenario.name} × ${variant.name} (${result.implementation} ran): exit ${result.exitCodes.join('/')} in ${(result.durationMs / 1000).toFixed(1)} s`);
           both.push(result);
         }
         return both;
