@@ -2,7 +2,6 @@
 // options, lines, and exit codes as legacy/bin/security-check. bin/switch-mode routes here when the `cli` flag
 // is ts; with cli=bash or without node the legacy tool runs.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CONFIG_KEYS, isSecretKey } from '../../core/config-keys.js';
 import { loadConfig } from '../../core/config.js';
 import { escBytes } from '../../core/esc.js';
@@ -14,19 +13,9 @@ import { detectNames } from '../../backup/detect.js';
 import { SecurityChecks } from '../../security/checks.js';
 import { writeManifest } from '../../security/manifest.js';
 import type { CliEnvironment } from '../environment.js';
+import { legacyUsage } from '../legacy-usage.js';
 
 const esc = (text: string): string => escBytes(Buffer.from(text, 'utf8'));
-
-/** The usage text of the legacy tool (its header comment), so both sides print the same help. */
-function usage(codeDir: string): string {
-  const lines = readFileSync(join(codeDir, 'legacy', 'bin', 'security-check'), 'utf8').split('\n').slice(1);
-  const out: string[] = [];
-  for (const line of lines) {
-    out.push(line.replace(/^# ?/, ''));
-    if (line.startsWith('# Exit codes')) break;
-  }
-  return `${out.join('\n')}\n`;
-}
 
 interface Parsed { config?: string; full?: boolean; update: boolean; verbose: boolean; help: boolean }
 
@@ -54,11 +43,11 @@ export async function runSecurityCheck(environment: CliEnvironment, args: readon
   const parsed = parse(args);
   if (typeof parsed === 'string') {
     process.stderr.write(`${parsed}\n`);
-    if (parsed.startsWith('Unknown')) process.stderr.write(usage(environment.codeDir));
+    if (parsed.startsWith('Unknown')) process.stderr.write(legacyUsage(environment.codeDir, 'security-check'));
     return 2;
   }
   if (parsed.help) {
-    process.stdout.write(usage(environment.codeDir));
+    process.stdout.write(legacyUsage(environment.codeDir, 'security-check'));
     return 0;
   }
   const { baseDir, env } = environment;
