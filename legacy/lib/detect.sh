@@ -189,7 +189,7 @@ identity_load() {
   SERVER_ID="$id"
   if ( umask 077 && mkdir -p -- "$dir" && chmod 0700 -- "$dir" \
     && printf 'SERVER_ID=%s\nCHECKSUM=%s\n' "$id" "$(identity_checksum "$id")" > "${file}.tmp" \
-    && mv -f -- "${file}.tmp" "$file" ) 2> /dev/null; then
+    && mv -fT -- "${file}.tmp" "$file" ) 2> /dev/null; then   # -T: never into a directory at the path
     [[ "$was_missing" == false ]] || log_info 'Server ID generated'
   else
     rm -f -- "${file}.tmp"

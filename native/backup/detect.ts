@@ -1,10 +1,10 @@
 // backup_detect (collect.md §2, run.md §8): names, host type and versions, and the server id, into state.env —
 // the same probes, in the same order, with the same lines as legacy/lib/detect.sh.
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execHost } from '../core/host-record.js';
 import type { ExitStatus } from '../core/exit-code.js';
-import { deriveServerId, formatIdentityFile, parseIdentityFile, readIdentitySources } from '../core/identity.js';
+import { deriveServerId, formatIdentityFile, readIdentitySources, readIdentityState } from '../core/identity.js';
 import type { RunLog } from '../core/log.js';
 import { hasProgram, isDirectory, isExecutableFile } from '../core/programs.js';
 import type { NativeStageContext } from '../core/stage.js';
@@ -96,22 +96,14 @@ export async function detectHostType(prefix: string, env: Env, log: RunLog): Pro
 
 /** identity_load: the id of BASE_DIR/config/.server_identity, or a derived one written there. */
 export function loadIdentity(baseDir: string, short: string, log: RunLog): string {
-  const dir = join(baseDir, 'config');
-  const file = join(dir, '.server_identity');
-  let wasMissing = true;
-  let text: string | undefined;
-  try {
-    const stat = statSync(file);
-    wasMissing = false;
-    if (stat.isFile()) text = readFileSync(file, 'utf8');
-  } catch {
-    wasMissing = true;
-  }
-  if (!wasMissing) {
-    const id = text === undefined ? undefined : parseIdentityFile(text.replace(/\n+$/, ''));
-    if (id !== undefined) return id;
-    log.warning('Server identity file corrupt; regenerated');
-  }
+  // Spelled as legacy spells it ("$1/config/.server_identity"): the tool prints and logs BASE_DIR as given.
+  const dir = `${baseDir}/config`;
+  const file = `${dir}/.server_identity`;
+  const state = readIdentityState(file);
+  if (state.state === 'valid') return state.id;
+  const wasMissing = state.state === 'missing';
+  // An unreadable file is corrupt, not missing (legacy `-e` then `-r`): it used to read as missing here.
+  if (!wasMissing) log.warning('Server identity file corrupt; regenerated');
   const id = deriveServerId(readIdentitySources(short));
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });

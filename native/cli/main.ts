@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // switch-mode's TypeScript front end (ARCHITECTURE "Domains and flags"). bin/switch-mode calls it; when it
 // cannot start, the launcher runs the legacy pipeline itself, so rollback never depends on this file.
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv } from 'yargs';
 import type { ExitStatus } from '../core/exit-code.js';
 import { readEnvironment, UsageError, type CliEnvironment } from './environment.js';
 import { err } from './output.js';
@@ -39,6 +38,7 @@ type SideTool = (environment: CliEnvironment, args: readonly string[]) => Promis
  * Each takes the legacy tool's options, lines and exit codes, not yargs'. A tool missing here runs in Bash. */
 const NATIVE_TOOLS: Readonly<Record<string, () => Promise<SideTool>>> = {
   'security-check': async () => (await import('./commands/security-check.js')).runSecurityCheck,
+  'server-id': async () => (await import('./commands/server-id.js')).runServerId,
   'fix-permissions': async () => (await import('./commands/fix-permissions.js')).runFixPermissions,
 };
 
@@ -57,6 +57,8 @@ async function main(argv: string[]): Promise<ExitStatus> {
     }
   }
   let status: ExitStatus = 0;
+  // yargs loads only for the commands it parses: a side tool or a resolve-tool never pays for it (issue 21)
+  const { default: yargs } = await import('yargs');
   const parser = yargs(argv)
     .scriptName('switch-mode')
     .usage(USAGE)
@@ -124,7 +126,7 @@ async function main(argv: string[]): Promise<ExitStatus> {
   return status;
 }
 
-main(hideBin(process.argv)).then((status) => {
+main(process.argv.slice(2)).then((status) => {
   process.exitCode = status;
 }, (error: unknown) => {
   if (error instanceof UsageError) {

@@ -1,7 +1,7 @@
 // Server identity (run.md §8, decision 18): a 16-digit id derived once from stable host facts,
 // persisted in BASE_DIR/config/.server_identity with a checksum, and kept across runs.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface IdentitySources {
@@ -33,6 +33,33 @@ export function parseIdentityFile(text: string): string | undefined {
   const match = /^SERVER_ID=(\d{16})\nCHECKSUM=([0-9a-f]{16})\n?$/.exec(text);
   if (match === null || match[1] === undefined) return undefined;
   return identityChecksum(match[1]) === match[2] ? match[1] : undefined;
+}
+
+export type IdentityState =
+  | { readonly state: 'valid'; readonly id: string }
+  | { readonly state: 'missing' }
+  | { readonly state: 'corrupt' };
+
+/**
+ * The identity file at `file` as legacy identity_state reads it: missing when nothing is there (`-e`: also a
+ * dangling link or a path that cannot be searched), corrupt when it is not a readable regular file or its text
+ * (trailing newlines dropped, as `$(< file)` does) is not a valid identity file, else valid with its id.
+ */
+export function readIdentityState(file: string): IdentityState {
+  let isFile: boolean;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    return { state: 'missing' };
+  }
+  let text = '';
+  try {
+    if (isFile) text = readFileSync(file, 'utf8');
+  } catch {
+    text = '';
+  }
+  const id = parseIdentityFile(text.replace(/\n+$/, ''));
+  return id === undefined ? { state: 'corrupt' } : { state: 'valid', id };
 }
 
 function readTrimmed(path: string): string {

@@ -26,8 +26,10 @@ export function formatSummary(report: ParityReport): string {
       if (mine.some((x) => x.verdict === 'accepted')) return MARK.accepted;
       return MARK.same;
     });
-    const codes = c.runs.map((r) => `${r.variant}=${r.exitCode ?? '?'}`).join(' ');
-    return [c.host, c.scenario, ...cells, c.golden, codes];
+    // A tool scenario: every step's exit code, and which implementation bin/switch-mode actually ran.
+    const codes = c.runs.map((r) => (r.exitCodes === undefined ? `${r.variant}=${r.exitCode ?? '?'}`
+      : `${r.variant}=${r.exitCodes.join('/')} (${r.implementation ?? '?'} ran)`)).join(' ');
+    return [c.host, c.scenario, ...cells, c.tool === undefined ? c.golden : 'A=B only', codes];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
@@ -37,7 +39,7 @@ export function formatSummary(report: ParityReport): string {
   for (const entry of report.expired) lines.push(`EXPIRED known difference (${entry.expires}): ${entry.reason}`);
   for (const entry of report.stale) lines.push(`stale known difference (matched nothing): ${entry.reason}`);
   for (const error of report.errors) lines.push(`ERROR: ${error}`);
-  const noGolden = report.cases.filter((c) => c.golden === 'none');
+  const noGolden = report.cases.filter((c) => c.golden === 'none' && c.tool === undefined);
   if (noGolden.length > 0) lines.push(`${noGolden.length} case(s) without golden files: compared A = B only`);
   lines.push(report.ok ? 'parity: OK' : 'parity: FAILED');
   return `${lines.join('\n')}\n`;

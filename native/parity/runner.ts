@@ -9,8 +9,11 @@ import { wallDate, type Clock } from '../core/clock.js';
 import { DOMAINS, type DomainName, type FlagValue } from '../core/stage.js';
 import { compareSets, type ArtefactSet, type Comparison } from './compare.js';
 import { isExpired, loadKnownDifferences, type KnownDifference } from './known-differences.js';
+import { pool } from './pool.js';
 import { readHost, runInSandbox, type Artefacts, type HostInfo, type RunRequest, type Variant } from './sandbox-run.js';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.js';
+import { runToolCases } from './tool-run.js';
+import { TOOL_SCENARIOS, toolScenarioByName, type ToolScenario } from './tool-scenarios.js';
 
 export const DEFAULT_HOSTS = ['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'] as const;
 
@@ -57,8 +60,13 @@ export interface ParityOptions {
 export interface CaseResult {
   readonly host: string;
   readonly scenario: string;
+  /** A tool scenario's tool (tool-scenarios.ts); absent for a backup run. */
+  readonly tool?: string;
   readonly golden: 'compared' | 'none' | 'updated';
-  readonly runs: readonly { variant: string; exitCode: number | undefined; durationMs: number; sandbox?: string }[];
+  /** A tool scenario's run: the exit code of each step (exitCode is the highest) and what bin/switch-mode ran for
+   * the tool on that side (`resolve-tool`: ts only where the native twin exists). */
+  readonly runs: readonly { variant: string; exitCode: number | undefined; durationMs: number; sandbox?: string;
+    exitCodes?: readonly number[]; implementation?: string }[];
   readonly comparisons: readonly Comparison[];
 }
 
@@ -69,21 +77,6 @@ export interface ParityReport {
   readonly expired: readonly KnownDifference[];
   readonly stale: readonly KnownDifference[];
   readonly errors: readonly string[];
-}
-
-async function pool<T, R>(items: readonly T[], jobs: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      const item = items[index];
-      if (item !== undefined) results[index] = await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
-  return results;
 }
 
 function readGolden(dir: string): ArtefactSet | undefined {
@@ -112,15 +105,27 @@ function hostDirs(options: ParityOptions): string[] {
 
 function scenariosFor(host: HostInfo, options: ParityOptions): Scenario[] {
   const chosen = options.scenarios !== undefined && options.scenarios.length > 0
-    ? options.scenarios.map((name) => {
+    ? options.scenarios.flatMap((name) => {
       const found = scenarioByName(name);
-      if (found === undefined) throw new Error(`unknown scenario '${name}' (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
-      return found;
+      if (found === undefined && toolScenarioByName(name) === undefined) {
+        throw new Error(`unknown scenario '${name}' (known: ${[...SCENARIOS, ...TOOL_SCENARIOS].map((s) => s.name).join(', ')})`);
+      }
+      return found === undefined ? [] : [found];
     })
     : SCENARIOS.filter((s) => options.matrix === true || s.inDefault);
   // A scenario restricted to some fixture hosts runs on others only when those hosts are named explicitly.
   const explicitHosts = options.hosts !== undefined && options.hosts.length > 0;
   return chosen.filter((s) => explicitHosts || s.hosts === undefined || s.hosts.includes(host.name));
+}
+
+/** Tool scenarios: those named with --scenario; without it, the default set (or every one with --matrix) unless
+ * --host names hosts (then the run is about those hosts' backups). */
+function toolScenariosFor(options: ParityOptions): ToolScenario[] {
+  if (options.scenarios !== undefined && options.scenarios.length > 0) {
+    return TOOL_SCENARIOS.filter((s) => options.scenarios?.includes(s.name) === true);
+  }
+  if (options.hosts !== undefined && options.hosts.length > 0) return [];
+  return TOOL_SCENARIOS.filter((s) => options.matrix === true || s.inDefault);
 }
 
 /** The fixture hosts' hazards (fifos, unreadable files…) exist only after parity/hosts/prepare has run. */
@@ -142,7 +147,9 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   const used = new Set<KnownDifference>();
   const goldenRoot = options.goldenDir ?? join(options.codeDir, 'golden');
   const dirs = hostDirs(options);
-  await prepareHosts(options.codeDir, dirs);
+  const tools = toolScenariosFor(options);
+  const toolHosts = tools.map((s) => join(options.codeDir, 'parity', 'hosts', s.host));
+  await prepareHosts(options.codeDir, [...new Set([...dirs, ...toolHosts])]);
   const variants = [PATH_A, PATH_B, ...(options.matrix === true ? flipVariants() : [])];
   const cases = dirs.flatMap((dir) => {
     const host = readHost(dir);
@@ -184,7 +191,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   const first = runs.filter((r) => !isLive(r.host) || r.variant === PATH_A);
   const results = [...await pool(first, jobs, runOne), ...await pool(runs.filter((r) => !first.includes(r)), jobs, runOne)];
   for (const dir of recordings.values()) rmSync(dir, { recursive: true, force: true });
-  const caseResults = cases.map(({ host, scenario }): CaseResult => {
+  const caseResults: CaseResult[] = cases.map(({ host, scenario }): CaseResult => {
     const mine = results.filter((r) => r.run.host === host && r.run.scenario === scenario);
     const byVariant = new Map<string, Artefacts & { sandbox: string }>(mine.map((r) => [r.run.variant.name, r.artefacts]));
     const where = { host: host.name, scenario: scenario.name };
@@ -217,6 +224,10 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
     }));
     return { host: host.name, scenario: scenario.name, golden, runs: runsOut, comparisons };
   });
+  caseResults.push(...await runToolCases(tools, {
+    codeDir: options.codeDir, codeDirB: options.codeDirB, env: options.env, jobs, keep: options.keep, progress: options.progress,
+    known: live, used, variants: [PATH_A, PATH_B],
+  }));
   const stale = live.filter((e) => !used.has(e));
   for (const entry of expired) errors.push(`known difference expired on ${entry.expires}: ${entry.reason}`);
   const differs = caseResults.some((c) => c.comparisons.some((x) => x.verdict === 'differs'));

@@ -40,7 +40,7 @@ export function readHost(dir: string): HostInfo {
   return { dir, name: basename(dir), type: info.type ?? 'unknown', fqdn: info.fqdn ?? 'localhost' };
 }
 
-const SANDBOX_CONFIG: Readonly<Record<string, string>> = {
+export const SANDBOX_CONFIG: Readonly<Record<string, string>> = {
   LOCAL_BACKUP_PATH: '${BASE_DIR}/backup', LOCAL_LOG_PATH: '${BASE_DIR}/log',
   PROMETHEUS_ENABLED: 'true', PROMETHEUS_TEXTFILE_DIR: '${BASE_DIR}/metrics',
   // Owners differ between a root CI job and a user's machine: the permission step has its own tests.

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupArchive } from '../../native/backup/archive/index.js';
+import { zstdArgv, type Level } from '../../native/backup/archive/compressor.js';
 import { backupVerify } from '../../native/backup/verify.js';
 import { archiveManifest } from '../../native/parity/normalise/archive.js';
 import type { RunDir } from '../../native/core/run-dir.js';
@@ -71,7 +72,7 @@ function treeOf(root: string): Map<string, Entry> {
 }
 
 let kept: KeptRun;
-beforeAll(async () => { kept = await keptRun('pve-single'); }, 120_000);
+beforeAll(async () => { kept = await keptRun('pve-single'); });
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
@@ -135,6 +136,22 @@ describe('native backup_archive', () => {
     expect(lstatSync(archiveOf(native.out)).mode & 0o777).toBe(0o600);
   });
 
+  it.each([['xz', 'standard'], ['zstd', 'standard'], ['zstd', 'ultra']])('%s (%s) on a host without its CLI: the library writes what the CLI reads back', async (type, mode) => {
+    const native = withHazards(type, mode);
+    const env = { ...stageEnv(kept), PATH: scratch('pbk-empty-path-') };   // no xz, no zstd: liblzma / libzstd in-process
+    expect((await runNativeStage(backupArchive, native.dir, env)).status).toBe(0);
+    const restored = scratch('pbk-restored-');
+    execFileSync('tar', ['-xpf', archiveOf(native.out), '-C', restored, ...(type === 'zstd' ? ['--use-compress-program=zstd -d --long=27'] : [])]);
+    expect(treeOf(restored)).toEqual(treeOf(native.dir.staging));
+  });
+
+  it('zstd through its CLI takes legacy\'s argv, and in ultra mode the bounded window, tables and workers', () => {
+    const level = (ultra: boolean): Level => ({ level: ultra ? 22 : 3, extreme: false, ultra });
+    expect(zstdArgv(level(false), 2)).toEqual(['zstd', '-3', '-T2', '-c', '-q']);
+    expect(zstdArgv(level(true), 8, 3_000_000)).toEqual(['zstd', '--ultra', '-22', '--long=22', '--zstd=hlog=22,clog=23', '-T2', '-c', '-q']);
+    expect(zstdArgv(level(true), 1, 2 ** 40)).toEqual(['zstd', '--ultra', '-22', '--long=27', '--zstd=hlog=23,clog=24', '-T1', '-c', '-q']);
+  });
+
   it('a compressor dying mid-stream: exit 2, the same line as legacy, nothing under the final name, no temp file', async () => {
     const fake = scratch('pbk-fake-bin-');
     // reads a little of the stream, then fails as a real compressor would on a bad block
@@ -165,6 +182,11 @@ describe('native backup_archive', () => {
   } catch {
     mounted = false;
   }
+  // after hooks run last-registered first: the tmpfs is gone before the scratch directories are removed, even
+  // when the suite failed before the test that unmounts it
+  afterAll(() => {
+    if (mounted) execFileSync('sh', ['-c', 'umount "$1" 2> /dev/null || true', 'sh', mount]);
+  });
   it.skipIf(!mounted)('a full disk (a 1 MiB tmpfs): exit 2 with a clear message on both sides, nothing left behind', async () => {
     try {
       const lines = [];

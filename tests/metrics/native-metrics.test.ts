@@ -58,7 +58,7 @@ describe('native metrics_write = legacy metrics_write (metrics.md §7.2)', () =>
     const check = await execa('promtool', ['check', 'metrics'], { input: ts.text, reject: false });
     expect(`${check.stdout}${check.stderr}`).toBe('');
     expect(check.exitCode).toBe(0);
-  }, 60_000);
+  });
 
   it('disabled: the SKIP line, no file; check mode: nothing', async () => {
     const off = await both({ PROMETHEUS_ENABLED: 'false' }, {});
@@ -68,7 +68,7 @@ describe('native metrics_write = legacy metrics_write (metrics.md §7.2)', () =>
     const check = await both({ CHECK_ONLY: 'true' }, {});
     expect(check.ts.lines).toEqual([]);
     expect(check.ts.files).toEqual([]);
-  }, 60_000);
+  });
 
   it('an unwritable textfile dir: WARNING, the old file untouched, no temp file (§7.5)', async () => {
     const metricsDir = join(kept.sandbox.baseDir, 'metrics-ro');
@@ -81,5 +81,5 @@ describe('native metrics_write = legacy metrics_write (metrics.md §7.2)', () =>
     expect(result.lines.at(-1)).toMatch(/^\[WARNING\] Cannot write metrics to \S+blocker: \S+blocker\/\.proxmox_backup\.prom\.\d+\.tmp: Not a directory$/);
     expect(readFileSync(join(metricsDir, 'proxmox_backup.prom'), 'utf8')).toBe('old 1\n');
     expect(readdirSync(metricsDir).sort()).toEqual(['blocker', 'proxmox_backup.prom']);
-  }, 60_000);
+  });
 });

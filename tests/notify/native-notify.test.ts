@@ -96,20 +96,20 @@ describe('native notify_run = legacy notify_run', () => {
     expect(ts.requests).toHaveLength(3);
     expect(Object.keys(ts.files)).toEqual(['email.eml', 'telegram.txt', 'webhook-1.json', 'webhook-2.json']);
     expect(ts.files['telegram.txt']).toContain('✅ Email: sent');
-  }, 60_000);
+  });
 
   it('a failed run with issues (errors, warnings, parity lines, an over-long line) and a dry run tag', async () => {
     await compare({ ...ALL_ON, DRY_RUN: 'true', NOTIFY_DRY_RUN: 'true' }, { STATUS_VERIFY: '2', FILE_MISSING: '2', COMPRESSION_RATIO: 'Unknown' }, LOG_LINES);
-  }, 60_000);
+  });
 
   it('check mode with NOTIFY_DRY_RUN, root@pam recipient, PBS-like versions', async () => {
     await compare({ ...ALL_ON, CHECK_ONLY: 'true', NOTIFY_DRY_RUN: 'true', EMAIL_RECIPIENT: '' }, { PBS_VERSION: '3.2.1', BACKUP_FILE: '' });
-  }, 60_000);
+  });
 
   it.each(['discord', 'slack', 'ntfy', 'gotify'])('webhook format %s, a warning run', async (format) => {
     await compare({ WEBHOOK_ENABLED: 'true', WEBHOOK_FORMAT: format, WEBHOOK_URLS: 'BASE/topic-a\nhttp://user:pw@127.0.0.1:1' },
       { STATUS_SECONDARY: 'warning', SECONDARY_BACKUP_COUNT: '4' }, LOG_LINES.slice(0, 1));
-  }, 60_000);
+  });
 
   it('Telegram failures: 401, and 500 then ok (one retry); NOTIFY_ON below the outcome', async () => {
     await compare({ TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_CHAT_ID: '-100123' }, {}, [],
@@ -118,7 +118,7 @@ describe('native notify_run = legacy notify_run', () => {
       [{ status: 500, body: '{"ok":false}' }, TELEGRAM_OK]);
     await compare({ ...ALL_ON, NOTIFY_ON: 'error' }, {}, LOG_LINES.slice(0, 1));
     await compare({ TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: 'bad', TELEGRAM_CHAT_ID: '-100123', EMAIL_ENABLED: 'true', SENDMAIL_PATH: '/nonexistent' });
-  }, 60_000);
+  });
 
   it('Telegram centralized: the chat and token from the central server, then sendMessage', async () => {
     const central: Reply = { status: 200, body: `{"chat_id":-100777,"bot_token":"${TOKEN}"}` };
@@ -127,7 +127,7 @@ describe('native notify_run = legacy notify_run', () => {
     expect(ts.requests).toHaveLength(2);
     await compare({ TELEGRAM_ENABLED: 'true', BOT_TELEGRAM_TYPE: 'centralized', TELEGRAM_SERVER_API_HOST: 'BASE' }, {}, [],
       [{ status: 409, body: '{}' }]);
-  }, 60_000);
+  });
 
   it('the healthcheck ping: /fail with exit code 2 after a 500, success with 0 (query kept after the suffix)', async () => {
     const failed = await compare({ HEALTHCHECK_URL: 'BASE/ping/abc-secret/' }, {}, LOG_LINES, [{ status: 500, body: '' }, { status: 200, body: 'OK' }]);
@@ -136,10 +136,10 @@ describe('native notify_run = legacy notify_run', () => {
     expect(failed.lines.join('\n')).not.toContain('abc-secret');
     const ok = await compare({ HEALTHCHECK_URL: 'BASE/ping/abc-secret?create=1' }, {}, [], [{ status: 200, body: 'OK' }]);
     expect(ok.requests.map((r) => r.split('\n')[0])).toEqual(['POST /ping/abc-secret?create=1']);
-  }, 60_000);
+  });
 
   it('e-mail through SMTP to a real aiosmtpd server', async () => {
     const ts = await compare({ EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com', EMAIL_DELIVERY_METHOD: 'smtp', SMTP_TLS: 'none' });
     expect(ts.mail).toContain('admin@example.com');
-  }, 60_000);
+  });
 });

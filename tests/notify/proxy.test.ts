@@ -296,7 +296,7 @@ describe('notify_run through a proxy, Bash = TypeScript', () => {
     } finally {
       await proxy.close();
     }
-  }, 120_000);
+  });
 
   it('loopback targets and no_proxy matches do not go through the proxy', async () => {
     const proxy = await startProxy(new Map([['hooks.invalid', sinkPort()]]));
@@ -312,7 +312,7 @@ describe('notify_run through a proxy, Bash = TypeScript', () => {
     } finally {
       await proxy.close();
     }
-  }, 120_000);
+  });
 
   it('the proxy down: connection failed, the same words on both sides', async () => {
     const ts = await both(undefined, { WEBHOOK_ENABLED: 'true', WEBHOOK_URLS: 'http://hooks.example.test/hook/x' },
@@ -320,7 +320,7 @@ describe('notify_run through a proxy, Bash = TypeScript', () => {
     expect(ts.lines).toContain('[WARNING] Webhook 1 (http://hooks.example.test/***) failed: connection failed');
     expect(ts.lines.filter((l) => l.includes('retrying'))).toHaveLength(2);
     expect(ts.requests).toEqual([]);
-  }, 120_000);
+  });
 
   it('an https target through a CONNECT tunnel: TLS end to end (an untrusted certificate is a TLS error on both sides)', async () => {
     const proxy = await startProxy(new Map([['api.telegram.test', tls.port]]), PROXY_AUTH);
@@ -332,7 +332,7 @@ describe('notify_run through a proxy, Bash = TypeScript', () => {
     } finally {
       await proxy.close();
     }
-  }, 120_000);
+  });
   it('an https target through a CONNECT tunnel with a trusted certificate: delivered on both sides', async () => {
     const proxy = await startProxy(new Map([['api.telegram.test', tls.port]]), PROXY_AUTH);
     const https_proxy = `http://${PROXY_USER}:${encodeURIComponent(PROXY_PASSWORD)}@127.0.0.1:${proxy.port}`;
@@ -358,5 +358,5 @@ describe('notify_run through a proxy, Bash = TypeScript', () => {
     } finally {
       await proxy.close();
     }
-  }, 120_000);
+  });
 });

@@ -1,6 +1,7 @@
 // The TypeScript orchestrator itself (issue 6 §0, §7): fallback, shadow, signals and the lock shared with the
 // legacy pipeline. Whole-run equality with bash is the parity harness's job (tests/parity, make test-parity).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -127,7 +128,7 @@ describe('shadow (ARCHITECTURE: bash result used, ts compared on a scratch copy)
 
 function switchMode(host: string, sandbox: Sandbox, flags: string[]) {
   return execa(join(REPO, 'bin', 'switch-mode'), ['run-backup', ...flags], {
-    env: hostEnv(host, sandbox), extendEnv: false, reject: false, timeout: 120_000,
+    env: hostEnv(host, sandbox), extendEnv: false, reject: false, timeout: 200_000,
   });
 }
 
@@ -140,6 +141,17 @@ describe('the native backup stages in shadow on every fixture host', () => {
     expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
   });
 });
+
+/** The pids of zstd processes whose environment names BASEDIR (a run's compressor). */
+function compressorsOf(baseDir: string): string[] {
+  return readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'zstd' && readFileSync(`/proc/${pid}/environ`, 'latin1').includes(`BASE_DIR=${baseDir}\0`);
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** Resolves once a run holds the sandbox's lock (its pid= line is written). */
 async function lockHeld(sandbox: Sandbox): Promise<void> {
@@ -165,6 +177,27 @@ describe('signals and the lock (run.md §1 phase 16, §7)', () => {
     expect(existsSync(sandbox.backupDir) ? readdirSync(sandbox.backupDir) : []).toEqual([]);
     expect(readdirSync(join(sandbox.baseDir, 'tmp'))).toEqual([]);
     expect((await switchMode('pve-single', sandbox, ['--flag', 'orchestrator=ts'])).exitCode).toBe(0);
+  });
+
+  it('on SIGTERM while a native archive compresses (zstd ultra): exit 2, no partial archive, no compressor left', async () => {
+    // 16 MiB that does not compress: level 22 takes seconds on it, where libzstd's in-process flush once held the
+    // main thread (and the signal) for minutes on a large host.
+    const host = mkdtempSync(join(tmpdir(), 'pbk-big-host-'));
+    cpSync(join(REPO, 'parity', 'hosts', 'pve-single'), host, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    writeFileSync(join(host, 'root', 'etc', 'pve', 'random.bin'), randomBytes(16 << 20));
+    const sandbox = makeSandbox({ COMPRESSION_MODE: 'ultra' });
+    const running = switchMode(host, sandbox, ['--flag', 'orchestrator=ts', '--flag', 'backup=ts']);
+    const underway = (): boolean => existsSync(sandbox.backupDir) && readdirSync(sandbox.backupDir).some((n) => n.endsWith('.tmp'));
+    for (let i = 0; i < 1800 && !underway() && running.exitCode === null; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(underway()).toBe(true);
+    running.kill('SIGTERM');
+    const result = await running;
+    expect(result.exitCode).toBe(2);
+    expect(logOf(sandbox)).toContain('[ERROR] Backup interrupted by SIGTERM; partial archive removed');
+    expect(readdirSync(sandbox.backupDir)).toEqual([]);
+    // no zstd of this run outlives it (it would go on compressing what its pipe held)
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(compressorsOf(sandbox.baseDir)).toEqual([]);
   });
 
   it('excludes a legacy run while it holds the lock, and is excluded by one', async () => {

@@ -58,7 +58,7 @@ describe('a whole run with lspci hanging in a grandchild, timeout 1 s', () => {
     expect(result.exitCode).toBe(0);
     expect(logOf(sandbox)).toContain('[DEBUG] Failed to collect PCI devices - command: lspci -v - timed out');
     expect(await survivors(sleeper)).toEqual([]);
-  }, 120_000);
+  });
 
   it('ts (orchestrator and backup native): finishes, says the command timed out, no survivor', async () => {
     const { host, sleeper } = hangingHost();
@@ -70,7 +70,7 @@ describe('a whole run with lspci hanging in a grandchild, timeout 1 s', () => {
     expect(result.exitCode).toBe(0);
     expect(logOf(sandbox)).toContain('[DEBUG] Failed to collect PCI devices - command: lspci -v - timed out');
     expect(await survivors(sleeper)).toEqual([]);
-  }, 120_000);
+  });
 });
 
 describe('a probe that exits leaving a daemon on its stdout (hostname during detection)', () => {
@@ -88,7 +88,7 @@ describe('a probe that exits leaving a daemon on its stdout (hostname during det
     expect(result.exitCode).toBe(0);
     expect(String(result.stdout)).toContain('pve1');
     expect(await survivors(sleeper)).toEqual([]);
-  }, 120_000);
+  });
 
   it('ts: detection reads the output and goes on; the daemon is ended', async () => {
     const { host, sleeper } = daemonHost();
@@ -100,5 +100,5 @@ describe('a probe that exits leaving a daemon on its stdout (hostname during det
     expect(result.exitCode).toBe(0);
     expect(String(result.stdout)).toContain('pve1');
     expect(await survivors(sleeper)).toEqual([]);
-  }, 120_000);
+  });
 });

@@ -66,7 +66,7 @@ async function run(side: 'bash' | 'ts', sandbox: Sandbox, args: string[]): Promi
     return `${logOf(sandbox)}\n${String(result.stdout)}`;
   }
   const result = await execa(join(REPO, 'bin', 'switch-mode'), ['run-backup', ...args, '--flag', 'orchestrator=ts', '--flag', 'backup=ts'], {
-    env: hostEnv('pve-single', sandbox), extendEnv: false, reject: false, timeout: 120_000,
+    env: hostEnv('pve-single', sandbox), extendEnv: false, reject: false, timeout: 200_000,
   });
   expect(result.exitCode).toBeLessThan(2);
   return `${logOf(sandbox)}\n${String(result.stdout)}`;
@@ -103,7 +103,7 @@ describe('the tools that take the lock', () => {
     const sandbox = makeSandbox();
     const dead = runDir(sandbox, 'proxmox-backup-run.DEAD03', { base: sandbox.baseDir, pid: deadPid(), start: '1' });
     const result = await execa(join(REPO, 'legacy', 'bin', 'security-check'), ['--update-hashes'], {
-      env: hostEnv('pve-single', sandbox), extendEnv: false, reject: false, timeout: 60_000,
+      env: hostEnv('pve-single', sandbox), extendEnv: false, reject: false, timeout: 200_000,
     });
     expect(`${String(result.stdout)}${String(result.stderr)}`).toContain(`Removed leftover of an interrupted run: ${dead}`);
     expect(existsSync(dead)).toBe(false);

@@ -20,7 +20,7 @@ describe.each(['000', '077'])('umask %s', (umask) => {
     expect(result.exitCode).toBe(0);
     expect(mode(join(sandbox.baseDir, 'lock', 'proxmox-backup.lock'))).toBe('0600');
     expect(mode(join(sandbox.baseDir, 'lock'))).toBe('0700');
-  }, 60_000);
+  });
 
   it('a run creates the metrics directory (and its parent) 0755, the file 0644', async () => {
     const sandbox = makeSandbox({ PROMETHEUS_ENABLED: 'true', PROMETHEUS_TEXTFILE_DIR: '${BASE_DIR}/metrics/textfile' });

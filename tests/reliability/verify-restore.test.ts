@@ -28,7 +28,7 @@ function forge(entries: Forged[], damage?: (archive: string) => void): string {
 
 function tool(args: string[]) {
   return execa(TOOL, args, {
-    reject: false, extendEnv: false, stdin: 'ignore', timeout: 60_000,
+    reject: false, extendEnv: false, stdin: 'ignore', timeout: 200_000,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BASE_DIR: sandbox.baseDir, TZ: 'UTC', LC_ALL: 'C.UTF-8', TMPDIR: join(sandbox.baseDir, 'tmp') },
   });
 }
@@ -80,7 +80,7 @@ describe('malformed-archive corpus: verify and restore, the same verdict', () =>
     const corrupt = expected[0]?.startsWith('corrupt:') === true;
     expect(result.verifyExit).toBe(corrupt ? 2 : expected.length > 0 ? 1 : result.verifyExit);
     expect(result.restoreExit).toBe(corrupt ? 2 : expected.length > 0 ? 1 : 0);
-  }, 120_000);
+  });
 
   it('a type-7 file is counted as a file by verify and written as one by restore', async () => {
     const archive = forge([...OK, { name: './etc/contig.cfg', type: 'contig', data: 'c\n' }]);
@@ -89,5 +89,5 @@ describe('malformed-archive corpus: verify and restore, the same verdict', () =>
     const root = mkdtempSync(join(tmpdir(), 'pbk-corpus-root-'));
     await tool(['restore', '--archive', archive, '--all', '--to', root]);
     expect(readFileSync(join(root, 'etc', 'contig.cfg'), 'utf8')).toBe('c\n');
-  }, 120_000);
+  });
 });

@@ -177,5 +177,5 @@ describe('the same tree planned by legacy/bin/fix-permissions --dry-run', () => 
       `Dry run: would change owner of ${base}/secondary: 0:0 -> ${backupOwner.uid}:${backupOwner.gid}`,
     ]));
     expect(nativeLines.some((l) => /legacy\/link|\/fifo|\.tmp|other\.example|notes|garbage|ZST|sub\/node_modules|2026-03-11/.test(l))).toBe(false);
-  }, 120_000);
+  });
 });

@@ -73,6 +73,16 @@ export function ultraParameters(expectedBytes: number): { windowLog: number; has
   return { windowLog, hashLog: Math.min(23, windowLog), chainLog: Math.min(24, windowLog + 1) };
 }
 
+/**
+ * The zstd CLI's argv: legacy archive_argv's (`-LEVEL -T<threads> -c -q`), and in ultra mode level 22 with
+ * long-distance matching under the same memory ceiling as the library path (ultraParameters, at most 2 workers).
+ */
+export function zstdArgv(level: Level, threads: number, expectedBytes = 2 ** 27): string[] {
+  if (!level.ultra) return ['zstd', `-${level.level ?? 3}`, `-T${threads}`, '-c', '-q'];
+  const { windowLog, hashLog, chainLog } = ultraParameters(expectedBytes);
+  return ['zstd', '--ultra', '-22', `--long=${windowLog}`, `--zstd=hlog=${hashLog},clog=${chainLog}`, `-T${Math.min(threads, 2)}`, '-c', '-q'];
+}
+
 export const EXTENSION: Readonly<Record<string, string>> = { xz: '.xz', zstd: '.zst', gzip: '.gz', pigz: '.gz', bzip2: '.bz2', lzma: '.lzma', none: '' };
 
 export interface StreamStage {
@@ -98,9 +108,18 @@ export function commandStage(argv: readonly string[], env: Readonly<Record<strin
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   // A reader that stops early (the child died) turns our writes into EPIPE: the exit status tells the story.
   child.stdin.on('error', () => undefined);
+  // A run that ends while the stage runs (SIGTERM → process.exit) ends the stage too, rather than leaving it to
+  // compress what its pipe still holds.
+  const endChild = (): void => {
+    child.kill('SIGTERM');
+  };
+  process.once('exit', endChild);
   const done = new Promise<string | undefined>((resolve) => {
     child.on('error', (error) => resolve(`${file ?? ''}: ${error.message}`));
-    child.on('close', (code) => resolve(code === 0 ? undefined : failureLine(file ?? '', stderr)));
+    child.on('close', (code) => {
+      process.removeListener('exit', endChild);
+      resolve(code === 0 ? undefined : failureLine(file ?? '', stderr));
+    });
   });
   return { stream: Duplex.from({ writable: child.stdin, readable: child.stdout }), done, program: file ?? '' };
 }
@@ -148,7 +167,10 @@ export function compressorStage(type: string, level: Level, options: CompressorO
     case 'lzma':
       if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', '--format=lzma', `-${value}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env);
       return transformStage(lzma.createStream('aloneEncoder', { preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0) }), 'xz');
+    // zstd through its CLI when there is one (as legacy): compression on another core, and a SIGTERM is handled
+    // between two tar chunks, where libzstd's blocking flush in ultra mode held the main thread for minutes.
     case 'zstd':
+      if (hasProgram('zstd', env.PATH ?? '')) return commandStage(zstdArgv(level, threads, options.expectedBytes), env);
       return transformStage(zstdStream({
         compressionLevel: value,
         nbWorkers: zstdWorkers(threads, value, level.ultra, cpus),
