@@ -585,9 +585,16 @@ storage_r2_mode() {
 # refuses (EPERM, EINVAL, EOPNOTSUPP, EROFS: vfat, CIFS, root-squashed NFS, read-only) is F5 and status 3: the
 # caller leaves DIR alone from there.
 storage_set_mode() {
-  local path="$1" mode="$2" owner="$3" dir="${4:-}" current uid gid reason err="${PERM_ERR:-${RUN_DIR}/chown.err}"
+  local path="$1" current uid gid
   read -r current uid gid < <(stat -c '%a %u %g' -- "$path") || return 0
   [[ -f "$path" || -d "$path" ]] && [[ ! -L "$path" ]] || return 0
+  storage_apply_mode "$path" "$2" "$3" "${4:-}" "$current" "$uid" "$gid"
+}
+
+# storage_apply_mode PATH MODE OWNER DIR CURRENT UID GID: storage_set_mode for a regular file or directory whose
+# mode and owner the caller read already (one `find -printf` pass for a whole tree: no process per entry).
+storage_apply_mode() {
+  local path="$1" mode="$2" owner="$3" dir="$4" current="$5" uid="$6" gid="$7" reason err="${PERM_ERR:-${RUN_DIR}/chown.err}"
   if [[ -n "$owner" && "$uid:$gid" != "$owner" ]]; then
     if [[ "${PERM_DRY_RUN:-false}" == true ]]; then
       log_info "Dry run: would change owner of $(log_esc "$path"): ${uid}:${gid} -> ${owner}"
