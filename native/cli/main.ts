@@ -39,6 +39,8 @@ type SideTool = (environment: CliEnvironment, args: readonly string[]) => Promis
  * Each takes the legacy tool's options, lines and exit codes, not yargs'. A tool missing here runs in Bash. */
 const NATIVE_TOOLS: Readonly<Record<string, () => Promise<SideTool>>> = {
   'security-check': async () => (await import('./commands/security-check.js')).runSecurityCheck,
+  list: async () => (await import('./commands/list.js')).runList,
+  verify: async () => (await import('./commands/verify.js')).runVerify,
 };
 
 async function main(argv: string[]): Promise<ExitStatus> {
