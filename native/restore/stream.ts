@@ -63,9 +63,15 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
     const source = last.child.stdout;
     if (source === null) throw new Error('no output stream');
     let timedOut = false;
+    // Ending early (corrupt, timed out): the reader's pipe is let go and every stage ended, so none stays
+    // blocked writing (node's children may inherit an ignored SIGPIPE).
+    const stop = (): void => {
+      source.destroy();
+      for (const s of stages) s.child.kill('SIGTERM');
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      for (const s of stages) s.child.kill('SIGTERM');
+      stop();
     }, options.timeoutSeconds * 1000);
     let value: T | undefined;
     let corrupt: string | undefined;
@@ -74,7 +80,7 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
     } catch (error) {
       if (!(error instanceof CorruptArchive)) throw error;
       corrupt = error.message;
-      for (const s of stages) s.child.kill('SIGPIPE');
+      stop();
     }
     const codes = await Promise.all(stages.map((s) => s.exit));
     clearTimeout(timer);
