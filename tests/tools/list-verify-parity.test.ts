@@ -227,6 +227,8 @@ describe('verify: bash and ts agree (restore.md §10)', () => {
       metadata(wrongMeta, { [key]: v });
       expect((await same(['verify', wrongMeta])).stdout).toContain(`[ERROR] Metadata mismatch: ${key} is `);
     }
+    metadata(wrongMeta, { FILES_INCLUDED: '4' });   // upstream-style: absent keys are skipped (legacy died here with 1)
+    expect((await same(['verify', wrongMeta])).exitCode).toBe(0);
     writeFileSync(`${wrongMeta}.sha256`, 'garbage\n');
     await same(['verify', wrongMeta]);
   });
