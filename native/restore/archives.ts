@@ -2,7 +2,7 @@
 // `list` and `verify`, kept free of I/O so the native `restore` reuses it. Names are byte strings: a latin1
 // JS string holds one byte per code unit, so a name that is not UTF-8 is compared, sorted and padded by its
 // bytes as the legacy tool (Bash, sort, perl) does.
-import { escBytes } from '../core/esc.js';
+import { compareBytes, escPath, toBytes } from '../core/bytes-path.js';
 import { humanSize } from '../core/human.js';
 
 /** legacy/bin/proxmox-restore's ARCHIVE_RE: type, host, date, hh, mm, ss, compression suffix, .age. */
@@ -13,16 +13,6 @@ export const ARCHIVE_FORMAT_RE = /\.tar(\.(xz|zst|gz|bz2|lzma))?(\.age)?$/;
 
 export const TIERS = ['local', 'secondary', 'cloud'] as const;
 export type Tier = (typeof TIERS)[number];
-
-/** A byte string (latin1) from a JS string holding UTF-8 text (configuration values, rclone's JSON). */
-export function byteString(text: string): string {
-  return Buffer.from(text, 'utf8').toString('latin1');
-}
-
-/** esc() of a byte string (log_esc). */
-export function escByteString(bytes: string): string {
-  return escBytes(Buffer.from(bytes, 'latin1'));
-}
 
 export interface ArchiveName {
   readonly type: string;
@@ -89,13 +79,11 @@ export interface ListRow {
 /** A tier that could not be read; MESSAGE is text (esc() output), not a byte string. */
 export interface ListError { readonly tier: Tier; readonly message: string }
 
-const byteCompare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
 /** list_sorted: newest timestamp first, then tier (local, secondary, cloud), then name bytewise. */
 export function sortRows(rows: readonly ListRow[]): ListRow[] {
   const stamp = (row: ListRow): string => parseArchiveName(row.name)?.timestamp ?? '';
-  return [...rows].sort((a, b) => byteCompare(stamp(b), stamp(a)) || TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier)
-    || byteCompare(a.name, b.name));
+  return [...rows].sort((a, b) => compareBytes(stamp(b), stamp(a)) || TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier)
+    || compareBytes(a.name, b.name));
 }
 
 /**
@@ -116,8 +104,8 @@ export function listTable(rows: readonly ListRow[]): string {
   if (rows.length === 0) return '';
   const cells = rows.map((row) => {
     const n = parseArchiveName(row.name);
-    return [row.tier, `${n?.date ?? ''} ${n?.time ?? ''}`, n?.type ?? '', escByteString(n?.host ?? ''), humanSize(row.size),
-      n?.encrypted === true ? 'yes' : 'no', row.sha256, escByteString(row.name)];
+    return [row.tier, `${n?.date ?? ''} ${n?.time ?? ''}`, n?.type ?? '', escPath(n?.host ?? ''), humanSize(row.size),
+      n?.encrypted === true ? 'yes' : 'no', row.sha256, escPath(row.name)];
   });
   return alignTable([['TIER', 'DATE', 'TYPE', 'HOST', 'SIZE', 'ENC', 'SHA256', 'NAME'], ...cells]);
 }
@@ -130,7 +118,7 @@ export function listJson(rows: readonly ListRow[], errors: readonly ListError[])
       host: n?.host ?? '', compression: compressionOf(row.name), encrypted: n?.encrypted === true, size_bytes: row.size,
       sha256: row.sha256, metadata: row.metadata };
   });
-  return `${JSON.stringify({ archives, errors: errors.map((e) => ({ tier: e.tier, message: byteString(e.message) })) }, null, 2)}\n`;
+  return `${JSON.stringify({ archives, errors: errors.map((e) => ({ tier: e.tier, message: toBytes(e.message) })) }, null, 2)}\n`;
 }
 
 /**
@@ -143,7 +131,7 @@ export function rcloneReason(stderr: string): string {
   if (dated !== null) line = dated[1] ?? '';
   const levelled = /^(ERROR|NOTICE|INFO) *: *(: *)?(.*)$/s.exec(line);
   if (levelled !== null) line = levelled[3] ?? '';
-  return escByteString(line === '' ? 'unknown error' : line);
+  return escPath(line === '' ? 'unknown error' : line);
 }
 
 /** restore-json.pl lsjson: rclone lsjson's items as files (names with a tab or newline skipped), or undefined. */
@@ -161,8 +149,8 @@ export function parseLsjson(text: string): { size: number; sha256: string | unde
     const { Name: name, Size: size, Hashes: hashes } = item as { Name?: unknown; Size?: unknown; Hashes?: unknown };
     if (typeof name !== 'string' || /[\t\n]/.test(name)) continue;
     const sha = typeof hashes === 'object' && hashes !== null ? (hashes as { sha256?: unknown }).sha256 : undefined;
-    files.push({ size: typeof size === 'number' ? size : 0, sha256: typeof sha === 'string' && sha !== '' ? byteString(sha) : undefined,
-      name: byteString(name) });
+    files.push({ size: typeof size === 'number' ? size : 0, sha256: typeof sha === 'string' && sha !== '' ? toBytes(sha) : undefined,
+      name: toBytes(name) });
   }
   return files;
 }

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { escByteString } from './archives.js';
+import { escPath, fsPath } from '../core/bytes-path.js';
 import { ByteReader, CorruptArchive } from './tar-reader.js';
 
 /** verify_decompress_argv of legacy/lib/verify.sh, by compression type (`none` reads through cat). */
@@ -46,7 +46,7 @@ function stage(argv: readonly string[], stdin: number | 'pipe' | 'ignore', env: 
  */
 export async function readArchiveStream<T>(name: string, options: StreamOptions,
   read: (reader: ByteReader) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; message: string }> {
-  const fd = openSync(Buffer.from(options.archive, 'latin1'), 'r');
+  const fd = openSync(fsPath(options.archive), 'r');
   const stages: Stage[] = [];
   try {
     if (options.identities.length > 0) {
@@ -86,12 +86,12 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
     clearTimeout(timer);
     const age = options.identities.length > 0 ? stages[0] : undefined;
     if (age !== undefined && age.stderr !== '') {
-      return { ok: false, message: `Cannot decrypt ${escByteString(name)}: ${age.stderr.includes('no identity matched') ? 'no identity matches' : 'archive is damaged'}` };
+      return { ok: false, message: `Cannot decrypt ${escPath(name)}: ${age.stderr.includes('no identity matched') ? 'no identity matches' : 'archive is damaged'}` };
     }
     if (corrupt !== undefined && !timedOut) return { ok: false, message: `Archive is corrupt: ${corrupt}` };
     if (codes.every((code) => code === 0) && !timedOut && value !== undefined) return { ok: true, value };
     const reason = timedOut ? 'timed out' : last.stderr.split('\n').find((line) => line !== '') ?? 'read failed';
-    return { ok: false, message: `Archive is corrupt: ${escByteString(reason)}` };
+    return { ok: false, message: `Archive is corrupt: ${escPath(reason)}` };
   } finally {
     closeSync(fd);
   }
@@ -100,7 +100,7 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
 /** sha256_within: the file's SHA-256 (hex), or undefined when it cannot be read within SECONDS. */
 export async function sha256Within(path: string, seconds: number): Promise<string | undefined> {
   const hash = createHash('sha256');
-  const reading = pipeline(createReadStream(Buffer.from(path, 'latin1')), hash).then(() => hash.digest('hex'), () => undefined);
+  const reading = pipeline(createReadStream(fsPath(path)), hash).then(() => hash.digest('hex'), () => undefined);
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), seconds * 1000); });
   try {

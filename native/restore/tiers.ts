@@ -4,8 +4,9 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync, type Dirent } from 'node:fs';
 import { hasProgram } from '../core/programs.js';
 import { runTimestamp } from '../core/human.js';
+import { escPath, fromBytes, fsPath, joinBytes, toBytes } from '../core/bytes-path.js';
 import {
-  ARCHIVE_RE, byteString, escByteString, parseLsjson, rcloneReason, sidecarHash, type ListError, type ListRow, type ShaState, type Tier,
+  ARCHIVE_RE, parseLsjson, rcloneReason, sidecarHash, type ListError, type ListRow, type ShaState, type Tier,
 } from './archives.js';
 import { rclone, remoteOf } from './rclone.js';
 import { sha256Within } from './stream.js';
@@ -15,27 +16,21 @@ export interface TierSettings {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-const fsPath = (bytes: string): Buffer => Buffer.from(bytes, 'latin1');
-const utf8 = (bytes: string): string => Buffer.from(bytes, 'latin1').toString('utf8');
 
-function exists(path: string): boolean {
+/** stat() of a byte-string path (following links, as `[[ -e ]]`, `[[ -f ]]`), or undefined. */
+export function statBytes(path: string): ReturnType<typeof statSync> | undefined {
   try {
-    statSync(fsPath(path));
-    return true;
+    return statSync(fsPath(path));
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-function isFileBytes(path: string): boolean {
-  try {
-    return statSync(fsPath(path)).isFile();
-  } catch {
-    return false;
-  }
-}
+const exists = (path: string): boolean => statBytes(path) !== undefined;
+const isFileBytes = (path: string): boolean => statBytes(path)?.isFile() === true;
 
-function readBytes(path: string): string | undefined {
+/** A file's content as a byte string, or undefined when it cannot be read. */
+export function readBytes(path: string): string | undefined {
   try {
     return readFileSync(fsPath(path)).toString('latin1');
   } catch {
@@ -57,19 +52,19 @@ export interface TierListing { readonly rows: ListRow[]; readonly error?: ListEr
 
 /** list_dir: the archives directly in DIR (a configuration value), hashed under CHECK. */
 export async function listDirectory(tier: Tier, dir: string, check: boolean, s: TierSettings): Promise<TierListing> {
-  const bytesDir = byteString(dir);
+  const bytesDir = toBytes(dir);
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
   } catch {
     isDir = false;
   }
-  if (!isDir) return { rows: [], error: { tier, message: `${escByteString(bytesDir)}: not a directory` } };
+  if (!isDir) return { rows: [], error: { tier, message: `${escPath(bytesDir)}: not a directory` } };
   let entries: Dirent<Buffer>[];
   try {
     entries = readdirSync(fsPath(bytesDir), { withFileTypes: true, encoding: 'buffer' });
   } catch {
-    return { rows: [], error: { tier, message: `listing ${escByteString(bytesDir)} timed out or failed` } };
+    return { rows: [], error: { tier, message: `listing ${escPath(bytesDir)} timed out or failed` } };
   }
   const rows: ListRow[] = [];
   for (const entry of entries) {
@@ -89,7 +84,7 @@ export async function listDirectory(tier: Tier, dir: string, check: boolean, s: 
       const actual = await sha256Within(path, Number(s.value('VERIFICATION_TIMEOUT')));
       sha = actual !== undefined && actual === expected ? 'ok' : 'mismatch';
     }
-    const location = `${bytesDir.endsWith('/') ? bytesDir.slice(0, -1) : bytesDir}/${name}`;
+    const location = joinBytes(bytesDir.endsWith('/') ? bytesDir.slice(0, -1) : bytesDir, name);
     rows.push({ tier, name, location, size, sha256: sha, metadata: isFileBytes(`${path}.metadata`) });
   }
   return { rows };
@@ -111,11 +106,11 @@ export async function listCloud(check: boolean, s: TierSettings): Promise<TierLi
     if (!ARCHIVE_RE.test(file.name)) continue;
     let state: ShaState = present.has(`${file.name}.sha256`) ? 'present' : 'missing';
     if (check && state === 'present' && file.sha256 !== undefined) {
-      const cat = await rclone(['cat', `${remote}/${utf8(file.name)}.sha256`], cloudLimit(s), s.value('RCLONE_FLAGS'), s.env);
+      const cat = await rclone(['cat', `${remote}/${fromBytes(file.name)}.sha256`], cloudLimit(s), s.value('RCLONE_FLAGS'), s.env);
       const expected = cat.ok ? sidecarHash(`${cat.stdout.toString('latin1').replace(/\n+$/, '')}\n`, file.name) : undefined;
       state = expected === undefined ? 'invalid' : expected === file.sha256.toLowerCase() ? 'ok' : 'mismatch';
     }
-    rows.push({ tier: 'cloud', name: file.name, location: `${byteString(remote)}/${file.name}`, size: file.size, sha256: state,
+    rows.push({ tier: 'cloud', name: file.name, location: `${toBytes(remote)}/${file.name}`, size: file.size, sha256: state,
       metadata: present.has(`${file.name}.metadata`) });
   }
   return { rows };
@@ -125,7 +120,7 @@ export async function listCloud(check: boolean, s: TierSettings): Promise<TierLi
 export function findLocal(name: string, s: TierSettings): string | undefined {
   const dirs = [s.value('LOCAL_BACKUP_PATH'), secondaryEnabled(s) ? s.value('SECONDARY_BACKUP_PATH') : ''];
   for (const dir of dirs) {
-    if (dir !== '' && isFileBytes(`${byteString(dir)}/${name}`)) return `${byteString(dir)}/${name}`;
+    if (dir !== '' && isFileBytes(`${toBytes(dir)}/${name}`)) return `${toBytes(dir)}/${name}`;
   }
   return undefined;
 }
@@ -142,7 +137,7 @@ export type CloudFetch =
 export async function cloudFetch(name: string, baseDir: string, now: Date, s: TierSettings): Promise<CloudFetch> {
   const remote = cloudRemote(s);
   const flags = s.value('RCLONE_FLAGS');
-  const listed = await rclone(['lsjson', '--files-only', remote, '--include', `${utf8(name)}*`], cloudLimit(s), flags, s.env);
+  const listed = await rclone(['lsjson', '--files-only', remote, '--include', `${fromBytes(name)}*`], cloudLimit(s), flags, s.env);
   const size = listed.ok ? parseLsjson(listed.stdout.toString('utf8'))?.find((f) => f.name === name)?.size : undefined;
   if (size === undefined) return { kind: 'absent' };
   const parent = `${baseDir}/restore-safety`;
@@ -150,7 +145,7 @@ export async function cloudFetch(name: string, baseDir: string, now: Date, s: Ti
     mkdirSync(parent, { recursive: true });
     chmodSync(parent, 0o700);
   } catch {
-    return { kind: 'failed', message: `Cannot download ${name}: cannot create ${escByteString(byteString(parent))}` };
+    return { kind: 'failed', message: `Cannot download ${name}: cannot create ${escPath(toBytes(parent))}` };
   }
   let free: number | undefined;
   try {
@@ -159,13 +154,13 @@ export async function cloudFetch(name: string, baseDir: string, now: Date, s: Ti
   } catch {
     free = undefined;
   }
-  if (free !== undefined && free < size) return { kind: 'failed', message: `Cannot download ${name}: not enough free space in ${escByteString(byteString(parent))}` };
+  if (free !== undefined && free < size) return { kind: 'failed', message: `Cannot download ${name}: not enough free space in ${escPath(toBytes(parent))}` };
   const dir = `${parent}/download-${runTimestamp(now)}-${process.pid}`;
   mkdirSync(dir, { mode: 0o700 });
   for (const file of [`${name}.sha256`, `${name}.metadata`]) {
-    await rclone(['copyto', `${remote}/${utf8(file)}`, `${dir}/${utf8(file)}`], cloudLimit(s), flags, s.env);
+    await rclone(['copyto', `${remote}/${fromBytes(file)}`, `${dir}/${fromBytes(file)}`], cloudLimit(s), flags, s.env);
   }
-  const copied = await rclone(['copyto', `${remote}/${utf8(name)}`, `${dir}/${utf8(name)}`], cloudLimit(s), flags, s.env);
+  const copied = await rclone(['copyto', `${remote}/${fromBytes(name)}`, `${dir}/${fromBytes(name)}`], cloudLimit(s), flags, s.env);
   if (!copied.ok) return { kind: 'failed', message: `Cannot download ${name}: ${rcloneReason(copied.stderr)}`, dir };
-  return { kind: 'fetched', archive: `${byteString(dir)}/${name}`, dir };
+  return { kind: 'fetched', archive: `${toBytes(dir)}/${name}`, dir };
 }

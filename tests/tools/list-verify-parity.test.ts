@@ -223,7 +223,7 @@ describe('verify: bash and ts agree (restore.md §10)', () => {
     const mislabelled = tarArchive(dir, 'pve-backup-label-2024-11-25_02-00-00.tar.xz', ['gzip', '-n']);
     await same(['verify', mislabelled]);
     const wrongMeta = tarArchive(dir, 'pve-backup-meta-2024-11-25_02-00-00.tar.zst', ['zstd', '-q']);
-    for (const [key, v] of [['FILES_INCLUDED', '9999'], ['UNCOMPRESSED_SIZE', '1'], ['ENCRYPTED', 'true'], ['COMPRESSION_TYPE', 'xz'], ['SHA256', 'ab\tc']]) {
+    for (const [key, v] of [['FILES_INCLUDED', '9999'], ['UNCOMPRESSED_SIZE', '1'], ['ENCRYPTED', 'true'], ['COMPRESSION_TYPE', 'xz'], ['SHA256', 'ab\tc']] as const) {
       metadata(wrongMeta, { [key]: v });
       expect((await same(['verify', wrongMeta])).stdout).toContain(`[ERROR] Metadata mismatch: ${key} is `);
     }

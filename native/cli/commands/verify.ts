@@ -2,42 +2,24 @@
 // the age CLI), one full read of the tar stream, unsafe entries, the .metadata sidecar and the metadata file
 // inside the archive — the options, log lines (stdout) and exit codes of `legacy/bin/proxmox-restore verify`.
 // bin/switch-mode routes here when the `cli` flag is ts.
-import { accessSync, closeSync, constants, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { esc } from '../../core/esc.js';
 import type { ExitStatus } from '../../core/exit-code.js';
 import { humanSize } from '../../core/human.js';
 import { hasProgram } from '../../core/programs.js';
-import {
-  ARCHIVE_FORMAT_RE, byteString, compressionOf, escByteString, metadataValue, sidecarHash,
-} from '../../restore/archives.js';
+import { escPath, fromBytes, fsPath, toBytes } from '../../core/bytes-path.js';
+import { ARCHIVE_FORMAT_RE, compressionOf, metadataValue, sidecarHash } from '../../restore/archives.js';
 import { DECOMPRESSORS, readArchiveStream, sha256Within } from '../../restore/stream.js';
 import { readListing, type Listing } from '../../restore/tar-reader.js';
-import { cloudEnabled, cloudFetch, findLocal, type TierSettings } from '../../restore/tiers.js';
+import { cloudEnabled, cloudFetch, findLocal, readBytes, statBytes as stat, type TierSettings } from '../../restore/tiers.js';
 import type { CliEnvironment } from '../environment.js';
 import { openTool, usageError, type ToolContext } from './restore-tool.js';
 
 /** The in-archive metadata file, as `tar -xOf - --wildcards '*var/lib/proxmox-backup-info/backup_metadata.txt'` picks it. */
 const INNER_METADATA = /var\/lib\/proxmox-backup-info\/backup_metadata\.txt(\/|$)/s;
 
-const fsPath = (bytes: string): Buffer => Buffer.from(bytes, 'latin1');
 /** A byte string as message text (Bash puts the bytes in the line; the log sanitises control bytes). */
-const text = (bytes: string): string => Buffer.from(bytes, 'latin1').toString('utf8');
-
-function stat(path: string): ReturnType<typeof statSync> | undefined {
-  try {
-    return statSync(fsPath(path));
-  } catch {
-    return undefined;
-  }
-}
-
-function readBytes(path: string): string | undefined {
-  try {
-    return readFileSync(fsPath(path)).toString('latin1');
-  } catch {
-    return undefined;
-  }
-}
+const text = fromBytes;
 
 /** `head -c 22 | tr -d '\n'`. */
 function header(path: string): string {
@@ -109,12 +91,12 @@ async function readArchive(v: Verify, identities: readonly string[]): Promise<{ 
   const listing = read.value;
   v.tool.log.success(`Archive read: ${listing.entries} entries (${listing.files} files, ${listing.symlinks} symlinks, `
     + `${listing.hardLinks} hard links, ${listing.directories} directories), ${humanSize(listing.fileBytes)} of file data`);
-  for (const unsafe of listing.unsafe) v.tool.log.warning(`Unsafe entry ${escByteString(unsafe.name)}: ${unsafe.reason}`);
+  for (const unsafe of listing.unsafe) v.tool.log.warning(`Unsafe entry ${escPath(unsafe.name)}: ${unsafe.reason}`);
   return { listing, inner: Buffer.concat(inner).toString('latin1') };
 }
 
 function compare(v: Verify, key: string, stated: string, actual: string): void {
-  if (stated !== '' && stated !== actual) fail(v, `Metadata mismatch: ${key} is ${escByteString(stated)}, archive has ${escByteString(actual)}`);
+  if (stated !== '' && stated !== actual) fail(v, `Metadata mismatch: ${key} is ${escPath(stated)}, archive has ${escPath(actual)}`);
 }
 
 /** Steps 5 and 6: the .metadata sidecar, then the metadata file inside the archive. */
@@ -148,16 +130,16 @@ async function resolveArchive(tool: ToolContext, settings: TierSettings, arg: st
       log.error(`Unknown archive format: ${esc(name)}`);
       return 2;
     }
-    if (stat(byteString(arg))?.isFile() !== true) {
+    if (stat(toBytes(arg))?.isFile() !== true) {
       log.error(`Archive not found: ${esc(arg)}`);
       return 2;
     }
-    return { archive: byteString(arg) };
+    return { archive: toBytes(arg) };
   }
-  const local = findLocal(byteString(arg), settings);
+  const local = findLocal(toBytes(arg), settings);
   if (local !== undefined) return { archive: local };
   if (cloudEnabled(settings)) {
-    const fetched = await cloudFetch(byteString(arg), tool.environment.baseDir, tool.environment.now(), settings);
+    const fetched = await cloudFetch(toBytes(arg), tool.environment.baseDir, tool.environment.now(), settings);
     if (fetched.kind === 'fetched') return { archive: fetched.archive, download: fetched.dir };
     if (fetched.kind === 'failed') {
       if (fetched.dir !== undefined) rmSync(fetched.dir, { recursive: true, force: true });
@@ -204,7 +186,7 @@ async function verifyArchive(tool: ToolContext, settings: TierSettings, archive:
   const { log, exitCode } = tool;
   const name = archive.slice(archive.lastIndexOf('/') + 1);
   const v: Verify = { tool, settings, archive, name };
-  log.step(`Verify ${escByteString(name)}`);
+  log.step(`Verify ${escPath(name)}`);
   await checkSidecar(v);
   let ageIdentities: readonly string[] = [];
   if (name.endsWith('.age')) {
@@ -215,7 +197,7 @@ async function verifyArchive(tool: ToolContext, settings: TierSettings, archive:
       return 1;
     }
     for (const file of identities) if (!readable(file)) fail(v, `Cannot read identity ${esc(file)}: not a readable file`);
-    if (!hasProgram('age', settings.env.PATH ?? '')) fail(v, `Cannot decrypt ${escByteString(name)}: age not found`);
+    if (!hasProgram('age', settings.env.PATH ?? '')) fail(v, `Cannot decrypt ${escPath(name)}: age not found`);
     ageIdentities = identities;
   }
   const { listing, inner } = await readArchive(v, ageIdentities);
