@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { escPath, fsPath } from '../core/bytes-path.js';
+import { escPath, fromBytes, fsPath } from '../core/bytes-path.js';
 import { ByteReader, CorruptArchive } from './tar-reader.js';
 
 /** verify_decompress_argv of legacy/lib/verify.sh, by compression type (`none` reads through cat). */
@@ -50,7 +50,7 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
   const stages: Stage[] = [];
   try {
     if (options.identities.length > 0) {
-      stages.push(stage(['age', '-d', ...options.identities.flatMap((f) => ['-i', f]), '--', options.archive], 'ignore', options.env));
+      stages.push(stage(['age', '-d', ...options.identities.flatMap((f) => ['-i', f]), '--', fromBytes(options.archive)], 'ignore', options.env));
     }
     const decompressor = DECOMPRESSORS[options.compression] ?? DECOMPRESSORS.none ?? [];
     const input = stages[0]?.child.stdout;
@@ -68,6 +68,7 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
     const stop = (): void => {
       source.destroy();
       for (const s of stages) s.child.kill('SIGTERM');
+      setTimeout(() => { for (const s of stages) s.child.kill('SIGKILL'); }, 5000).unref();   // timeout -k 5
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -78,8 +79,8 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
     try {
       value = await read(new ByteReader(source));
     } catch (error) {
-      if (!(error instanceof CorruptArchive)) throw error;
-      corrupt = error.message;
+      if (!(error instanceof CorruptArchive) && !timedOut) throw error;   // a timeout ends the pipe under the reader
+      if (error instanceof CorruptArchive) corrupt = error.message;
       stop();
     }
     const codes = await Promise.all(stages.map((s) => s.exit));
@@ -100,9 +101,15 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
 /** sha256_within: the file's SHA-256 (hex), or undefined when it cannot be read within SECONDS. */
 export async function sha256Within(path: string, seconds: number): Promise<string | undefined> {
   const hash = createHash('sha256');
-  const reading = pipeline(createReadStream(fsPath(path)), hash).then(() => hash.digest('hex'), () => undefined);
+  const input = createReadStream(fsPath(path));
+  const reading = pipeline(input, hash).then(() => hash.digest('hex'), () => undefined);
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), seconds * 1000); });
+  const limit = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      input.destroy();
+      resolve(undefined);
+    }, seconds * 1000);
+  });
   try {
     return await Promise.race([reading, limit]);
   } finally {
