@@ -40,6 +40,8 @@ const NATIVE_TOOLS: Readonly<Record<string, () => Promise<SideTool>>> = {
   'security-check': async () => (await import('./commands/security-check.js')).runSecurityCheck,
   'server-id': async () => (await import('./commands/server-id.js')).runServerId,
   'fix-permissions': async () => (await import('./commands/fix-permissions.js')).runFixPermissions,
+  list: async () => (await import('./commands/list.js')).runList,
+  verify: async () => (await import('./commands/verify.js')).runVerify,
 };
 
 async function main(argv: string[]): Promise<ExitStatus> {

@@ -1,0 +1,22 @@
+// rclone as legacy storage_rclone calls it for the restore tools: `rclone ARGS… $RCLONE_FLAGS --timeout Ns
+// --contimeout Ns`, argv arrays (never a shell), no stdin, the whole process group ended N+5 s later.
+import { runInGroup } from '../core/group-spawn.js';
+
+export interface RcloneResult { readonly ok: boolean; readonly stdout: Buffer; readonly stderr: string }
+
+/** storage_remote: `REMOTE:PATH` without a trailing slash on PATH. */
+export function remoteOf(remote: string, path: string): string {
+  return `${remote}:${path.endsWith('/') ? path.slice(0, -1) : path}`;
+}
+
+/** RCLONE_FLAGS as `read -r -a` splits them: the first line, at blanks. */
+export function rcloneFlags(flags: string): string[] {
+  return (flags.split('\n', 1)[0] ?? '').split(/[ \t]+/).filter((f) => f !== '');
+}
+
+export async function rclone(args: readonly string[], limitSeconds: number, flags: string,
+  env: Readonly<Record<string, string | undefined>>): Promise<RcloneResult> {
+  const result = await runInGroup('rclone', [...args, ...rcloneFlags(flags), '--timeout', `${limitSeconds}s`, '--contimeout', `${limitSeconds}s`],
+    { timeoutMs: (limitSeconds + 5) * 1000, env });
+  return { ok: result.exitCode === 0 && !result.timedOut, stdout: result.stdout, stderr: result.stderr.toString('latin1') };
+}
