@@ -16,7 +16,10 @@ const MANIFEST_LINE = /^([0-9a-f]{64}) {2}(.+)$/s;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface CheckOptions {
+  /** The installation checked (B, C). */
   readonly baseDir: string;
+  /** Where config/integrity.sha256 is (default baseDir): a shadow candidate's scratch copy of config/. */
+  readonly manifestDir?: string;
   readonly configFile: string;
   readonly log: RunLog;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -114,7 +117,7 @@ export class SecurityChecks {
   constructor(private readonly o: CheckOptions) {}
 
   get manifestPath(): string {
-    return `${this.o.baseDir}/config/integrity.sha256`;
+    return `${this.o.manifestDir ?? this.o.baseDir}/config/integrity.sha256`;
   }
 
   private finding(message: string): void {

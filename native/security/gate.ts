@@ -7,14 +7,16 @@ import type { NativeStageContext } from '../core/stage.js';
 import { SecurityChecks } from './checks.js';
 import { writeManifest } from './manifest.js';
 
-export async function securityGate({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
+export async function securityGate({ runDir, log, env, shadow }: NativeStageContext): Promise<ExitStatus> {
   const inputs = new StageInputs(runDir);
   const value = (key: string): string => inputs.get(key);
   const full = value('FULL_SECURITY_CHECK') === 'true';
   const mode = full ? 'full' : 'basic';
   const abort = value('ABORT_ON_SECURITY_ISSUES') === 'true';
+  // In shadow the candidate checks the real installation, and reads and writes the manifest in its scratch copy of config/.
+  const installation = shadow === true && inputs.has('SHADOW_ORIG_BASE_DIR') ? value('SHADOW_ORIG_BASE_DIR') : value('BASE_DIR');
   const checks = new SecurityChecks({
-    baseDir: value('BASE_DIR'), configFile: value('CONFIG_FILE'), log, env, value,
+    baseDir: installation, manifestDir: value('BASE_DIR'), configFile: value('CONFIG_FILE'), log, env, value,
     hostname: value('HOSTNAME') || 'localhost', uid: process.geteuid?.() ?? 0,
   });
   log.step(`Security checks (${mode})`);

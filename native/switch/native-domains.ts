@@ -1,6 +1,6 @@
 // Which domains have a native implementation in this build (backup: some stages; the others run through their
 // shims, native/backup/index.ts; security: the gate, native/security/index.ts;
-// cli: the security-check side tool, the other side tools are still Bash). A flag set to ts or shadow for a domain
+// cli: the side tools security-check, server-id, fix-permissions, list and verify; restore is still Bash). A flag set to ts or shadow for a domain
 // not listed here runs bash, and `switch-mode status` says so: a flag never makes a backup vanish.
 import type { DomainName, FlagValue } from './flags.js';
 
@@ -17,11 +17,6 @@ export function effectiveImplementation(domain: DomainName, flag: FlagValue): Ef
     // Two whole pipelines on one node would take the lock twice and send every message twice: comparing
     // whole runs is the parity harness's job (make test-parity), so shadow here means the bash orchestrator.
     return { value: 'bash', note: 'shadow does not apply to the orchestrator (the parity harness compares whole runs); bash runs' };
-  }
-  if (domain === 'security' && flag === 'shadow') {
-    // The shadow side gets a scratch BASE_DIR holding only config/ (native/switch/shadow.ts): it would check
-    // another installation. Until the gate can read the real tree and write a scratch manifest, bash runs.
-    return { value: 'bash', note: 'shadow is not built for the security gate yet; bash runs' };
   }
   if (NATIVE_DOMAINS.has(domain)) return { value: flag };
   return { value: 'bash', note: `native ${domain} not built yet; bash runs` };

@@ -32,6 +32,7 @@ export function redirectScratchContext(scratch: RunDir): void {
     const copy = join(scratch.path, 'shadow-out', 'base');
     mkdirSync(copy, { recursive: true });
     if (existsSync(join(base, 'config'))) cpSync(join(base, 'config'), join(copy, 'config'), { recursive: true, preserveTimestamps: true });
+    context.set('SHADOW_ORIG_BASE_DIR', base);   // the installation the security gate checks
     context.set('BASE_DIR', copy);
   }
   context.set('RUN_DIR', scratch.path);

@@ -11,6 +11,7 @@ import { parseEnvFile } from '../../native/core/state-env.js';
 import type { DomainName } from '../../native/switch/flags.js';
 import { Orchestrator } from '../../native/switch/orchestrator.js';
 import { NATIVE_BACKUP_STAGES } from '../../native/backup/index.js';
+import { securityGate } from '../../native/security/gate.js';
 import type { Implementation, NativeStage, NativeStageContext, StageName } from '../../native/switch/stages.js';
 import { archiveIn, hostEnv, logOf, makeSandbox, REPO, runLegacy, tarList, type Sandbox } from '../legacy/run.js';
 
@@ -132,13 +133,29 @@ function switchMode(host: string, sandbox: Sandbox, flags: string[]) {
   });
 }
 
-describe('the native backup stages in shadow on every fixture host', () => {
-  it.each(['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'])('%s: detect, compressor choice and verify agree with bash', async (host) => {
+describe('the native backup stages and security gate in shadow on every fixture host', () => {
+  it.each(['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'])('%s: gate, detect, compressor choice and verify agree with bash', async (host) => {
     const sandbox = makeSandbox();
-    const run = await runNative(host, sandbox, { natives: NATIVE_BACKUP_STAGES, flags: { backup: 'shadow' } });
+    const run = await runNative(host, sandbox, { natives: { ...NATIVE_BACKUP_STAGES, security_gate: securityGate }, flags: { backup: 'shadow', security: 'shadow' } });
     expect(run.stdout).not.toContain('parity:');
     expect(run.state.get('SHADOW_BACKUP')).toBe('1');
     expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
+    // the gate's candidate checked the real installation (not the scratch copy of config/) with the live probes replayed
+    expect(run.state.get('SHADOW_SECURITY')).toBe('1');
+    expect(run.state.get('PARITY_MISMATCHES_SECURITY')).toBeUndefined();
+  });
+
+  it('a gate candidate that finds one issue more is a parity mismatch, and the run keeps bash\'s outcome', async () => {
+    const sandbox = makeSandbox();
+    const stricter: NativeStage = async (context) => {
+      const status = await securityGate(context);
+      context.log.warning('Unexpected file in the installation: bin/extra');
+      return status;
+    };
+    const run = await runNative('pve-single', sandbox, { natives: { security_gate: stricter }, flags: { security: 'shadow' } });
+    expect(run.stdout).toMatch(/\[WARNING\] parity: native security_gate differs from bash; diff report /);
+    expect(run.state.get('PARITY_MISMATCHES_SECURITY')).toBe('1');
+    expect(run.status).toBe(0);
   });
 });
 
