@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeClock } from '../../native/core/clock.js';
 import { NATIVE_BACKUP_STAGES } from '../../native/backup/index.js';
+import { securityGate } from '../../native/security/gate.js';
 import { runParity } from '../../native/parity/runner.js';
 import type { NativeStage } from '../../native/switch/stages.js';
 import { Orchestrator } from '../../native/switch/orchestrator.js';
@@ -31,14 +32,14 @@ function liveHost(): string {
   return join(dir, 'live');
 }
 
-async function shadowRun(host: string, sandbox: Sandbox, natives: Partial<Record<string, NativeStage>> = NATIVE_BACKUP_STAGES):
+async function shadowRun(host: string, sandbox: Sandbox, natives: Partial<Record<string, NativeStage>> = { ...NATIVE_BACKUP_STAGES, security_gate: securityGate }):
   Promise<{ status: number; stdout: string; state: Map<string, string> }> {
   let stdout = '';
   const env = hostEnv(host, sandbox, { PBK_KEEP_RUN_DIR: '1' });
   delete env.PBK_NOW;   // the machine's clock, as on a node: two runs a few seconds apart
   const orchestrator = new Orchestrator({
     codeDir: REPO, baseDir: sandbox.baseDir, env, dryRun: false, checkOnly: false,
-    implementation: (domain) => (domain === 'backup' ? 'shadow' : 'bash'), fallback: false, natives,
+    implementation: (domain) => (domain === 'backup' || domain === 'security' ? 'shadow' : 'bash'), fallback: false, natives,
     stdout: { write: (text) => { stdout += text; }, isTTY: false }, stderr: () => undefined,
   });
   const status = await orchestrator.run();
@@ -59,7 +60,9 @@ describe('shadow on a live-like host (df, free, ps, uptime, ip -s link unstubbed
       const run = await shadowRun(host, sandbox);
       expect(run.stdout, `round ${round}`).not.toMatch(/\[WARNING\] parity:/);
       expect(run.state.get('SHADOW_BACKUP')).toBe('1');
-      for (const key of ['PARITY_MISMATCHES_BACKUP', 'PARITY_CANDIDATE_FAILURES_BACKUP', 'PARITY_COMPARISON_FAILURES_BACKUP']) {
+      expect(run.state.get('SHADOW_SECURITY')).toBe('1');   // the gate too: live ps, ss and iptables-save replayed
+      for (const key of ['PARITY_MISMATCHES_BACKUP', 'PARITY_CANDIDATE_FAILURES_BACKUP', 'PARITY_COMPARISON_FAILURES_BACKUP',
+        'PARITY_MISMATCHES_SECURITY', 'PARITY_CANDIDATE_FAILURES_SECURITY', 'PARITY_COMPARISON_FAILURES_SECURITY']) {
         expect(run.state.get(key), `${key} round ${round}`).toBeUndefined();
       }
     }
