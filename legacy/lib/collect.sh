@@ -16,7 +16,7 @@ collect_setup() {
   BL_PREFIXES=() BL_GLOBS=()
   COLLECT_TIMEOUT="${PBK_COMMAND_TIMEOUT:-60}"
   CP_PRESERVE='mode,timestamps'
-  [[ "$(id -u)" -ne 0 ]] || CP_PRESERVE='mode,ownership,timestamps'
+  [[ "$EUID" -ne 0 ]] || CP_PRESERVE='mode,ownership,timestamps'
   local entry
   while IFS= read -r entry; do
     [[ -n "$entry" ]] || continue

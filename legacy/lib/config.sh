@@ -6,7 +6,10 @@
 # Results: CONFIG_VALUES[KEY] (normalised), CONFIG_ORIGIN[KEY], CONFIG_UNKNOWN (file order),
 # CONFIG_WARNINGS, CONFIG_ERRORS. Needs log.sh (log_esc).
 
-CONFIG_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# the directory of this file without a subshell or dirname (every shim and tool sources it)
+CONFIG_LIB_DIR="${BASH_SOURCE[0]%/*}"
+[[ "$CONFIG_LIB_DIR" != "${BASH_SOURCE[0]}" ]] || CONFIG_LIB_DIR=.
+[[ "$CONFIG_LIB_DIR" == /* ]] || CONFIG_LIB_DIR="${PWD}/${CONFIG_LIB_DIR}"
 CONFIG_MAX_BYTES=1048576
 
 declare -gA CFG_KIND=() CFG_DEFAULT=() CFG_MIN=() CFG_MAX=() CFG_VALUES=() CFG_SECRET=() CFG_EXPECTED=()

@@ -4,7 +4,10 @@
 # context.env (immutable inputs) and state.env (outputs, later lines win), and loading both in a shim.
 # Needs exit.sh, log.sh.
 
-CORE_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# the directory of this file without a subshell or dirname (every shim and tool sources it)
+CORE_LIB_DIR="${BASH_SOURCE[0]%/*}"
+[[ "$CORE_LIB_DIR" != "${BASH_SOURCE[0]}" ]] || CORE_LIB_DIR=.
+[[ "$CORE_LIB_DIR" == /* ]] || CORE_LIB_DIR="${PWD}/${CORE_LIB_DIR}"
 
 # core_now: epoch seconds of the run clock; PBK_NOW pins it (config.md §7).
 core_now() {

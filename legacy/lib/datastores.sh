@@ -2,7 +2,10 @@
 # Datastore discovery (collect.md §6), run once per run: PBS datastores and PVE storages as
 # DS_TYPE/DS_NAME/DS_PATH/DS_COMMENT arrays, sorted by type then name. Needs collect.sh.
 
-DATASTORES_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# the directory of this file without a subshell or dirname (every shim and tool sources it)
+DATASTORES_LIB_DIR="${BASH_SOURCE[0]%/*}"
+[[ "$DATASTORES_LIB_DIR" != "${BASH_SOURCE[0]}" ]] || DATASTORES_LIB_DIR=.
+[[ "$DATASTORES_LIB_DIR" == /* ]] || DATASTORES_LIB_DIR="${PWD}/${DATASTORES_LIB_DIR}"
 
 _ds_add() {
   DS_LINES+=("$1|$2|$3|$4")

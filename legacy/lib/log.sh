@@ -3,7 +3,10 @@
 # file, each line redacted and flushed at once. WARNING raises the exit code to 1, ERROR to 2 (run.md §2).
 # Needs exit.sh. Settings: LOG_DEBUG_LEVEL (standard|advanced|extreme), LOG_COLOURS (true|false).
 
-LOG_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# the directory of this file without a subshell or dirname (every shim and tool sources it)
+LOG_LIB_DIR="${BASH_SOURCE[0]%/*}"
+[[ "$LOG_LIB_DIR" != "${BASH_SOURCE[0]}" ]] || LOG_LIB_DIR=.
+[[ "$LOG_LIB_DIR" == /* ]] || LOG_LIB_DIR="${PWD}/${LOG_LIB_DIR}"
 LOG_DEBUG_LEVEL="${LOG_DEBUG_LEVEL:-standard}"
 LOG_COLOURS="${LOG_COLOURS:-false}"
 LOG_CONSOLE="${LOG_CONSOLE:-true}"

@@ -529,7 +529,7 @@ storage_permissions() {
 # storage_backup_owner [quiet]: PERM_OWNER, the uid:gid of BACKUP_USER:BACKUP_GROUP, or empty when not root (F3).
 storage_backup_owner() {
   PERM_OWNER=''
-  if [[ "$(id -u)" -ne 0 ]]; then
+  if [[ "$EUID" -ne 0 ]]; then
     [[ "${1:-}" == quiet ]] || log_info 'Not running as root: ownership left unchanged'
     return 0
   fi
