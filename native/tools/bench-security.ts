@@ -94,25 +94,15 @@ export function benchSecurity(repo: string, log: (line: string) => void = () => 
     measure('gate basic, ts', stage('ts', false));
     measure('gate full, bash', stage('bash', true));
     measure('gate full, ts', stage('ts', true));
-    // The gate inside a run-backup: node is already running there, so its share is the stage's own time.
-    const inRun = (full: boolean) => (): { seconds: number; status: number | null } => {
+    // The gate inside a run: node is already running there (ts) and the pipeline has sourced the libraries (bash),
+    // so each side's share is the stage's own time, which run-stages --time and PBK_STAGE_TIME=1 print.
+    const inRun = (side: 'bash' | 'ts', full: boolean) => (): { seconds: number; status: number | null } => {
       const dir = runDir(inst.base, full);
+      const [file, ...args] = side === 'ts'
+        ? [process.execPath, join(repo, 'dist', 'native', 'tools', 'run-stages.js'), '--time', dir, 'security_gate']
+        : [join(repo, 'shims', 'security_gate'), dir];
       try {
-        const result = spawnSync(process.execPath, [join(repo, 'dist', 'native', 'tools', 'run-stages.js'), '--time', dir, 'security_gate'],
-          { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-        const seconds = Number(/^security_gate: ([\d.]+) s$/m.exec(result.stderr)?.[1] ?? Number.NaN);
-        return { seconds, status: result.status };
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    };
-    measure('gate basic, ts, in a run', inRun(false));
-    measure('gate full, ts, in a run', inRun(true));
-    // The bash gate inside a run: the pipeline has sourced the libraries already, so its share is the function's time.
-    const bashInRun = (full: boolean) => (): { seconds: number; status: number | null } => {
-      const dir = runDir(inst.base, full);
-      try {
-        const result = spawnSync(join(repo, 'shims', 'security_gate'), [dir],
+        const result = spawnSync(file ?? '', args,
           { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PBK_STAGE_TIME: '1' } });
         const seconds = Number(/^security_gate: ([\d.]+) s$/m.exec(result.stderr)?.[1] ?? Number.NaN);
         return { seconds, status: result.status };
@@ -120,8 +110,10 @@ export function benchSecurity(repo: string, log: (line: string) => void = () => 
         rmSync(dir, { recursive: true, force: true });
       }
     };
-    measure('gate basic, bash, in a run', bashInRun(false));
-    measure('gate full, bash, in a run', bashInRun(true));
+    measure('gate basic, ts, in a run', inRun('ts', false));
+    measure('gate full, ts, in a run', inRun('ts', true));
+    measure('gate basic, bash, in a run', inRun('bash', false));
+    measure('gate full, bash, in a run', inRun('bash', true));
     const toolEnv = { ...process.env, BASE_DIR: inst.base, DISABLE_COLORS: 'true' };
     measure('security-check tool, bash', () => timed([join(inst.base, 'legacy', 'bin', 'security-check')], toolEnv));
     measure('security-check tool, ts', () => timed([process.execPath, join(repo, 'dist', 'native', 'cli', 'main.js'), 'security-check'], toolEnv));

@@ -4,7 +4,7 @@
 // Levels and modes are legacy archive_level's; the output is read by the same CLIs (xz, zstd --long=27, gzip, bzip2).
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { Duplex, PassThrough, type Transform } from 'node:stream';
+import { Duplex, PassThrough, Writable, type Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import lzma from 'lzma-native';
 import { CompressStream } from 'zstd-napi';
@@ -100,8 +100,12 @@ export function failureLine(program: string, stderr: string): string {
   return first.startsWith(`${program}:`) ? first : `${program}: ${first}`;
 }
 
-/** A CLI as a stream stage (stdin → stdout); its failure is its first stderr line, as legacy reports it. */
-export function commandStage(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): StreamStage {
+/**
+ * A CLI as a stream stage (stdin → stdout); its failure is its first stderr line, as legacy reports it. CONSUMED is
+ * told about each chunk once the pipe has taken it (the tar writer reuses it: memory that does not follow the tree).
+ */
+export function commandStage(argv: readonly string[], env: Readonly<Record<string, string | undefined>>,
+  consumed?: (chunk: Buffer) => void): StreamStage {
   const [file, ...args] = argv;
   const child = spawn(file ?? 'false', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...env } });
   let stderr = '';
@@ -121,7 +125,20 @@ export function commandStage(argv: readonly string[], env: Readonly<Record<strin
       resolve(code === 0 ? undefined : failureLine(file ?? '', stderr));
     });
   });
-  return { stream: Duplex.from({ writable: child.stdin, readable: child.stdout }), done, program: file ?? '' };
+  const writable = consumed === undefined ? child.stdin : new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _encoding, callback) {
+      // a write the dead child refused (EPIPE) is not the stage's failure: its exit status is
+      child.stdin.write(chunk, () => {
+        consumed(chunk);
+        callback();
+      });
+    },
+    final(callback) {
+      child.stdin.end(() => callback());
+    },
+  });
+  return { stream: Duplex.from({ writable, readable: child.stdout }), done, program: file ?? '' };
 }
 
 /** A library transform as a stream stage: its errors reach the pipeline, which names the stream that failed first. */
@@ -135,7 +152,7 @@ export interface CompressorOptions {
   readonly expectedBytes?: number;
   /** The CPUs this process may use (availableParallelism). */
   readonly cpus?: number;
-  /** Called with each input chunk once the compressor holds no reference to it (zstd only: it copies). */
+  /** Called with each input chunk once the compressor holds no reference to it (libzstd copies it; a CLI's pipe took it). */
   readonly consumed?: (chunk: Buffer) => void;
 }
 
@@ -162,7 +179,7 @@ export function compressorStage(type: string, level: Level, options: CompressorO
     // xz and lzma through the xz CLI when there is one (as legacy): lzma-native measured 1.8× its CPU time and
     // 3× its wall time on 2 cores (README "Decisions"); the library is the fallback for a host without xz.
     case 'xz':
-      if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', `-${value}`, `-T${threads}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env);
+      if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', `-${value}`, `-T${threads}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env, options.consumed);
       return transformStage(lzma.createCompressor({ preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0), threads, check: lzma.CHECK_CRC64 }), 'xz');
     case 'lzma':
       if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', '--format=lzma', `-${value}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env);
@@ -170,7 +187,7 @@ export function compressorStage(type: string, level: Level, options: CompressorO
     // zstd through its CLI when there is one (as legacy): compression on another core, and a SIGTERM is handled
     // between two tar chunks, where libzstd's blocking flush in ultra mode held the main thread for minutes.
     case 'zstd':
-      if (hasProgram('zstd', env.PATH ?? '')) return commandStage(zstdArgv(level, threads, options.expectedBytes), env);
+      if (hasProgram('zstd', env.PATH ?? '')) return commandStage(zstdArgv(level, threads, options.expectedBytes), env, options.consumed);
       return transformStage(zstdStream({
         compressionLevel: value,
         nbWorkers: zstdWorkers(threads, value, level.ultra, cpus),
