@@ -1,7 +1,7 @@
 // metrics_write (phase 14, metrics.md): the Prometheus textfile rendered by prom-client (render.ts) and written
 // atomically — a dot-named temp file in the same directory, fsync, 0644, rename over the final name.
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StageInputs } from '../core/stage-inputs.js';
 import { esc } from '../core/esc.js';
 import type { ExitStatus } from '../core/exit-code.js';
@@ -19,10 +19,23 @@ function readPrevious(file: string): string | undefined {
   }
 }
 
+/**
+ * DIR and any parent made here 0755 whatever the umask (a run's is 077): node_exporter reads the file
+ * unprivileged (metrics.md §1), as legacy's `umask 022; mkdir -p` does. An existing directory is left as it is.
+ */
+function makeReadableDir(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (first === undefined) return;
+  for (let path = dir; path.length >= first.length; path = dirname(path)) {
+    chmodSync(path, 0o755);
+    if (path === first) break;
+  }
+}
+
 function writeAtomically(dir: string, file: string, text: string): void {
   const tmp = join(dir, `.proxmox_backup.prom.${process.pid}.tmp`);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeReadableDir(dir);
     const fd = openSync(tmp, 'w', 0o644);
     try {
       writeSync(fd, text);

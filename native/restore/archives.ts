@@ -4,6 +4,7 @@
 // bytes as the legacy tool (Bash, sort, perl) does.
 import { compareBytes, escPath, toBytes } from '../core/bytes-path.js';
 import { humanSize } from '../core/human.js';
+import { jsonObjects } from '../core/json-objects.js';
 
 /** legacy/bin/proxmox-restore's ARCHIVE_RE: type, host, date, hh, mm, ss, compression suffix, .age. */
 export const ARCHIVE_RE = /^(pve|pbs|dual|unknown)-backup-(.+)-([0-9]{4}-[0-9]{2}-[0-9]{2})_([0-9]{2})-([0-9]{2})-([0-9]{2})\.tar(\.(xz|zst|gz|bz2|lzma))?(\.age)?$/s;
@@ -136,17 +137,10 @@ export function rcloneReason(stderr: string): string {
 
 /** restore-json.pl lsjson: rclone lsjson's items as files (names with a tab or newline skipped), or undefined. */
 export function parseLsjson(text: string): { size: number; sha256: string | undefined; name: string }[] | undefined {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(data)) return undefined;
+  const items = jsonObjects(text);
+  if (items === undefined) return undefined;
   const files: { size: number; sha256: string | undefined; name: string }[] = [];
-  for (const item of data as unknown[]) {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) continue;
-    const { Name: name, Size: size, Hashes: hashes } = item as { Name?: unknown; Size?: unknown; Hashes?: unknown };
+  for (const { Name: name, Size: size, Hashes: hashes } of items) {
     if (typeof name !== 'string' || /[\t\n]/.test(name)) continue;
     const sha = typeof hashes === 'object' && hashes !== null ? (hashes as { sha256?: unknown }).sha256 : undefined;
     files.push({ size: typeof size === 'number' ? size : 0, sha256: typeof sha === 'string' && sha !== '' ? toBytes(sha) : undefined,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../legacy/run.js';
+import { setCliFlag } from '../tools/cli-flag.js';
 
 const HOSTILE_BIN = join(REPO, 'parity', 'hosts', 'hostile', 'bin');
 
@@ -99,9 +100,7 @@ describe('security-check: the legacy tool and the native one agree on the hostil
     const asBash = await execa(launcher, ['security-check'], { reject: false, extendEnv: false, env: env(base) });
     expect(asBash.exitCode).not.toBe(0);
     expect(asBash.stdout).not.toContain('Security check finished');
-    const flags = JSON.parse(readFileSync(join(base, 'flags.json'), 'utf8')) as { defaults: Record<string, string> };
-    flags.defaults.cli = 'ts';
-    writeFileSync(join(base, 'flags.json'), `${JSON.stringify(flags, null, 2)}\n`);
+    setCliFlag(base, 'ts');
     const asTs = await execa(launcher, ['security-check', '--basic'], { reject: false, extendEnv: false, env: env(base) });
     expect(asTs.stdout).toContain('[WARNING] Integrity: file changed: flags.json');
     expect(asTs.stdout).toContain('[WARNING] Security check finished: ');

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../legacy/run.js';
+import { setCliFlag } from './cli-flag.js';
 
 const FQDN = 'pve1.fixperm.test';
 const TS = '2026-03-10_02-00-00';
@@ -323,9 +324,7 @@ describe.runIf(process.getuid?.() === 0)('fix-permissions: the legacy tool and t
     const asBash = await execa(launcher, ['fix-permissions', '--dry-run'], { reject: false, extendEnv: false, env: env(base) });
     expect(asBash.exitCode).not.toBe(0);
     expect(asBash.stdout).not.toContain('Permissions fixed');
-    const flags = JSON.parse(readFileSync(join(base, 'flags.json'), 'utf8')) as { defaults: Record<string, string> };
-    flags.defaults.cli = 'ts';
-    writeFileSync(join(base, 'flags.json'), `${JSON.stringify(flags, null, 2)}\n`);
+    setCliFlag(base, 'ts');
     const asTs = await execa(launcher, ['fix-permissions', '--dry-run'], { reject: false, extendEnv: false, env: env(base) });
     expect(asTs.stdout).toContain(`[INFO] Dry run: would change mode of ${base}/legacy/lib/exit.sh: 0666 -> 0640`);
     expect(asTs.stdout).toMatch(/\[SUCCESS\] Permissions fixed: \d+ change\(s\)\n?$/);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { appendConfig, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+import { setCliFlag } from './cli-flag.js';
 
 const IDENTITY = join(REPO, 'parity', 'age-test.key');
 const RECIPIENT = /public key: (age1\S+)/.exec(readFileSync(IDENTITY, 'utf8'))?.[1] ?? '';
@@ -304,9 +305,7 @@ describe('bin/switch-mode routes list and verify by the cli flag', () => {
     const asBash = await execa(launcher, ['list'], { reject: false, extendEnv: false, env: env() });
     expect(asBash.exitCode).not.toBe(0);
     // the flags of BASE_DIR (the sandbox): cli on ts
-    const flags = JSON.parse(readFileSync(join(install, 'flags.json'), 'utf8')) as { defaults: Record<string, string> };
-    flags.defaults.cli = 'ts';
-    writeFileSync(join(sandbox.baseDir, 'flags.json'), `${JSON.stringify(flags, null, 2)}\n`);
+    setCliFlag(sandbox.baseDir, 'ts', install);
     const list = await execa(launcher, ['list', '--tier', 'local'], { reject: false, extendEnv: false, env: env() });
     expect(list.exitCode).toBe(0);
     expect(list.stdout).toContain(base(plain));

@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { deriveServerId, formatIdentityFile, readIdentitySources } from '../../native/core/identity.js';
 import { REPO } from '../legacy/run.js';
+import { setCliFlag } from './cli-flag.js';
 
 const FIXTURE_BIN = join(REPO, 'parity', 'hosts', 'pve-single', 'bin');
 const MAIN = join(REPO, 'dist', 'native', 'cli', 'main.js');
@@ -234,13 +235,11 @@ describe('bin/switch-mode server-id follows the cli flag', () => {
       'done >> "$SID_TRACE"',
       `exec ${FIXTURE_BIN}/hostname "$@"`, ''].join('\n'), { mode: 0o755 });
     const runs: Record<string, { stdout: string[]; trace: string; exitCode: number }> = {};
-    for (const cli of ['bash', 'ts']) {
+    for (const cli of ['bash', 'ts'] as const) {
       const base = install();
       symlinkSync(join(REPO, 'dist'), join(base, 'dist'));
       symlinkSync(join(REPO, 'node_modules'), join(base, 'node_modules'));
-      const flags = JSON.parse(readFileSync(join(base, 'flags.json'), 'utf8')) as { defaults: Record<string, string> };
-      flags.defaults.cli = cli;
-      writeFileSync(join(base, 'flags.json'), `${JSON.stringify(flags, null, 2)}\n`);
+      setCliFlag(base, cli);
       const trace = join(scratch, `trace-${cli}`);
       const result = await execa(join(base, 'bin', 'switch-mode'), ['server-id', 'show'], {
         reject: false, extendEnv: false, env: { ...env(base), PATH: `${tracer}:${env(base).PATH ?? ''}`, SID_TRACE: trace },

@@ -4,23 +4,18 @@ import { readFileSync } from 'node:fs';
 import { compareBytes, escPath, fromBytes, fsPath, toBytes } from '../../core/bytes-path.js';
 import type { Collector } from './collector.js';
 import { statOf } from './collector.js';
+import { jsonObjects } from '../../core/json-objects.js';
 
 export interface Datastore { readonly type: string; readonly name: string; readonly path: string; readonly comment: string }
 
 /** json-fields.pl: tab-separated NAME PATH COMMENT lines of a JSON array, or undefined when it is not one. */
 export function jsonFields(text: string, fields: readonly string[]): string[][] | undefined {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(data)) return undefined;
+  const items = jsonObjects(text);
+  if (items === undefined) return undefined;
   const rows: string[][] = [];
-  for (const item of data) {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) continue;
+  for (const item of items) {
     rows.push(fields.map((field) => {
-      const value = (item as Record<string, unknown>)[field];
+      const value = item[field];
       return typeof value === 'string' || typeof value === 'number' ? String(value).replace(/[\t\n\r]/g, ' ') : '';
     }));
   }
