@@ -2,23 +2,16 @@
 // text, the options every subcommand takes (-h, -v, -x, --config/-e/--env), the configuration loaded as
 // config_load and cli_report_config do, and the log (no colour unless LOG_COLOURS=true, nothing redacted: the
 // legacy tool registers no secret). What is left of the arguments goes to the subcommand.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { ExitCode, type ExitStatus } from '../../core/exit-code.js';
 import { RunLog, type DebugLevel } from '../../core/log.js';
 import { Redactor } from '../../core/redact.js';
 import type { CliEnvironment } from '../environment.js';
+import { legacyUsage } from '../legacy-usage.js';
 
 /** usage(): the header comment of legacy/bin/proxmox-restore from line 2 to `# Exit codes`. */
 export function restoreUsage(codeDir: string): string {
-  const lines = readFileSync(join(codeDir, 'legacy', 'bin', 'proxmox-restore'), 'utf8').split('\n').slice(1);
-  const out: string[] = [];
-  for (const line of lines) {
-    out.push(line.replace(/^# ?/, ''));
-    if (line.startsWith('# Exit codes')) break;
-  }
-  return `${out.join('\n')}\n`;
+  return legacyUsage(codeDir, 'proxmox-restore');
 }
 
 /** usage_error: ERROR and the usage on stderr, exit 2. */
