@@ -14,20 +14,27 @@ import { treeManifest } from '../compare/normalise/tree.js';
 import type { Replacements } from '../compare/normalise/tokens.js';
 import { parseEnvFile } from '../core/state-env.js';
 import type { RunDir } from '../core/run-dir.js';
-import type { StageName } from '../core/stage.js';
+import { STAGES, type StageName } from '../core/stage.js';
+import { mirrorTiers, tierListing } from '../storage/shadow-tiers.js';
 import type { StageRunnerOptions } from './stages.js';
 
 /** Context keys naming places a stage writes to: redirected into the scratch copy. */
 const OUTPUT_KEYS = ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', 'SECONDARY_BACKUP_PATH', 'SECONDARY_LOG_PATH', 'PROMETHEUS_TEXTFILE_DIR'] as const;
 
-export function redirectScratchContext(scratch: RunDir): void {
+export function redirectScratchContext(scratch: RunDir, stage?: StageName): void {
   const context = scratch.readContext();
+  const scratchOf = new Map<string, string>();   // one scratch directory per real one (LOCAL_BACKUP_PATH may be LOCAL_LOG_PATH)
   for (const key of OUTPUT_KEYS) {
     if (!context.has(key)) continue;
+    const real = context.get(key) ?? '';
     // Kept aside for what a stage only reads there (free space, the previous metrics file): SHADOW_ORIG_<KEY>.
-    context.set(`SHADOW_ORIG_${key}`, context.get(key) ?? '');
-    context.set(key, join(scratch.path, 'shadow-out', key.toLowerCase()));
+    context.set(`SHADOW_ORIG_${key}`, real);
+    const copy = scratchOf.get(real) ?? join(scratch.path, 'shadow-out', key.toLowerCase());
+    if (real !== '') scratchOf.set(real, copy);
+    context.set(key, copy);
   }
+  // A storage candidate acts on the tiers as the control found them: mirrored before the control runs.
+  if (stage !== undefined && STAGES[stage].domain === 'storage') mirrorTiers(context, scratch.readState().get('BACKUP_FILE') ?? '');
   // BASE_DIR holds state a stage may change (config/.server_identity): the native side gets a copy of it.
   const base = context.get('BASE_DIR');
   if (base !== undefined && base !== '') {
@@ -78,6 +85,11 @@ async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacem
   files.set('log', normaliseLog(sinceMark(dir.logPath, marks.log), replacements));
   for (const [domain, text] of normaliseState(state, replacements)) files.set(`state.${domain}`, text);
   if (stage === 'backup_collect') files.set('staging', treeManifest(dir.staging));
+  if (STAGES[stage].domain === 'storage') {
+    let listing = tierListing(dir.readContext());
+    for (const [from, to] of replacements) if (from !== '') listing = listing.split(from).join(to);
+    files.set('tiers', listing);
+  }
   const backupFile = state === '' ? undefined : parseEnvFile(state).get('BACKUP_FILE');
   if (backupFile !== undefined && existsSync(backupFile)) {
     files.set('manifest', await archiveManifest(backupFile, { env }));
@@ -91,7 +103,7 @@ async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacem
 function harnessName(name: string): string {
   if (name === 'log') return 'log.txt';
   if (name.startsWith('state.')) return `${name}.env`;
-  if (name === 'manifest' || name === 'staging' || name === 'commands') return `${name}.txt`;
+  if (name === 'manifest' || name === 'staging' || name === 'commands' || name === 'tiers') return `${name}.txt`;
   return `archive.${name}`;
 }
 
@@ -275,8 +287,8 @@ function writeShadowReport(path: string, text: string): void {
  */
 export function shadowHooks(codeDir: string, value: (key: string) => string): NonNullable<StageRunnerOptions['shadow']> {
   return {
-    scratchContext: async (scratch) => {
-      redirectScratchContext(scratch);
+    scratchContext: async (scratch, stage) => {
+      redirectScratchContext(scratch, stage);
     },
     compare: async (stage, real, scratch, inputs) => compareShadow(stage, real, scratch, {
       ...inputs, host: real.readState().get('HOSTNAME') ?? '',
