@@ -4,6 +4,7 @@
 import type { Argv } from 'yargs';
 import type { ExitStatus } from '../core/exit-code.js';
 import { readEnvironment, UsageError, type CliEnvironment } from './environment.js';
+import { handOff } from './launcher-handoff.js';
 import { err } from './output.js';
 
 // Each command loads its module when it runs (issue 21): a run-backup never loads the parity harness, a
@@ -34,7 +35,7 @@ const SIDE_TOOLS = `Side tools (Bash, no node needed; native with cli=ts where b
 
 type SideTool = (environment: CliEnvironment, args: readonly string[]) => Promise<ExitStatus>;
 
-/** The side tools with a native twin (run when the cli flag is ts; bin/switch-mode asks with `resolve-tool`).
+/** The side tools with a native twin (run when the cli flag is ts; main() tells bin/switch-mode in its hand-off).
  * Each takes the legacy tool's options, lines and exit codes, not yargs'. A tool missing here runs in Bash. */
 const NATIVE_TOOLS: Readonly<Record<string, () => Promise<SideTool>>> = {
   'security-check': async () => (await import('./commands/security-check.js')).runSecurityCheck,
@@ -44,10 +45,30 @@ const NATIVE_TOOLS: Readonly<Record<string, () => Promise<SideTool>>> = {
   verify: async () => (await import('./commands/verify.js')).runVerify,
 };
 
+/** Every side tool bin/switch-mode routes through this front end (its `run_side_tool`). */
+const LAUNCHER_TOOLS: ReadonlySet<string> = new Set(['security-check', 'server-id', 'fix-permissions', 'list', 'verify', 'restore']);
+
+/** bin/switch-mode's one node start for a side tool (issue 21): decide the side and write it to the hand-off file.
+ * Quiet, and bash on any error (an invalid BASE_DIR or flags.json): under bash the legacy tool owns stderr and
+ * reports such faults itself; rollback never depends on this decision. */
+async function toolHandOff(native: boolean): Promise<'ts' | 'bash'> {
+  let side: 'ts' | 'bash' = 'bash';
+  try {
+    side = await (await flagCommands()).toolSide(readEnvironment(), native);
+  } catch {
+    side = 'bash';
+  }
+  handOff(process.env, side);
+  return side;
+}
+
 async function main(argv: string[]): Promise<ExitStatus> {
   const tool = NATIVE_TOOLS[argv[0] ?? ''];
   if (argv[0] === 'resolve-tool') {
     return (await flagCommands()).runResolveTool(readEnvironment(), NATIVE_TOOLS[argv[1] ?? ''] !== undefined);
+  }
+  if (LAUNCHER_TOOLS.has(argv[0] ?? '') && (process.env.PBK_LAUNCHER_HANDOFF ?? '') !== '') {
+    if (await toolHandOff(tool !== undefined) === 'bash') return 0;
   }
   if (tool !== undefined) {
     try {

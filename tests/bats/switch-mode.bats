@@ -47,12 +47,15 @@ archive_made() {
   archive_made
 }
 
-# counting_node DIR: a `node` first on PATH that counts its starts in DIR/starts, then runs the real one.
+# counting_node DIR: a `node` first on PATH that counts its starts in DIR/starts, runs the real one and appends
+# its exit code to DIR/exits (a side tool's own code there proves node ran the tool, 0 that it handed it back).
 counting_node() {
   local dir="$1" real
   real="$(command -v node)"
   mkdir -p "${dir}/bin"
-  printf '#!/bin/sh\necho start >> "%s/starts"\nexec "%s" "$@"\n' "$dir" "$real" > "${dir}/bin/node"
+  # shellcheck disable=SC2016 # $@ and $rc belong to the wrapper
+  printf '#!/bin/sh\necho start >> "%s/starts"\n"%s" "$@"\nrc=$?\necho "$rc" >> "%s/exits"\nexit "$rc"\n' \
+    "$dir" "$real" "$dir" > "${dir}/bin/node"
   chmod +x "${dir}/bin/node"
 }
 
@@ -74,6 +77,57 @@ counting_node() {
   [[ "$output" == *"[SUCCESS] Backup process completed with exit code: 0"* ]]
   [ "$(wc -l < "${BATS_TEST_TMPDIR}/count/starts")" -eq 1 ]
   [ -z "$(find "$TMPDIR" -maxdepth 1 -name 'switch-mode-handoff.*')" ]   # the hand-off file is removed
+}
+
+@test "a side tool starts node once: cli=ts runs it in that node, cli=bash hands the legacy tool back" {
+  counting_node "${BATS_TEST_TMPDIR}/count"
+  mkdir -p "${BATS_TEST_TMPDIR}/tmp" "${BASE_DIR}/config"
+  printf 'garbage\n' > "${BASE_DIR}/config/.server_identity"   # validate: exit 2, corrupt
+  PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" TMPDIR="${BATS_TEST_TMPDIR}/tmp" run -2 --separate-stderr "$SWITCH_MODE" server-id validate
+  [[ "$output" == "corrupt: ${BASE_DIR}/config/.server_identity" ]]
+  [ "$(cat "${BATS_TEST_TMPDIR}/count/starts")" = start ]
+  [ "$(cat "${BATS_TEST_TMPDIR}/count/exits")" = 0 ]   # one start, which exited at once: the legacy tool answered
+  run -0 "$SWITCH_MODE" set cli ts
+  rm -f "${BATS_TEST_TMPDIR}/count/starts" "${BATS_TEST_TMPDIR}/count/exits"
+  PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" TMPDIR="${BATS_TEST_TMPDIR}/tmp" run -2 --separate-stderr "$SWITCH_MODE" server-id validate
+  [[ "$output" == "corrupt: ${BASE_DIR}/config/.server_identity" ]]
+  [ "$(cat "${BATS_TEST_TMPDIR}/count/exits")" = 2 ]   # one start, and the tool's exit code is that node's
+  rm -f "${BATS_TEST_TMPDIR}/count/starts" "${BATS_TEST_TMPDIR}/count/exits"
+  # restore has no native twin: bash whatever the flag, still one start
+  PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" TMPDIR="${BATS_TEST_TMPDIR}/tmp" run -0 --separate-stderr "$SWITCH_MODE" restore --help
+  [[ "$output" == *"Usage: proxmox-restore"* ]]
+  [ "$(cat "${BATS_TEST_TMPDIR}/count/exits")" = 0 ]
+  [ -z "$(find "${BATS_TEST_TMPDIR}/tmp" -maxdepth 1 -name 'switch-mode-handoff.*')" ]
+}
+
+@test "a side tool without node, or with a front end that cannot start, runs the legacy tool" {
+  run -0 "$SWITCH_MODE" set cli ts
+  PATH="$(path_without_node)" run -0 --separate-stderr "$SWITCH_MODE" server-id show
+  [[ "$output" == *"[INFO] Server ID generated"* ]]
+  [ -z "$stderr" ]   # silent: a bash install never notices node
+  mkdir -p "${BATS_TEST_TMPDIR}/fakebin"
+  printf '#!/bin/sh\nexit 70\n' > "${BATS_TEST_TMPDIR}/fakebin/node"
+  chmod +x "${BATS_TEST_TMPDIR}/fakebin/node"
+  printf 'garbage\n' > "${BASE_DIR}/config/.server_identity"
+  PATH="${BATS_TEST_TMPDIR}/fakebin:${PATH}" run -2 --separate-stderr "$SWITCH_MODE" server-id validate
+  [[ "$stderr" == "switch-mode: TypeScript front end failed to start; running the legacy tool" ]]
+  [[ "$output" == "corrupt: ${BASE_DIR}/config/.server_identity" ]]
+}
+
+@test "cli=bash hands a side tool its arguments, stdin, terminal and exit code; cli=ts the terminal" {
+  run -2 --separate-stderr "$SWITCH_MODE" server-id reset 'two  words' --yes
+  [[ "$stderr" == "Unknown argument: two  words"$'\n'"Usage: server-id show | validate | reset [--yes]"* ]]
+  run -2 --separate-stderr "$SWITCH_MODE" server-id reset < /dev/null   # not a terminal: needs --yes
+  [[ "$stderr" == *"reset needs --yes when not running on a terminal"* ]]
+  run -1 --separate-stderr "$SWITCH_MODE" server-id validate   # missing: exit 1
+  run -0 "$SWITCH_MODE" server-id show
+  # on a terminal the legacy tool asks, and reads the answer from it
+  run -0 script -qec "'${SWITCH_MODE}' server-id reset" /dev/null <<< 'n'
+  [[ "$output" == *"Regenerate the server ID?"*"Cancelled"* ]]
+  # and with cli=ts the native tool, run by the backgrounded front end, has the terminal too
+  run -0 "$SWITCH_MODE" set cli ts
+  run -0 script -qec "'${SWITCH_MODE}' server-id reset" /dev/null <<< 'n'
+  [[ "$output" == *"Regenerate the server ID?"*"Cancelled"* ]]
 }
 
 @test "dry-run through switch-mode writes no archive" {

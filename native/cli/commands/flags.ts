@@ -25,9 +25,10 @@ export function parseFlagOverrides(items: readonly string[]): Partial<Record<Dom
   return result;
 }
 
-export async function resolveAll(environment: CliEnvironment, cli: Partial<Record<DomainName, FlagValue>>) {
+/** quiet: no warning for an invalid flags.json (a side tool's decision: under bash its stderr is the legacy tool's). */
+export async function resolveAll(environment: CliEnvironment, cli: Partial<Record<DomainName, FlagValue>>, quiet = false) {
   const flags = readFlagsFile(flagsPathOf(environment));
-  if (!flags.ok && !flags.missing) {
+  if (!flags.ok && !flags.missing && !quiet) {
     err(`WARNING: flags.json is invalid (${flags.reason}); running every domain in bash`);
   }
   const identity = await nodeIdentity(environment.baseDir);
@@ -60,13 +61,19 @@ export async function runResolve(environment: CliEnvironment, domain: string,
   return 0;
 }
 
-/** `resolve-tool TOOL` (bin/switch-mode): ts when the cli flag resolves to ts and the tool has a native twin. */
+/** Which side runs a side tool: ts when the tool has a native twin and the cli flag resolves to ts, else bash.
+ * The launcher's question (main.ts answers it in the hand-off file before running the tool, or `resolve-tool`). */
+export async function toolSide(environment: CliEnvironment, native: boolean): Promise<'ts' | 'bash'> {
+  if (!native) return 'bash';
+  const { resolutions } = await resolveAll(environment, {}, true);
+  const cli = resolutions.find((r) => r.domain === 'cli')?.value ?? 'bash';
+  return effectiveImplementation('cli', cli).value === 'ts' ? 'ts' : 'bash';
+}
+
+/** `resolve-tool TOOL` (the parity harness's tool runs): prints what bin/switch-mode runs for TOOL, ts or bash. */
 export async function runResolveTool(environment: CliEnvironment, native: boolean): Promise<ExitStatus> {
-  if (!native) {
-    out('bash');
-    return 0;
-  }
-  return runResolve(environment, 'cli', {});
+  out(await toolSide(environment, native));
+  return 0;
 }
 
 export async function runSet(environment: CliEnvironment, domain: string, value: string): Promise<ExitStatus> {

@@ -1,12 +1,12 @@
 // `switch-mode run-backup`: resolve the orchestrator flag and hand the run to that implementation.
 // With the orchestrator on bash (or its native twin not built), the legacy pipeline runs the whole backup.
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ExitStatus } from '../../core/exit-code.js';
 import { asExitStatus } from '../../core/exit-code.js';
 import type { DomainName, FlagValue } from '../../switch/flags.js';
 import { effectiveImplementation } from '../../switch/native-domains.js';
 import type { CliEnvironment } from '../environment.js';
+import { handOff } from '../launcher-handoff.js';
 import { err } from '../output.js';
 import { resolveAll } from './flags.js';
 
@@ -36,20 +36,6 @@ export function hostEnvironment(env: Readonly<Record<string, string | undefined>
   return { ...env, SYSTEM_ROOT_PREFIX: join(dir, 'root'), PATH: `${join(dir, 'bin')}:${env.PATH ?? ''}` };
 }
 
-/**
- * Tells bin/switch-mode which side runs this backup (PBK_LAUNCHER_HANDOFF names the file it reads): `ts`, this
- * process runs it; `bash`, the launcher runs the legacy pipeline itself once this process has exited, so node
- * starts once per run and never stays resident under a bash run. No file (this process died before deciding):
- * the launcher runs the legacy pipeline, as it did when `resolve` failed.
- */
-function handOff(environment: CliEnvironment, side: 'ts' | 'bash'): boolean {
-  const file = environment.env.PBK_LAUNCHER_HANDOFF ?? '';
-  if (file === '') return false;
-  writeFileSync(file, `${side}\n`);
-  delete process.env.PBK_LAUNCHER_HANDOFF;   // the launcher's business only: no stage or child sees it
-  return true;
-}
-
 export async function runBackup(environment: CliEnvironment, args: RunBackupArgs,
   cli: Partial<Record<DomainName, FlagValue>>): Promise<ExitStatus> {
   const { flags, resolutions } = await resolveAll(environment, cli);
@@ -58,7 +44,7 @@ export async function runBackup(environment: CliEnvironment, args: RunBackupArgs
   if (effective.note !== undefined) err(`INFO: orchestrator flag is ${valueOf('orchestrator')}: ${effective.note}`);
   if (effective.value === 'ts') {
     const [{ Orchestrator }, { NATIVE_STAGES }] = await Promise.all([import('../../switch/orchestrator.js'), import('../../registry.js')]);
-    handOff(environment, 'ts');
+    handOff(environment.env, 'ts');
     const orchestrator = new Orchestrator({
       codeDir: environment.codeDir, baseDir: environment.baseDir, env: hostEnvironment(environment.env, args.host), clock: environment.clock,
       configPath: args.config, dryRun: args.dryRun === true, checkOnly: args.checkOnly === true,
@@ -70,7 +56,7 @@ export async function runBackup(environment: CliEnvironment, args: RunBackupArgs
     });
     return orchestrator.run();
   }
-  if (handOff(environment, 'bash')) return 0;
+  if (handOff(environment.env, 'bash')) return 0;
   const legacy = join(environment.codeDir, 'legacy', 'bin', 'proxmox-backup');
   const { execa } = await import('execa');
   const result = await execa(legacy, legacyArgv(args), {
