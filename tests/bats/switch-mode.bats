@@ -98,6 +98,14 @@ counting_node() {
   [[ "$output" == *"Usage: proxmox-restore"* ]]
   [ "$(cat "${BATS_TEST_TMPDIR}/count/exits")" = 0 ]
   [ -z "$(find "${BATS_TEST_TMPDIR}/tmp" -maxdepth 1 -name 'switch-mode-handoff.*')" ]
+  # a node rule for cli is this node's (the only case where the decision asks for the node's names)
+  printf '{"version":1,"defaults":{"cli":"bash"},"nodes":{"%s":{"cli":"ts"}}}\n' "$(hostname | cut -d. -f1)" \
+    > "${BASE_DIR}/flags.json"
+  run -0 "$SWITCH_MODE" resolve-tool server-id
+  [ "$output" = ts ]
+  rm -f "${BATS_TEST_TMPDIR}/count/starts" "${BATS_TEST_TMPDIR}/count/exits"
+  PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" run -2 --separate-stderr "$SWITCH_MODE" server-id validate
+  [ "$(cat "${BATS_TEST_TMPDIR}/count/exits")" = 2 ]
 }
 
 @test "a side tool without node, or with a front end that cannot start, runs the legacy tool" {

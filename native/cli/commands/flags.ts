@@ -25,10 +25,9 @@ export function parseFlagOverrides(items: readonly string[]): Partial<Record<Dom
   return result;
 }
 
-/** quiet: no warning for an invalid flags.json (a side tool's decision: under bash its stderr is the legacy tool's). */
-export async function resolveAll(environment: CliEnvironment, cli: Partial<Record<DomainName, FlagValue>>, quiet = false) {
+export async function resolveAll(environment: CliEnvironment, cli: Partial<Record<DomainName, FlagValue>>) {
   const flags = readFlagsFile(flagsPathOf(environment));
-  if (!flags.ok && !flags.missing && !quiet) {
+  if (!flags.ok && !flags.missing) {
     err(`WARNING: flags.json is invalid (${flags.reason}); running every domain in bash`);
   }
   const identity = await nodeIdentity(environment.baseDir);
@@ -65,9 +64,15 @@ export async function runResolve(environment: CliEnvironment, domain: string,
  * The launcher's question (main.ts answers it in the hand-off file before running the tool, or `resolve-tool`). */
 export async function toolSide(environment: CliEnvironment, native: boolean): Promise<'ts' | 'bash'> {
   if (!native) return 'bash';
-  const { resolutions } = await resolveAll(environment, {}, true);
-  const cli = resolutions.find((r) => r.domain === 'cli')?.value ?? 'bash';
-  return effectiveImplementation('cli', cli).value === 'ts' ? 'ts' : 'bash';
+  // Quiet: under bash the legacy tool owns stderr. Absent or invalid flags.json: every domain bash.
+  const flags = readFlagsFile(flagsPathOf(environment));
+  if (!flags.ok) return 'bash';
+  const { matrix } = flags;
+  // The node's identity (two `hostname` calls) matters only to a canary or node rule for cli.
+  const byNode = matrix.canary.cli !== undefined || Object.values(matrix.nodes).some((rules) => rules.cli !== undefined);
+  const cli = byNode ? resolveFlags(matrix, await nodeIdentity(environment.baseDir)).find((r) => r.domain === 'cli')?.value
+    : matrix.defaults.cli;
+  return effectiveImplementation('cli', cli ?? 'bash').value === 'ts' ? 'ts' : 'bash';
 }
 
 /** `resolve-tool TOOL` (the parity harness's tool runs): prints what bin/switch-mode runs for TOOL, ts or bash. */
