@@ -14,7 +14,10 @@ import { NATIVE_BACKUP_STAGES } from '../../native/backup/index.js';
 import { securityGate } from '../../native/security/gate.js';
 import type { Implementation, NativeStage, NativeStageContext, StageName } from '../../native/switch/stages.js';
 import { backupCollect } from '../../native/backup/collect/index.js';
-import { archiveIn, EXPECTED_EXIT, hostEnv, HOSTS, logOf, makeSandbox, REPO, runLegacy, tarList, type Sandbox } from '../legacy/run.js';
+import { NATIVE_METRICS_STAGES } from '../../native/metrics/index.js';
+import { NATIVE_NOTIFY_STAGES } from '../../native/notify/index.js';
+import { fakeSendmail, startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
+import { appendConfig, archiveIn, EXPECTED_EXIT, hostEnv, HOSTS, logOf, makeSandbox, REPO, runLegacy, tarList, type Sandbox } from '../legacy/run.js';
 
 const savedUmask = process.umask();
 const savedTz = process.env.TZ;
@@ -124,18 +127,41 @@ function switchMode(host: string, sandbox: Sandbox, flags: string[]) {
   });
 }
 
-describe('the native backup stages and security gate in shadow on every fixture host', () => {
-  it.each(HOSTS)('%s: gate, detect, compressor choice and verify agree with bash', async (host) => {
-    const sandbox = makeSandbox();
-    const run = await runNative(host, sandbox, { natives: { ...NATIVE_BACKUP_STAGES, security_gate: securityGate }, flags: { backup: 'shadow', security: 'shadow' } });
+// Every domain with native stages in shadow at once, one whole run per host (each domain's comparison is its own:
+// bash's result is what the run goes on with). notify and metrics (notify.md §10.31): bash delivers for real, the
+// native twins render on a scratch copy and send nothing, so the sinks see exactly one set of requests.
+const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
+let sinks: HttpSink[] = [];
+afterEach(async () => {
+  await Promise.all(sinks.map((s) => s.close()));
+  sinks = [];
+});
+
+describe('the native backup, security, notify and metrics stages in shadow on every fixture host', () => {
+  it.each(HOSTS)('%s: gate, detect, compressor choice, verify, notifications and metrics agree with bash; one set of requests', async (host) => {
+    const sink = await startHttpSink([TELEGRAM_OK]);
+    sinks.push(sink);
+    const sandbox = makeSandbox({
+      PROMETHEUS_ENABLED: 'true', PROMETHEUS_TEXTFILE_DIR: '${BASE_DIR}/metrics',
+      TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_CHAT_ID: '-100123', TELEGRAM_API_BASE: sink.base,
+      EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com',
+      WEBHOOK_ENABLED: 'true', WEBHOOK_URLS: `${sink.base}/hook`, ENABLE_LOG_MANAGEMENT: 'true',
+    });
+    appendConfig(sandbox, { SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) });
+    const run = await runNative(host, sandbox, {
+      natives: { ...NATIVE_BACKUP_STAGES, security_gate: securityGate, ...NATIVE_NOTIFY_STAGES, ...NATIVE_METRICS_STAGES },
+      flags: { backup: 'shadow', security: 'shadow', notify: 'shadow', metrics: 'shadow' },
+    });
     expect(run.stdout).not.toContain('parity:');
     expect(run.status).toBe(EXPECTED_EXIT[host]);   // bash's outcome
     expect(readdirSync(sandbox.backupDir).filter((n) => !n.endsWith('.sha256') && !n.endsWith('.metadata'))).toHaveLength(1);
-    expect(run.state.get('SHADOW_BACKUP')).toBe('1');
-    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
     // the gate's candidate checked the real installation (not the scratch copy of config/) with the live probes replayed
-    expect(run.state.get('SHADOW_SECURITY')).toBe('1');
-    expect(run.state.get('PARITY_MISMATCHES_SECURITY')).toBeUndefined();
+    for (const domain of ['BACKUP', 'SECURITY', 'NOTIFY', 'METRICS']) {
+      expect(run.state.get(`SHADOW_${domain}`), domain).toBe('1');
+      expect(run.state.get(`PARITY_MISMATCHES_${domain}`), domain).toBeUndefined();
+    }
+    expect(sink.requests.map((r) => r.url.replace(TOKEN, '***'))).toEqual(['/bot***/sendMessage', '/hook']);
+    expect(readFileSync(join(sandbox.baseDir, 'sendmail.log'), 'utf8').match(/^argv: /gm)).toHaveLength(1);
   });
 
   it('a gate candidate that finds one issue more is a parity mismatch, and the run keeps bash\'s outcome', async () => {
