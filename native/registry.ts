@@ -7,11 +7,13 @@ import { STAGES, type DomainName, type NativeStages, type StageName } from './co
 import { NATIVE_METRICS_STAGES } from './metrics/index.js';
 import { NATIVE_NOTIFY_STAGES } from './notify/index.js';
 import { NATIVE_SECURITY_STAGES } from './security/index.js';
+import { NATIVE_STORAGE_STAGES } from './storage/index.js';
 
 /** Each domain's native stages the orchestrator runs in-process (a new domain: one line here). */
 export const NATIVE_STAGES_BY_DOMAIN: Readonly<Partial<Record<DomainName, NativeStages>>> = {
   security: NATIVE_SECURITY_STAGES,
   backup: NATIVE_BACKUP_STAGES,
+  storage: NATIVE_STORAGE_STAGES,
   notify: NATIVE_NOTIFY_STAGES,
   metrics: NATIVE_METRICS_STAGES,
 };

@@ -144,13 +144,18 @@ storage_set_names() {
   printf '%s\n' "${name}.sha256" "${name}.metadata" "$name"
 }
 
-# storage_copy_file SRC DIR: DIR/<name>.tmp, fsync, rename, 0600 (§2 step 2).
+# storage_copy_file SRC DIR: DIR/<name>.tmp, fsync, rename, 0600 (§2 step 2); on failure the temp file is removed
+# (a full disk left a partial <name>.tmp in the secondary log dir on every run).
 storage_copy_file() {
   local src="$1" dir="$2" name="${1##*/}"
-  cp -- "$src" "${dir}/${name}.tmp" 2> "${RUN_DIR}/copy.err" \
-    && chmod 0600 -- "${dir}/${name}.tmp" \
+  if cp -- "$src" "${dir}/${name}.tmp" 2> "${RUN_DIR}/copy.err" \
+    && chmod 0600 -- "${dir}/${name}.tmp" 2>> "${RUN_DIR}/copy.err" \
     && sync -- "${dir}/${name}.tmp" 2>> "${RUN_DIR}/copy.err" \
-    && mv -f -- "${dir}/${name}.tmp" "${dir}/${name}" 2>> "${RUN_DIR}/copy.err"
+    && mv -f -- "${dir}/${name}.tmp" "${dir}/${name}" 2>> "${RUN_DIR}/copy.err"; then
+    return 0
+  fi
+  rm -f -- "${dir}/${name}.tmp"
+  return 1
 }
 
 storage_secondary_copy() {
@@ -166,7 +171,6 @@ storage_secondary_copy() {
   fi
   while IFS= read -r file; do
     if ! storage_copy_file "${LOCAL_BACKUP_PATH}/${file}" "$dir"; then
-      rm -f -- "${dir}/${file}.tmp"
       storage_delete_local_set "$dir" "$name" quiet
       storage_warn "Secondary copy failed for ${name}: $(storage_reason "$(< "${RUN_DIR}/copy.err")")"
       state_set STATUS_SECONDARY error

@@ -123,9 +123,10 @@ export class PermissionFixer {
 
   /**
    * R2 (security.md §7.3) on one configured directory: absent → F6; a symlink → left alone; protected → F4 and
-   * only its host files; F5 ends it. Paths are shown as configured (`<dir>/<name>`).
+   * only its host files; F5 ends it. Paths are shown as configured (`<dir>/<name>`). With `filesOnly` the directory
+   * itself is left as it is (the run's log copy made after the permission step, storage_permissions_in).
    */
-  backupDir(dir: string, fqdn: string, types: readonly string[], owner: Owner | null): void {
+  backupDir(dir: string, fqdn: string, types: readonly string[], owner: Owner | null, filesOnly = false): void {
     let isDir = false;
     try {
       isDir = statSync(dir).isDirectory();
@@ -144,7 +145,23 @@ export class PermissionFixer {
       if (child !== undefined) children.push(child);
     }
     const plan = planBackupDir({ dir: self, realPath: realpathSync(dir), children }, fqdn, types, owner);
-    if (plan.protected) this.log.info(`Protected system directory left unchanged: ${esc(dir)}`);
-    for (const change of plan.changes) if (!this.apply(change, dir)) return;
+    if (plan.protected && !filesOnly) this.log.info(`Protected system directory left unchanged: ${esc(dir)}`);
+    for (const change of plan.changes) {
+      if (filesOnly && change.path === self.path) continue;
+      if (!this.apply(change, dir)) return;
+    }
   }
+}
+
+/** A directory, not a symlink to one (`[[ -d DIR && ! -L DIR ]]`). */
+export function isRealDirectory(path: string): boolean {
+  return lstatEntry(B(path))?.kind === 'dir';
+}
+
+/** Field 3 of `getent DATABASE KEY`, or undefined when the name does not resolve (as legacy asks: NSS included). */
+export async function getentId(database: 'passwd' | 'group', key: string,
+  run: (argv: readonly string[]) => Promise<{ readonly exitCode: number | null | undefined; readonly stdout: string }>): Promise<number | undefined> {
+  const result = await run(['getent', database, key]);
+  const id = result.exitCode === 0 ? result.stdout.split('\n')[0]?.split(':')[2] : undefined;
+  return id !== undefined && /^\d+$/.test(id) ? Number(id) : undefined;
 }

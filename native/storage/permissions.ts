@@ -187,18 +187,8 @@ export function planBackupDir(input: BackupDirInput, fqdn: string, types: readon
 /** The errors that end work on an R2 directory with F5: the filesystem takes no owners or modes there. */
 export const UNSUPPORTED_CODES: ReadonlySet<string> = new Set(['EPERM', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EROFS']);
 
-const STRERROR: Readonly<Record<string, string>> = {
-  EPERM: 'Operation not permitted', EACCES: 'Permission denied', EROFS: 'Read-only file system',
-  EINVAL: 'Invalid argument', ENOTSUP: 'Operation not supported', EOPNOTSUPP: 'Operation not supported',
-  ENOENT: 'No such file or directory', ENOTDIR: 'Not a directory', EIO: 'Input/output error',
-  ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long', ENOSPC: 'No space left on device',
-  EDQUOT: 'Disk quota exceeded', ESTALE: 'Stale file handle',
-};
-
 /** F2's `<reason>`: glibc's strerror text for an errno code, as chown and chmod end their message. */
-export function strerror(code: string | undefined): string {
-  return (code !== undefined ? STRERROR[code] : undefined) ?? 'unknown error';
-}
+export { strerror } from '../core/coreutils.js';
 
 // ---- the lines (security.md F1) ----
 

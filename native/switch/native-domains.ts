@@ -1,10 +1,11 @@
 // Which domains have a native implementation in this build (backup: some stages; the others run through their
-// shims, native/backup/index.ts; security: the gate, native/security/index.ts;
-// cli: the side tools security-check, server-id, fix-permissions, list and verify; restore is still Bash). A flag set to ts or shadow for a domain
+// shims, native/backup/index.ts; security: the gate, native/security/index.ts; storage: its three stages,
+// native/storage/index.ts; cli: the side tools security-check, server-id, fix-permissions, list and verify; restore
+// is still Bash). A flag set to ts or shadow for a domain
 // not listed here runs bash, and `switch-mode status` says so: a flag never makes a backup vanish.
 import type { DomainName, FlagValue } from './flags.js';
 
-export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['cli', 'orchestrator', 'security', 'backup', 'notify', 'metrics']);
+export const NATIVE_DOMAINS: ReadonlySet<DomainName> = new Set<DomainName>(['cli', 'orchestrator', 'security', 'backup', 'storage', 'notify', 'metrics']);
 
 export interface Effective {
   readonly value: 'bash' | 'ts' | 'shadow';

@@ -7,18 +7,11 @@ import type { ExitStatus } from '../../core/exit-code.js';
 import type { RunLog } from '../../core/log.js';
 import { detectNames } from '../../backup/detect.js';
 import { BACKUP_TYPES, type Owner } from '../../storage/permissions.js';
-import { PermissionFixer } from '../../storage/permissions-fs.js';
+import { getentId, PermissionFixer } from '../../storage/permissions-fs.js';
 import type { CliEnvironment } from '../environment.js';
 import { answerUsage, openTool, parseToolArgs, underRunLock } from '../side-tool.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** Field 3 of `getent DATABASE KEY`, or undefined when the name does not resolve (as legacy asks: NSS included). */
-async function getentId(database: 'passwd' | 'group', key: string, env: Env): Promise<number | undefined> {
-  const result = await execCommand(['getent', database, key], { timeoutMs: 10_000, env });
-  const id = result.exitCode === 0 ? result.stdout.split('\n')[0]?.split(':')[2] : undefined;
-  return id !== undefined && /^\d+$/.test(id) ? Number(id) : undefined;
-}
 
 export async function runFixPermissions(environment: CliEnvironment, args: readonly string[]): Promise<ExitStatus> {
   let dryRun = false;
@@ -52,10 +45,11 @@ async function fixBackupPaths(fixer: PermissionFixer, value: (key: string) => st
     log.skip('Backup and log path permissions not managed (SET_BACKUP_PERMISSIONS=false)');
     return;
   }
+  const run = (argv: readonly string[]): ReturnType<typeof execCommand> => execCommand(argv, { timeoutMs: 10_000, env });
   const user = value('BACKUP_USER');
   const group = value('BACKUP_GROUP');
-  const uid = await getentId('passwd', user, env);
-  const gid = uid === undefined ? undefined : await getentId('group', group, env);
+  const uid = await getentId('passwd', user, run);
+  const gid = uid === undefined ? undefined : await getentId('group', group, run);
   if (uid === undefined || gid === undefined) {
     log.warning(`Backup user '${esc(user)}' or group '${esc(group)}' not found; backup and log paths left unchanged`);
     fixer.problems += 1;
