@@ -1,7 +1,8 @@
 // Usage: node dist/native/tools/bench.js [--quick] [--json FILE]      (make bench, make bench-quick)
-// Summary: The backup domain and its archive phase, bash vs ts, beside the limits the machine allows (what
-// `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree): wall time and peak RSS of
-// each side, as a table on stdout and as JSON (default .bench/bench.json). See BENCHMARKS.md.
+// Summary: The backup domain, its archive phase and the storage phase, bash vs ts, beside the limits the machine
+// allows (what `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree; cp, rclone copyto
+// and sha256sum of the same archive set): wall time and peak RSS of each side, as a table on stdout and as JSON
+// (default .bench/bench.json). See BENCHMARKS.md.
 //
 // The report is a list of sections (SECTIONS below): each measures something and returns rows; adding one is a
 // function and a line in that list. Every measured command is one process tree timed by GNU time (%e wall, %M
@@ -9,12 +10,17 @@
 //
 // Sections: `domain` runs collect → archive → verify on a run directory prepared by one legacy `--check-only`
 // run (its context and detection state); `archive` collects once, then times the archive stage alone on that
-// staging tree (bash, ts) and the limit pipelines on the same tree. --quick (under 3 minutes once the generated
-// hosts exist): one run of the domain on pve-cluster with latencies, the archive phase on 20k and 80k files.
+// staging tree (bash, ts) and the limit pipelines on the same tree; `storage` times storage_check_tiers +
+// storage_run with the three tiers (a 1 GiB archive set, a secondary directory, an rclone WebDAV server on loopback)
+// beside cp + sync, rclone copyto and sha256sum of the same files. --quick (under 3 minutes once the generated
+// hosts exist): one run of the domain on pve-cluster with latencies, the archive phase on 20k and 80k files, the
+// storage phase with a 256 MiB archive.
 // Environment knobs: BENCH_RUNS (default 3, quick 1; the median is shown), BENCH_BIG_RUNS (default 1),
 // BENCH_TMP (default /dev/shm), BENCH_BIG_DIR (default .bench/big, made by parity/hosts/make-big when missing),
 // BENCH_HOSTS (domain hosts, default "pve-cluster-latency big-tenth big"), BENCH_COMPRESSION (default zstd:3),
-// BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6").
+// BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6"),
+// BENCH_STORAGE_MIB (the storage section's archive, default 1024, quick 256), BENCH_NODE_ARGS (node options for
+// the ts side, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync, chmodSync, copyFileSync } from 'node:fs';
@@ -139,7 +145,7 @@ const BASH_STAGES = 'for s in "${@:2}"; do st=0; "$0/shims/$s" "$1" || st=$?; [ 
 function stagesArgv(impl: 'bash' | 'ts', dir: string, stages: readonly string[]): string[] {
   return impl === 'bash'
     ? ['bash', '-c', BASH_STAGES, REPO, dir, ...stages]
-    : [process.execPath, join(REPO, 'dist', 'native', 'tools', 'run-stages.js'), dir, ...stages];
+    : [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), join(REPO, 'dist', 'native', 'tools', 'run-stages.js'), dir, ...stages];
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
@@ -397,6 +403,7 @@ const storageSection: BenchSection = {
         serve();
       };
       const stages = ['storage_check_tiers', 'storage_run'];
+      const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
       const stateLines = [['BACKUP_FILE', archive], ['STATUS_ARCHIVE', '0'], ['STATUS_VERIFY', '0'], ['ARCHIVE_SIZE', String(bytes)]]
         .map(([k, v]) => formatEnvLine(k ?? '', v ?? '')).join('');
       /** Each side: its argv, and the run directory of a stage side. */
@@ -406,6 +413,8 @@ const storageSection: BenchSection = {
         'cp + sync': () => ({ argv: ['bash', '-c', 'cp -- "${@:2}" "$1"/ && cd "$1" && sync -- *', 'bash', limitSecondary, ...files] }),
         'rclone copyto': () => ({ argv: ['bash', '-c', 'for f in "$@"; do rclone copyto "$f" "cloud:/limit/${f##*/}" || exit 2; done', 'bash', ...files] }),
         sha256sum: () => ({ argv: ['sha256sum', '--', archive] }),
+        // OpenSSL's SHA-256 (with the CPU's SHA extensions where it has them), which node's crypto uses too.
+        ...(hasOpenssl ? { 'openssl sha256': () => ({ argv: ['openssl', 'dgst', '-sha256', archive] }) } : {}),
       };
       const results: Record<string, Measure[]> = {};
       for (let i = 0; i < runs; i += 1) {
@@ -427,9 +436,11 @@ const storageSection: BenchSection = {
       }
       const host = `pve-single ${mib} MiB`;
       const sideRows = Object.entries(results).map(([side, measures]) => row('storage', host, 'zstd', side, measures));
-      // The serial floor: one copy, one upload, two hashes of the archive (the copy check and the consistency check).
+      // The serial floor: one copy, one upload, two hashes of the archive (the copy check and the consistency
+      // check), each by the faster of sha256sum and openssl.
       const part = (side: string): BenchRow | undefined => sideRows.find((r) => r.side === side);
-      const parts = [part('cp + sync'), part('rclone copyto'), part('sha256sum'), part('sha256sum')];
+      const hashes = [part('sha256sum'), part('openssl sha256')].filter((r) => r !== undefined).sort((a, b) => a.wallSeconds - b.wallSeconds);
+      const parts = [part('cp + sync'), part('rclone copyto'), hashes[0], hashes[0]];
       const floor: BenchRow = {
         section: 'storage', host, compression: 'zstd', side: 'limits, serial', runs,
         wallSeconds: Number(parts.reduce((sum, r) => sum + (r?.wallSeconds ?? NaN), 0).toFixed(2)),
