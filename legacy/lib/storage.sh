@@ -21,17 +21,49 @@ storage_remote() {
 }
 
 # storage_rclone TIMEOUT ARGS...: rclone with RCLONE_FLAGS and the step's timeouts; stderr in STORAGE_ERR and, for
-# callers that ran it in a command substitution (where STORAGE_ERR is lost), in storage_last_error.
+# callers that ran it in a command substitution (where STORAGE_ERR is lost), in storage_last_error. With
+# PBK_RCLONE_RECORD_DIR set (the control of a storage shadow run) each call is recorded there for the candidate.
 storage_rclone() {
   local limit="$1" err status=0
   shift
-  local -a flags=()
+  local -a flags=() argv=()
   read -r -a flags <<< "${RCLONE_FLAGS:-}"
+  argv=(rclone "$@" "${flags[@]}" --timeout "${limit}s" --contimeout "${limit}s")
   err="$(mktemp "${RUN_DIR}/rclone.XXXXXX")"
-  timeout -k 5 "$(( limit + 5 ))" rclone "$@" "${flags[@]}" --timeout "${limit}s" --contimeout "${limit}s" \
-    < /dev/null 2> "$err" || status=$?
+  if [[ -n "${PBK_RCLONE_RECORD_DIR:-}" ]]; then
+    storage_rclone_record "$limit" "$err" "${argv[@]}" || status=$?
+  else
+    timeout -k 5 "$(( limit + 5 ))" "${argv[@]}" < /dev/null 2> "$err" || status=$?
+  fi
   STORAGE_ERR="$(< "$err")"
   mv -f -- "$err" "${RUN_DIR}/rclone.last.err"
+  return "$status"
+}
+
+# storage_rclone_key_args ARGV...: the argv as a shadow recording keys it, NUL-terminated: a local path (an
+# argument starting with /) as <local>/NAME, since the candidate's tiers are a scratch copy of the real ones.
+storage_rclone_key_args() {
+  local arg
+  for arg in "$@"; do
+    if [[ "$arg" == /* ]]; then printf '%s\0' "<local>/${arg##*/}"; else printf '%s\0' "$arg"; fi
+  done
+}
+
+# storage_rclone_record LIMIT ERR ARGV...: ARGV run as storage_rclone runs it, its stdout, stderr and status also
+# kept in PBK_RCLONE_RECORD_DIR/KEY/N/ (the layout of core_host_run's recordings, native/core/host-record.ts).
+storage_rclone_record() {
+  local limit="$1" err="$2" key dir n=1 status=0
+  shift 2
+  key="$(storage_rclone_key_args "$@" | sha256sum)"
+  dir="${PBK_RCLONE_RECORD_DIR}/${key%% *}"
+  mkdir -p -- "$dir" || return 70
+  [[ -e "${dir}/argv" ]] || storage_rclone_key_args "$@" > "${dir}/argv"
+  while [[ -e "${dir}/${n}" ]]; do n=$(( n + 1 )); done
+  mkdir -m 0700 -- "${dir}/${n}" || return 70
+  timeout -k 5 "$(( limit + 5 ))" "$@" < /dev/null > "${dir}/${n}/stdout" 2> "${dir}/${n}/stderr" || status=$?
+  printf '%s\n' "$status" > "${dir}/${n}/status"
+  cat -- "${dir}/${n}/stdout"
+  cat -- "${dir}/${n}/stderr" > "$err"
   return "$status"
 }
 
@@ -144,13 +176,18 @@ storage_set_names() {
   printf '%s\n' "${name}.sha256" "${name}.metadata" "$name"
 }
 
-# storage_copy_file SRC DIR: DIR/<name>.tmp, fsync, rename, 0600 (§2 step 2).
+# storage_copy_file SRC DIR: DIR/<name>.tmp, fsync, rename, 0600 (§2 step 2); on failure the temp file is removed
+# (a full disk left a partial <name>.tmp in the secondary log dir on every run).
 storage_copy_file() {
   local src="$1" dir="$2" name="${1##*/}"
-  cp -- "$src" "${dir}/${name}.tmp" 2> "${RUN_DIR}/copy.err" \
-    && chmod 0600 -- "${dir}/${name}.tmp" \
+  if cp -- "$src" "${dir}/${name}.tmp" 2> "${RUN_DIR}/copy.err" \
+    && chmod 0600 -- "${dir}/${name}.tmp" 2>> "${RUN_DIR}/copy.err" \
     && sync -- "${dir}/${name}.tmp" 2>> "${RUN_DIR}/copy.err" \
-    && mv -f -- "${dir}/${name}.tmp" "${dir}/${name}" 2>> "${RUN_DIR}/copy.err"
+    && mv -f -- "${dir}/${name}.tmp" "${dir}/${name}" 2>> "${RUN_DIR}/copy.err"; then
+    return 0
+  fi
+  rm -f -- "${dir}/${name}.tmp"
+  return 1
 }
 
 storage_secondary_copy() {
@@ -166,7 +203,6 @@ storage_secondary_copy() {
   fi
   while IFS= read -r file; do
     if ! storage_copy_file "${LOCAL_BACKUP_PATH}/${file}" "$dir"; then
-      rm -f -- "${dir}/${file}.tmp"
       storage_delete_local_set "$dir" "$name" quiet
       storage_warn "Secondary copy failed for ${name}: $(storage_reason "$(< "${RUN_DIR}/copy.err")")"
       state_set STATUS_SECONDARY error

@@ -1,7 +1,7 @@
 // The stage contract in one module (docs/ARCHITECTURE.md "The stage contract"): the flag domains, the stages and
 // their domains, which stage writes which state key, and the signature of a native stage with its context. Every
 // domain imports its contract from here; the orchestrator (native/switch/), the parity normalisers
-// (native/parity/normalise/env.ts), the registry (native/registry.ts) and tests/docs/stage-contract.test.ts read
+// (native/compare/normalise/env.ts), the registry (native/registry.ts) and tests/docs/stage-contract.test.ts read
 // the same tables.
 import type { Clock } from './clock.js';
 import { clockFromEnv } from './clock.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DomainName } from '../core/stage.js';
 import { compareSets } from './compare.js';
-import { acceptChanges, isExpired, loadKnownDifferences, type KnownDifference } from './known-differences.js';
+import { acceptChanges, isExpired, loadKnownDifferences, type KnownDifference } from '../compare/known-differences.js';
 
 const set = (entries: Record<string, [DomainName, string]>) =>
   new Map(Object.entries(entries).map(([name, [domain, text]]) => [name, { domain, text }]));

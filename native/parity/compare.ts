@@ -2,7 +2,7 @@
 // `diff` package) labelled with the domain that produced the file; known differences applied.
 import { createTwoFilesPatch, diffLines } from 'diff';
 import type { DomainName } from '../core/stage.js';
-import { acceptChanges, type KnownDifference } from './known-differences.js';
+import { acceptChanges, type KnownDifference } from '../compare/known-differences.js';
 
 export type Verdict = 'same' | 'differs' | 'accepted';
 

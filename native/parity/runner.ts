@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { wallDate, type Clock } from '../core/clock.js';
 import { DOMAINS, type DomainName, type FlagValue } from '../core/stage.js';
 import { compareSets, type ArtefactSet, type Comparison } from './compare.js';
-import { isExpired, loadKnownDifferences, type KnownDifference } from './known-differences.js';
+import { isExpired, loadKnownDifferences, type KnownDifference } from '../compare/known-differences.js';
 import { pool } from './pool.js';
 import { readHost, runInSandbox, type Artefacts, type HostInfo, type RunRequest, type Variant } from './sandbox-run.js';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.js';

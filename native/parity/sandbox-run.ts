@@ -1,19 +1,19 @@
 // One parity run (docs/ARCHITECTURE.md "Parity harness"): a host × scenario × flag variant in a fresh sandbox — its own BASE_DIR, config,
 // storage directories, TMPDIR and pinned clock — through bin/switch-mode, as cron would run it; then every
-// artefact normalised (normalise/*).
+// artefact normalised (native/compare/normalise/*).
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import type { DomainName, FlagValue } from '../core/stage.js';
 import { writeIntegrityManifest } from './integrity.js';
-import { archiveManifest } from './normalise/archive.js';
-import { normaliseChecksum, normaliseMetadata, normaliseState } from './normalise/env.js';
-import { normaliseLog } from './normalise/log.js';
-import { listTier } from './normalise/tiers.js';
-import { replaceLiterals, type Replacements } from './normalise/tokens.js';
-import { normaliseMetrics } from './normalise/metrics.js';
-import { normaliseHttpLog, normaliseNotifyText } from './normalise/notify.js';
+import { archiveManifest } from '../compare/normalise/archive.js';
+import { normaliseChecksum, normaliseMetadata, normaliseState } from '../compare/normalise/env.js';
+import { normaliseLog } from '../compare/normalise/log.js';
+import { listTier } from '../compare/normalise/tiers.js';
+import { replaceLiterals, type Replacements } from '../compare/normalise/tokens.js';
+import { normaliseMetrics } from '../compare/normalise/metrics.js';
+import { normaliseHttpLog, normaliseNotifyText } from '../compare/normalise/notify.js';
 import { fakeSendmail, startHttpSink, TELEGRAM_OK, type HttpSink } from './sinks.js';
 import type { Scenario } from './scenarios.js';
 import { parseEnvFile } from '../core/state-env.js';

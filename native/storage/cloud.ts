@@ -2,8 +2,9 @@
 // step's --timeout/--contimeout, bounded N+5 s (native/restore/rclone.ts, shared with the restore tools). The remote
 // name was validated by the configuration (config.md §8); a remote starting with `-` is refused here too, before
 // any call, so no value can become an rclone option.
-import { rclone, type RcloneResult } from '../restore/rclone.js';
+import { rclone, rcloneFlags, type RcloneResult } from '../restore/rclone.js';
 import { esc } from '../core/esc.js';
+import { replayHostCommand } from '../core/host-record.js';
 import { jsonObjects } from '../core/json-objects.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -11,14 +12,28 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Seconds between the three attempts of an upload (storage.md §3.2). */
 export const UPLOAD_WAITS = [5, 15] as const;
 
-/** storage_reason: the first line of a tool's stderr, rclone's timestamp and level prefix removed, esc()-ed. */
-export function storageReason(stderr: string): string {
-  let line = stderr.replace(/\n+$/, '').split('\n', 1)[0] ?? '';
+/**
+ * storage_reason: the first line of a tool's stderr (bytes, as legacy reads them), rclone's timestamp and level
+ * prefix removed, esc()-ed; `unknown error` when there is none.
+ */
+export function storageReason(stderr: string | Buffer): string {
+  const bytes = typeof stderr === 'string' ? Buffer.from(stderr, 'utf8') : stderr;
+  // latin1 maps each byte to one character and back: the patterns are ASCII, the rest goes to esc() as bytes.
+  let line = bytes.toString('latin1').replace(/\n+$/, '').split('\n', 1)[0] ?? '';
   const stamped = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d (.*)$/s.exec(line);
   if (stamped?.[1] !== undefined) line = stamped[1];
   const levelled = /^(?:ERROR|NOTICE|INFO) *: *(?:: *)?(.*)$/s.exec(line);
   if (levelled?.[1] !== undefined) line = levelled[1];
-  return esc(line === '' ? 'unknown error' : line);
+  return line === '' ? 'unknown error' : esc(Buffer.from(line, 'latin1'));
+}
+
+/**
+ * The argv a storage shadow recording keys an rclone call by (legacy storage_rclone_key_args): the whole command
+ * line, a local path (an argument starting with /) as <local>/NAME — the candidate's tiers are scratch copies.
+ */
+export function rcloneKeyArgv(args: readonly string[], limitSeconds: number, flags: string): string[] {
+  return ['rclone', ...args, ...rcloneFlags(flags), '--timeout', `${limitSeconds}s`, '--contimeout', `${limitSeconds}s`]
+    .map((arg) => (arg.startsWith('/') ? `<local>/${arg.slice(arg.lastIndexOf('/') + 1)}` : arg));
 }
 
 export interface CloudOptions {
@@ -26,13 +41,15 @@ export interface CloudOptions {
   readonly flags: string;
   readonly bandwidthLimit: string;
   readonly env: Env;
+  /** A shadow candidate: never calls rclone, only replays the control's calls. */
+  readonly shadow: boolean;
   /** Waits between upload attempts (UPLOAD_WAITS), in ms; a sleep function so tests of the stage need not wait. */
   readonly sleep: (ms: number) => Promise<void>;
 }
 
 /** One remote's rclone calls, each returning its outcome; the last stderr is kept for the caller's reason. */
 export class Cloud {
-  lastError = '';
+  lastError: Buffer = Buffer.alloc(0);
 
   constructor(private readonly options: CloudOptions) {
     if (options.remote.startsWith('-')) throw new Error(`refusing rclone remote ${esc(options.remote)}: it would read as an option`);
@@ -43,9 +60,23 @@ export class Cloud {
     return `${this.options.remote}:${path.endsWith('/') ? path.slice(0, -1) : path}`;
   }
 
-  async call(limitSeconds: number, args: readonly string[]): Promise<RcloneResult> {
+  /**
+   * One rclone call; with PBK_RCLONE_REPLAY_DIR (a storage shadow candidate) the control's recorded result of the
+   * same call instead, so a candidate never touches the remote (a call the control did not make: status 127).
+   */
+  async call(limitSeconds: number, args: readonly string[]): Promise<Omit<RcloneResult, 'stderr'>> {
+    const replay = this.options.env.PBK_RCLONE_REPLAY_DIR;
+    if (this.options.shadow && (replay === undefined || replay === '')) {
+      this.lastError = Buffer.from('shadow: no recording of the control to replay rclone from');
+      return { ok: false, stdout: Buffer.alloc(0) };
+    }
+    if (replay !== undefined && replay !== '') {
+      const recorded = replayHostCommand(replay, rcloneKeyArgv(args, limitSeconds, this.options.flags));
+      this.lastError = recorded.stderr;
+      return { ok: recorded.status === 0, stdout: recorded.stdout };
+    }
     const result = await rclone(args, limitSeconds, this.options.flags, this.options.env);
-    this.lastError = result.stderr;
+    this.lastError = Buffer.from(result.stderr, 'latin1');
     return result;
   }
 

@@ -69,13 +69,18 @@ class Storage {
   get cloud(): Cloud {
     this.cloudTier ??= new Cloud({
       remote: this.get('RCLONE_REMOTE'), flags: this.get('RCLONE_FLAGS'), bandwidthLimit: this.get('RCLONE_BANDWIDTH_LIMIT'),
-      env: this.context.env, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      env: this.context.env, shadow: this.context.shadow === true, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });
     return this.cloudTier;
   }
 
   get backupFile(): string {
     return this.get('BACKUP_FILE');
+  }
+
+  /** This run's log file (phase 6): in shadow the real one, which the candidate reads but never writes. */
+  get logFile(): string {
+    return this.context.shadow === true ? this.get('SHADOW_LOG_FILE') : this.get('LOG_FILE');
   }
 
   /** The archive's name, '' when the run made none. */
@@ -101,7 +106,8 @@ function baseName(path: string): string {
 // ---- phase 8 ----
 
 function checkSecondary(s: Storage): void {
-  let dir = s.get('SECONDARY_BACKUP_PATH');
+  // In shadow the candidate's tiers are scratch copies: whether the real secondary can be written is what counts.
+  let dir = realPath(s, 'SECONDARY_BACKUP_PATH');
   while (!existsSync(dir) && /^\/.*\//s.test(dir)) dir = dir.slice(0, dir.lastIndexOf('/'));
   let writable = false;
   try {
@@ -265,7 +271,7 @@ interface Rotation {
 }
 
 function currentOf(s: Storage, kind: RetentionKind): string {
-  return kind === 'backup' ? s.archiveName : baseName(s.get('LOG_FILE'));
+  return kind === 'backup' ? s.archiveName : baseName(s.logFile);
 }
 
 /** The rotation's lines before any deletion: unverified sets, the header, GFS's keep lines. */
@@ -501,7 +507,7 @@ async function cloudLog(s: Storage, logFile: string): Promise<void> {
 export async function storageLogs(context: NativeStageContext): Promise<ExitStatus> {
   const s = new Storage(context);
   storageDefaults(s);
-  const logFile = s.get('LOG_FILE');
+  const logFile = s.logFile;
   s.set('LOG_PRIMARY', logFile !== '' ? 'ok' : 'disabled');
   s.set('LOG_SECONDARY', s.get('TIER_SECONDARY') === 'on' ? 'skipped' : 'disabled');
   s.set('LOG_CLOUD', s.get('TIER_CLOUD') === 'on' ? 'skipped' : 'disabled');

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasProgram } from '../core/programs.js';
-import { cleanPath, shadowReportPath } from './orchestrator.js';
+import { cleanPath } from './host-facts.js';
+import { shadowReportPath } from './shadow.js';
 import { statusFromLogLines } from './stages.js';
 
 describe('cleanPath (run.md §1 phase 0)', () => {

@@ -1,31 +1,40 @@
 // Shadow mode (ARCHITECTURE "Domains and flags"): the native stage runs on a scratch copy of the run directory
 // whose context points every output somewhere inside the scratch copy; afterwards its outputs are compared with
-// the real (bash) ones through the parity normalisers. Used by StageRunner when a domain's flag is `shadow`.
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+// the real (bash) ones through the normalisers of native/compare/, parity/known-differences.json the ignore list.
+// Used by StageRunner when a domain's flag is `shadow`; the orchestrator loads it only then (shadowHooks).
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createTwoFilesPatch, diffLines } from 'diff';
 import { commandsArtefact, recordedCommands, requestedCommands } from '../core/host-record.js';
-import { acceptChanges, isExpired, loadKnownDifferences, type KnownDifference } from '../parity/known-differences.js';
-import { archiveManifest } from '../parity/normalise/archive.js';
-import { normaliseChecksum, normaliseMetadata, normaliseState } from '../parity/normalise/env.js';
-import { normaliseLog } from '../parity/normalise/log.js';
-import { treeManifest } from '../parity/normalise/tree.js';
-import type { Replacements } from '../parity/normalise/tokens.js';
+import { acceptChanges, isExpired, loadKnownDifferences, type KnownDifference } from '../compare/known-differences.js';
+import { archiveManifest } from '../compare/normalise/archive.js';
+import { normaliseChecksum, normaliseMetadata, normaliseState } from '../compare/normalise/env.js';
+import { normaliseLog } from '../compare/normalise/log.js';
+import { treeManifest } from '../compare/normalise/tree.js';
+import type { Replacements } from '../compare/normalise/tokens.js';
 import { parseEnvFile } from '../core/state-env.js';
 import type { RunDir } from '../core/run-dir.js';
-import type { StageName } from '../core/stage.js';
+import { STAGES, type StageName } from '../core/stage.js';
+import { mirrorTiers, tierListing } from '../storage/shadow-tiers.js';
+import type { StageRunnerOptions } from './stages.js';
 
 /** Context keys naming places a stage writes to: redirected into the scratch copy. */
 const OUTPUT_KEYS = ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', 'SECONDARY_BACKUP_PATH', 'SECONDARY_LOG_PATH', 'PROMETHEUS_TEXTFILE_DIR'] as const;
 
-export function redirectScratchContext(scratch: RunDir): void {
+export function redirectScratchContext(scratch: RunDir, stage?: StageName): void {
   const context = scratch.readContext();
+  const scratchOf = new Map<string, string>();   // one scratch directory per real one (LOCAL_BACKUP_PATH may be LOCAL_LOG_PATH)
   for (const key of OUTPUT_KEYS) {
     if (!context.has(key)) continue;
+    const real = context.get(key) ?? '';
     // Kept aside for what a stage only reads there (free space, the previous metrics file): SHADOW_ORIG_<KEY>.
-    context.set(`SHADOW_ORIG_${key}`, context.get(key) ?? '');
-    context.set(key, join(scratch.path, 'shadow-out', key.toLowerCase()));
+    context.set(`SHADOW_ORIG_${key}`, real);
+    const copy = scratchOf.get(real) ?? join(scratch.path, 'shadow-out', key.toLowerCase());
+    if (real !== '') scratchOf.set(real, copy);
+    context.set(key, copy);
   }
+  // A storage candidate acts on the tiers as the control found them: mirrored before the control runs.
+  if (stage !== undefined && STAGES[stage].domain === 'storage') mirrorTiers(context, scratch.readState().get('BACKUP_FILE') ?? '');
   // BASE_DIR holds state a stage may change (config/.server_identity): the native side gets a copy of it.
   const base = context.get('BASE_DIR');
   if (base !== undefined && base !== '') {
@@ -76,6 +85,11 @@ async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacem
   files.set('log', normaliseLog(sinceMark(dir.logPath, marks.log), replacements));
   for (const [domain, text] of normaliseState(state, replacements)) files.set(`state.${domain}`, text);
   if (stage === 'backup_collect') files.set('staging', treeManifest(dir.staging));
+  if (STAGES[stage].domain === 'storage') {
+    let listing = tierListing(dir.readContext());
+    for (const [from, to] of replacements) if (from !== '') listing = listing.split(from).join(to);
+    files.set('tiers', listing);
+  }
   const backupFile = state === '' ? undefined : parseEnvFile(state).get('BACKUP_FILE');
   if (backupFile !== undefined && existsSync(backupFile)) {
     files.set('manifest', await archiveManifest(backupFile, { env }));
@@ -89,7 +103,7 @@ async function artefactsOf(stage: StageName, dir: RunDir, marks: Marks, replacem
 function harnessName(name: string): string {
   if (name === 'log') return 'log.txt';
   if (name.startsWith('state.')) return `${name}.env`;
-  if (name === 'manifest' || name === 'staging' || name === 'commands') return `${name}.txt`;
+  if (name === 'manifest' || name === 'staging' || name === 'commands' || name === 'tiers') return `${name}.txt`;
   return `archive.${name}`;
 }
 
@@ -254,4 +268,36 @@ export async function compareShadow(stage: StageName, real: RunDir, scratch: Run
     diffs.push(createTwoFilesPatch(`bash/${stage}/${name}`, `ts/${stage}/${name}`, x, y));
   }
   return { diff: diffs.length === 0 ? undefined : diffs.join('\n'), changedDuringRun: changed, acceptedBy: [...acceptedBy] };
+}
+
+/** Where a shadow diff report goes: beside the log file (run.md §1), or in LOCAL_LOG_PATH when there is none. */
+export function shadowReportPath(logFile: string, logDir: string, stage: string): string {
+  const base = logFile !== '' ? logFile.replace(/\.log$/, '') : join(logDir, 'proxmox-backup');
+  return `${base}.parity-${stage}.diff`;
+}
+
+function writeShadowReport(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text, { mode: 0o600 });
+}
+
+/**
+ * The stage runner's shadow hooks for one run. `value` reads the run's values when a hook runs: START_TIME dates
+ * the ignore list, LOG_FILE (known from phase 6 on) places the diff reports.
+ */
+export function shadowHooks(codeDir: string, value: (key: string) => string): NonNullable<StageRunnerOptions['shadow']> {
+  return {
+    scratchContext: async (scratch, stage) => {
+      redirectScratchContext(scratch, stage);
+    },
+    compare: async (stage, real, scratch, inputs) => compareShadow(stage, real, scratch, {
+      ...inputs, host: real.readState().get('HOSTNAME') ?? '',
+      knownDifferences: shadowIgnoreList(join(codeDir, 'parity', 'known-differences.json'), value('START_TIME')),
+    }),
+    report: (stage, diff) => {
+      const path = shadowReportPath(value('LOG_FILE'), value('LOCAL_LOG_PATH'), stage);
+      writeShadowReport(path, diff);
+      return path;
+    },
+  };
 }

@@ -42,7 +42,7 @@ export interface StageRunnerOptions {
   readonly fallback: boolean;
   readonly natives: NativeStages;
   readonly shadow?: {
-    readonly scratchContext: (scratch: RunDir) => Promise<void>;
+    readonly scratchContext: (scratch: RunDir, stage: StageName) => Promise<void>;
     readonly compare: ShadowCompare;
     readonly report: (stage: StageName, diff: string) => string;
   };
@@ -161,13 +161,15 @@ export class StageRunner {
       record = join(scratchPath, 'host-commands');
       mkdirSync(record, { mode: 0o700 });
       // The native side must see the inputs as they were before the real stage ran (the identity file…).
-      await shadow.scratchContext(RunDir.open(scratchPath));
+      await shadow.scratchContext(RunDir.open(scratchPath), stage);
     } catch (error) {
       prepared = error instanceof Error ? error.message : String(error);
     }
     const startedMs = this.options.clock.wallMs();
     const recording = prepared === undefined && record !== undefined && this.options.env.PBK_REPLAY_DIR === undefined;
-    const status = await this.bash(stage, runDir, false, recording && record !== undefined ? { PBK_RECORD_DIR: record } : {});
+    // Host commands (core_host_run) and rclone calls (storage_rclone) are recorded for the candidate to replay.
+    const status = await this.bash(stage, runDir, false,
+      recording && record !== undefined ? { PBK_RECORD_DIR: record, PBK_RCLONE_RECORD_DIR: record } : {});
     try {
       if (prepared !== undefined || scratchPath === undefined) {
         this.shadowOutcome(domain, 'COMPARISON', `parity: shadow ${stage} could not be compared: ${prepared ?? 'no scratch directory'}`);
@@ -178,7 +180,8 @@ export class StageRunner {
       const quietLog = log.scratch(scratch.logPath);
       try {
         candidate = await native(stageContext({
-          runDir: scratch, log: quietLog, env: recording ? { ...this.options.env, PBK_REPLAY_DIR: record } : this.options.env,
+          runDir: scratch, log: quietLog,
+          env: recording ? { ...this.options.env, PBK_REPLAY_DIR: record, PBK_RCLONE_REPLAY_DIR: record } : this.options.env,
           clock: this.options.clock, hostRoot: this.options.hostRoot, shadow: true,
         }));
       } catch (error) {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupArchive } from '../../native/backup/archive/index.js';
 import { zstdArgv, type Level } from '../../native/backup/archive/compressor.js';
 import { backupVerify } from '../../native/backup/verify.js';
-import { archiveManifest } from '../../native/parity/normalise/archive.js';
+import { archiveManifest } from '../../native/compare/normalise/archive.js';
 import type { RunDir } from '../../native/core/run-dir.js';
 import { keptRun, runNativeStage, runShim, stageDir, stageEnv, type KeptRun } from './stage-run.js';
 

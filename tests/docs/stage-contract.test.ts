@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as stage from '../../native/core/stage.js';
 import { DOMAINS, RUN_FACTS, STAGES, STATE_KEY_RULES, stateKeyDomain, stateKeyRule, type StageName } from '../../native/core/stage.js';
-import * as normaliseEnv from '../../native/parity/normalise/env.js';
+import * as normaliseEnv from '../../native/compare/normalise/env.js';
 import { ALL_NATIVE_STAGES, buildRegistry, NATIVE_STAGES, NATIVE_STAGES_BY_DOMAIN, NATIVE_STAGES_NOT_DISPATCHED } from '../../native/registry.js';
 import * as flags from '../../native/switch/flags.js';
 import { NATIVE_DOMAINS } from '../../native/switch/native-domains.js';

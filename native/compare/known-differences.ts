@@ -1,4 +1,5 @@
-// parity/known-differences.json (parity/README.md): accepted differences, each with a reason and an expiry date.
+// parity/known-differences.json (parity/README.md): accepted differences, each with a reason and an expiry date,
+// used by the parity harness (native/parity/) and by shadow (native/switch/shadow.ts) as its ignore list.
 // An expired entry fails the run; an entry that matched nothing is reported as stale.
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';

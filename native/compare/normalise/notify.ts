@@ -2,8 +2,16 @@
 // (method, path with the Telegram token as ***, the compared headers, form fields decoded one per block) and
 // sendmail calls (argv, message) — with dates, durations, free space, archive size and ratio, the sandbox and
 // loopback ports tokenised.
-import type { Recorded } from '../sinks.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import { replaceLiterals, type Replacements } from './tokens.js';
+
+/** What the normaliser reads of one request a loopback sink recorded (`Recorded` in native/parity/sinks.ts). */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
 
 const KEPT_HEADERS = ['content-type', 'user-agent', 'accept'] as const;
 
@@ -49,7 +57,7 @@ function canonicalJson(body: string, replacements: Replacements): string {
   return `${JSON.stringify(sort(JSON.parse(body)), null, 2)}\n`;
 }
 
-export function normaliseHttpLog(requests: readonly Recorded[], replacements: Replacements = []): string {
+export function normaliseHttpLog(requests: readonly RecordedRequest[], replacements: Replacements = []): string {
   if (requests.length === 0) return '(no request)\n';
   return requests.map((r, i) => {
     // Accept is compared for the central server's GET only (notify.md §9).
