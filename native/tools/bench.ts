@@ -1,7 +1,8 @@
 // Usage: node dist/native/tools/bench.js [--quick] [--json FILE]      (make bench, make bench-quick)
-// Summary: The backup domain and its archive phase, bash vs ts, beside the limits the machine allows (what
-// `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree): wall time and peak RSS of
-// each side, as a table on stdout and as JSON (default .bench/bench.json). See BENCHMARKS.md.
+// Summary: The backup domain, its archive phase and the storage phase, bash vs ts, beside the limits the machine
+// allows (what `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree; cp, rclone copyto
+// and sha256sum of the same archive set): wall time and peak RSS of each side, as a table on stdout and as JSON
+// (default .bench/bench.json). See BENCHMARKS.md.
 //
 // The report is a list of sections (SECTIONS below): each measures something and returns rows; adding one is a
 // function and a line in that list. Every measured command is one process tree timed by GNU time (%e wall, %M
@@ -9,14 +10,20 @@
 //
 // Sections: `domain` runs collect → archive → verify on a run directory prepared by one legacy `--check-only`
 // run (its context and detection state); `archive` collects once, then times the archive stage alone on that
-// staging tree (bash, ts) and the limit pipelines on the same tree. --quick (under 3 minutes once the generated
-// hosts exist): one run of the domain on pve-cluster with latencies, the archive phase on 20k and 80k files.
+// staging tree (bash, ts) and the limit pipelines on the same tree; `storage` times storage_check_tiers +
+// storage_run with the three tiers (a 1 GiB archive set, a secondary directory, an rclone WebDAV server on loopback)
+// beside cp + sync, rclone copyto and sha256sum of the same files. --quick (under 3 minutes once the generated
+// hosts exist): one run of the domain on pve-cluster with latencies, the archive phase on 20k and 80k files, the
+// storage phase with a 256 MiB archive.
 // Environment knobs: BENCH_RUNS (default 3, quick 1; the median is shown), BENCH_BIG_RUNS (default 1),
 // BENCH_TMP (default /dev/shm), BENCH_BIG_DIR (default .bench/big, made by parity/hosts/make-big when missing),
 // BENCH_HOSTS (domain hosts, default "pve-cluster-latency big-tenth big"), BENCH_COMPRESSION (default zstd:3),
-// BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6").
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync, chmodSync, copyFileSync } from 'node:fs';
+// BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6"),
+// BENCH_STORAGE_MIB (the storage section's archive, default 1024, quick 256), BENCH_NODE_ARGS (node options for
+// the ts side, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync, chmodSync, copyFileSync } from 'node:fs';
 import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { codeDirectory } from '../cli/environment.js';
@@ -83,7 +90,7 @@ function hostDir(name: string): string {
 interface Sandbox { readonly base: string; readonly env: Record<string, string>; readonly runDir: string }
 
 /** A BASE_DIR with backup.env, and the run directory of one legacy --check-only run on HOST. */
-function prepare(host: string, compression: string): Sandbox {
+function prepare(host: string, compression: string, config: Readonly<Record<string, string>> = {}, extraEnv: Readonly<Record<string, string>> = {}): Sandbox {
   // Staging and archives on a tmpfs (as /tmp is on Debian 13): the figures measure the implementations, not
   // how fast this machine's disk absorbs 2 GiB of writes (on a VM disk that varied tenfold between runs).
   const scratch = process.env.BENCH_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
@@ -92,11 +99,12 @@ function prepare(host: string, compression: string): Sandbox {
   const [type = 'zstd', level = '6'] = compression.split(':');
   writeFileSync(join(base, 'env', 'backup.env'), [
     `LOCAL_BACKUP_PATH="${base}/backup"`, `LOCAL_LOG_PATH="${base}/log"`, 'PROMETHEUS_ENABLED="false"',
-    `COMPRESSION_TYPE="${type}"`, 'COMPRESSION_MODE="standard"', `COMPRESSION_LEVEL="${level}"`, '',
+    `COMPRESSION_TYPE="${type}"`, 'COMPRESSION_MODE="standard"', `COMPRESSION_LEVEL="${level}"`,
+    ...Object.entries(config).map(([key, value]) => `${key}="${value}"`), '',
   ].join('\n'), { mode: 0o600 });
   const env: Record<string, string> = {
     PATH: `${join(host, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`, SYSTEM_ROOT_PREFIX: join(host, 'root'), BASE_DIR: base,
-    TZ: 'UTC', LC_ALL: 'C.UTF-8', TMPDIR: join(base, 'tmp'), PBK_COMMAND_TIMEOUT: '60', HOME: process.env.HOME ?? '/root',
+    TZ: 'UTC', LC_ALL: 'C.UTF-8', TMPDIR: join(base, 'tmp'), PBK_COMMAND_TIMEOUT: '60', HOME: process.env.HOME ?? '/root', ...extraEnv,
   };
   const result = spawnSync(join(REPO, 'legacy', 'bin', 'proxmox-backup'), ['--check-only'], { env: { ...env, PBK_KEEP_RUN_DIR: '1' }, encoding: 'utf8' });
   const match = /Run directory kept \(PBK_KEEP_RUN_DIR=1\): (.+)/.exec(result.stderr);
@@ -137,7 +145,7 @@ const BASH_STAGES = 'for s in "${@:2}"; do st=0; "$0/shims/$s" "$1" || st=$?; [ 
 function stagesArgv(impl: 'bash' | 'ts', dir: string, stages: readonly string[]): string[] {
   return impl === 'bash'
     ? ['bash', '-c', BASH_STAGES, REPO, dir, ...stages]
-    : [process.execPath, join(REPO, 'dist', 'native', 'tools', 'run-stages.js'), dir, ...stages];
+    : [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), join(REPO, 'dist', 'native', 'tools', 'run-stages.js'), dir, ...stages];
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
@@ -158,6 +166,10 @@ export interface BenchRow {
   readonly ratio?: number;
   readonly cpuRatio?: number;
   readonly entries?: string;
+  /** Storage: the floor this side is also compared with, and the ratios of wall and CPU times to it. */
+  readonly limit?: string;
+  readonly limitRatio?: number;
+  readonly limitCpuRatio?: number;
 }
 
 export interface BenchOptions { readonly quick: boolean; readonly runs: number }
@@ -285,13 +297,176 @@ const archiveSection: BenchSection = {
   },
 };
 
+/** `rclone serve webdav DIR` on a free loopback port, its stderr in LOG; the URL it serves once it says so. */
+function serveWebDav(dir: string, logFile: string): { readonly url: string; readonly server: ChildProcess } {
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(logFile, 'w');
+  const server = spawn('rclone', ['serve', 'webdav', dir, '--addr', '127.0.0.1:0', '--config', '/dev/null'], { stdio: ['ignore', 'ignore', fd] });
+  closeSync(fd);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 20_000; waited += 50) {
+    const match = /started on (?:\[)?(http:\/\/127\.0\.0\.1:\d+\/)/.exec(readFileSync(logFile, 'utf8'));
+    if (match?.[1] !== undefined) return { url: match[1], server };
+    Atomics.wait(pause, 0, 0, 50);
+  }
+  server.kill('SIGTERM');
+  throw new Error(`rclone serve webdav did not start: ${readFileSync(logFile, 'utf8')}`);
+}
+
+const DAY_MS = 86_400_000;
+
+/** `YYYY-MM-DD_HH-MM-SS` of a date, as archive names carry it. */
+function stamp(date: Date): string {
+  return date.toISOString().replace('T', '_').replace(/:/g, '-').slice(0, 19);
+}
+
+/** SEEDED older sets of this host (a few bytes each, verified) in DIR: retention has work in every tier. */
+function seedHistory(dir: string, prefix: string, newest: Date, seeded: number): void {
+  mkdirSync(dir, { recursive: true });
+  for (let day = 1; day <= seeded; day += 1) {
+    const name = `${prefix}${stamp(new Date(newest.getTime() - day * DAY_MS))}.tar.zst`;
+    const body = `old set ${day}\n`;
+    writeFileSync(join(dir, name), body, { mode: 0o600 });
+    writeFileSync(join(dir, `${name}.sha256`), `${createHash('sha256').update(body).digest('hex')}  ${name}\n`, { mode: 0o640 });
+    writeFileSync(join(dir, `${name}.metadata`), `TIMESTAMP=${stamp(newest)}\n`, { mode: 0o640 });
+  }
+}
+
+/**
+ * The storage phase (storage_check_tiers + storage_run) with all three tiers: the archive set in the primary
+ * directory, the secondary tier a local directory, the cloud tier an rclone WebDAV server on loopback (the remote
+ * the storage tests use; it has no SHA-256, so the cloud is verified by size as on most WebDAV and S3-like
+ * remotes). Beside it the limits: `cp` + `sync` of the three files, `rclone copyto` of them to the same remote,
+ * `sha256sum` of the archive, and their serial sum (one copy, one upload, two hashes: what both sides must do).
+ */
+const storageSection: BenchSection = {
+  name: 'storage',
+  title: 'storage phase (check tiers + run: secondary dir, cloud on rclone serve webdav), bash vs ts beside the limits',
+  run({ quick, runs }) {
+    const mib = Number(process.env.BENCH_STORAGE_MIB ?? (quick ? '256' : '1024'));
+    const seeded = 9;
+    const keep = 7;
+    const scratch = process.env.BENCH_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+    const served = mkdtempSync(join(scratch, 'pbk-bench-webdav-'));
+    const rcloneConfig = join(served, 'rclone.conf');
+    let server: ChildProcess | undefined;
+    /** A new server for each measured run: its directory changed only while no server caches a listing of it. */
+    const serve = (): void => {
+      server?.kill('SIGTERM');
+      const started = serveWebDav(join(served, 'cloud'), join(served, 'serve.log'));
+      server = started.server;
+      writeFileSync(rcloneConfig, `[cloud]\ntype = webdav\nurl = ${started.url}\nvendor = other\n`, { mode: 0o600 });
+    };
+    const rows: BenchRow[] = [];
+    let sandbox: Sandbox | undefined;
+    const limitSecondary = join(served, 'limit-secondary');
+    try {
+      serve();
+      const secondary = join(served, 'secondary');
+      const cloudDir = join(served, 'cloud', 'backup');
+      sandbox = prepare(join(HOSTS, 'pve-single'), 'zstd:3', {
+        ENABLE_SECONDARY_BACKUP: 'true', SECONDARY_BACKUP_PATH: secondary, SECONDARY_LOG_PATH: join(served, 'secondary-log'),
+        ENABLE_CLOUD_BACKUP: 'true', RCLONE_REMOTE: 'cloud', CLOUD_BACKUP_PATH: '/backup', CLOUD_LOG_PATH: '/log',
+        MAX_LOCAL_BACKUPS: String(keep), MAX_SECONDARY_BACKUPS: String(keep), MAX_CLOUD_BACKUPS: String(keep),
+        // Each upload attempt is bounded by CLOUD_LIST_TIMEOUT + 5 s on both sides (default 15: a 1 GiB upload on a
+        // loaded machine ran out of it, three attempts, 20 s of waits): raised so the bench times uploads, not kills.
+        CLOUD_LIST_TIMEOUT: '600',
+        // The default 10M bandwidth limit would make every upload of 1 GiB take 102 s on both sides: measured unthrottled.
+        RCLONE_BANDWIDTH_LIMIT: '',
+      }, { RCLONE_CONFIG: rcloneConfig });
+      const box = sandbox;
+      const context = parseEnvFile(readFileSync(join(box.runDir, 'context.env'), 'utf8'));
+      const state = parseEnvFile(readFileSync(join(box.runDir, 'state.env'), 'utf8'));
+      const get = (key: string): string => state.get(key) ?? context.get(key) ?? '';
+      const prefix = `${get('PROXMOX_TYPE')}-backup-${get('HOSTNAME')}-`;
+      const runTime = new Date(`${get('RUN_TIMESTAMP').replace('_', 'T').replace(/-(\d\d)-(\d\d)$/, ':$1:$2')}Z`);
+      const name = `${prefix}${get('RUN_TIMESTAMP')}.tar.zst`;
+      const primary = join(box.base, 'backup');
+      const archive = join(primary, name);
+      const bytes = mib * 1048576;
+      // The archive: incompressible bytes, as a zstd archive is; made once, its sidecars as the archive stage writes them.
+      mkdirSync(primary, { recursive: true, mode: 0o700 });
+      log(`storage: writing a ${mib} MiB archive ${archive}`);
+      execFileSync('bash', ['-c', 'head -c "$1" /dev/urandom > "$2" && chmod 0600 "$2"', 'bash', String(bytes), archive]);
+      const hash = execFileSync('sha256sum', ['--', archive], { encoding: 'utf8' }).split(' ', 1)[0] ?? '';
+      writeFileSync(`${archive}.sha256`, `${hash}  ${name}\n`, { mode: 0o640 });
+      writeFileSync(`${archive}.metadata`, `TIMESTAMP=${get('RUN_TIMESTAMP')}\nSIZE=${bytes}\nSHA256=${hash}\n`, { mode: 0o640 });
+      const files = [`${archive}.sha256`, `${archive}.metadata`, archive];
+      /** Fresh tiers: secondary and cloud emptied, SEEDED older sets in each tier (the primary too), a new server. */
+      const freshTiers = (): void => {
+        server?.kill('SIGTERM');
+        server = undefined;
+        for (const dir of [secondary, join(served, 'cloud'), limitSecondary]) rmSync(dir, { recursive: true, force: true });
+        for (const file of readdirSync(primary)) if (!files.includes(join(primary, file))) rmSync(join(primary, file));
+        for (const dir of [primary, secondary, cloudDir]) seedHistory(dir, prefix, runTime, seeded);
+        mkdirSync(limitSecondary);
+        serve();
+      };
+      const stages = ['storage_check_tiers', 'storage_run'];
+      const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+      const stateLines = [['BACKUP_FILE', archive], ['STATUS_ARCHIVE', '0'], ['STATUS_VERIFY', '0'], ['ARCHIVE_SIZE', String(bytes)]]
+        .map(([k, v]) => formatEnvLine(k ?? '', v ?? '')).join('');
+      /** Each side: its argv, and the run directory of a stage side. */
+      const sides: Record<string, () => { readonly argv: string[]; readonly dir?: string }> = {
+        bash: () => { const dir = stageDir(box); return { argv: stagesArgv('bash', dir, stages), dir }; },
+        ts: () => { const dir = stageDir(box); return { argv: stagesArgv('ts', dir, stages), dir }; },
+        'cp + sync': () => ({ argv: ['bash', '-c', 'cp -- "${@:2}" "$1"/ && cd "$1" && sync -- *', 'bash', limitSecondary, ...files] }),
+        'rclone copyto': () => ({ argv: ['bash', '-c', 'for f in "$@"; do rclone copyto "$f" "cloud:/limit/${f##*/}" || exit 2; done', 'bash', ...files] }),
+        sha256sum: () => ({ argv: ['sha256sum', '--', archive] }),
+        // OpenSSL's SHA-256 (with the CPU's SHA extensions where it has them), which node's crypto uses too.
+        ...(hasOpenssl ? { 'openssl sha256': () => ({ argv: ['openssl', 'dgst', '-sha256', archive] }) } : {}),
+      };
+      const results: Record<string, Measure[]> = {};
+      for (let i = 0; i < runs; i += 1) {
+        for (const [side, make] of Object.entries(sides)) {
+          freshTiers();
+          const { argv, dir } = make();
+          if (dir !== undefined) appendFileSync(join(dir, 'state.env'), stateLines);
+          const m = timed(argv, box.env, join(box.base, 'time.out'));
+          let outcome = '';
+          if (dir !== undefined) {
+            const after = parseEnvFile(readFileSync(join(dir, 'state.env'), 'utf8'));
+            outcome = `, secondary ${after.get('STATUS_SECONDARY') ?? '?'}, cloud ${after.get('STATUS_CLOUD') ?? '?'}, ${after.get('CLOUD_BACKUPS_DELETED') ?? '?'} deleted in the cloud`;
+            if (m.status !== 0) log(readFileSync(join(dir, 'run.log'), 'utf8').split('\n').filter((l) => /WARNING|ERROR/.test(l)).join('\n'));
+            rmSync(dir, { recursive: true, force: true });
+          }
+          log(`storage ${mib} MiB ${side} run ${i + 1}/${runs}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}${outcome}`);
+          (results[side] ??= []).push(m);
+        }
+      }
+      const host = `pve-single ${mib} MiB`;
+      const sideRows = Object.entries(results).map(([side, measures]) => row('storage', host, 'zstd', side, measures));
+      // The serial floor: one copy, one upload, two hashes of the archive (the copy check and the consistency
+      // check), each by the faster of sha256sum and openssl.
+      const part = (side: string): BenchRow | undefined => sideRows.find((r) => r.side === side);
+      const hashes = [part('sha256sum'), part('openssl sha256')].filter((r) => r !== undefined).sort((a, b) => a.wallSeconds - b.wallSeconds);
+      const parts = [part('cp + sync'), part('rclone copyto'), hashes[0], hashes[0]];
+      const floor: BenchRow = {
+        section: 'storage', host, compression: 'zstd', side: 'limits, serial', runs,
+        wallSeconds: Number(parts.reduce((sum, r) => sum + (r?.wallSeconds ?? NaN), 0).toFixed(2)),
+        cpuSeconds: Number(parts.reduce((sum, r) => sum + (r?.cpuSeconds ?? NaN), 0).toFixed(2)),
+        peakRssMiB: Math.max(...parts.map((r) => r?.peakRssMiB ?? 0)),
+      };
+      rows.push(...compare([...sideRows, floor], 'ts', 'bash').map((r) => (r.side === 'bash' || r.side === 'ts'
+        ? { ...r, limit: floor.side, limitRatio: Number((r.wallSeconds / floor.wallSeconds).toFixed(2)), limitCpuRatio: Number((r.cpuSeconds / floor.cpuSeconds).toFixed(2)) }
+        : r)));
+    } finally {
+      server?.kill('SIGTERM');
+      if (sandbox !== undefined) rmSync(sandbox.base, { recursive: true, force: true });
+      rmSync(served, { recursive: true, force: true });
+    }
+    return rows;
+  },
+};
+
 /** The report, section by section (another section is one more entry here). */
-const SECTIONS: readonly BenchSection[] = [domainSection, archiveSection];
+const SECTIONS: readonly BenchSection[] = [domainSection, archiveSection, storageSection];
 
 function table(section: BenchSection, rows: BenchRow[]): string {
   const header = `${'host'.padEnd(20)} ${'compr'.padEnd(7)} ${'side'.padEnd(14)} ${'wall s'.padStart(7)} ${'cpu s'.padStart(7)} ${'MiB'.padStart(6)}  wall ratio`;
   const lines = rows.map((r) => [r.host.padEnd(20), r.compression.padEnd(7), r.side.padEnd(14), r.wallSeconds.toFixed(2).padStart(7), r.cpuSeconds.toFixed(2).padStart(7),
-    String(r.peakRssMiB).padStart(6), r.ratio === undefined ? '' : ` ${r.ratio.toFixed(2)}× ${r.versus ?? ''}`].join(' '));
+    String(r.peakRssMiB).padStart(6), [r.ratio === undefined ? '' : ` ${r.ratio.toFixed(2)}× ${r.versus ?? ''}`,
+      r.limitRatio === undefined ? '' : `${r.ratio === undefined ? ' ' : ', '}${r.limitRatio.toFixed(2)}× ${r.limit ?? ''}`].join('')].join(' '));
   return `\n${section.title}\n${header}\n${lines.join('\n')}\n`;
 }
 

@@ -26,11 +26,13 @@ export function stagingTree(root: string): Map<string, string> {
 
 const KEPT = new Map<string, Promise<KeptRun>>();
 
-/** One kept legacy run per host (its context and detection state), shared by the cases of a file. */
+/** One kept legacy run per host, shared by the cases of a file: phases 0-8 (--check-only), so its context.env and
+ * state.env are what a whole run holds when it starts collecting (CHECK_ONLY aside, which the cases set back to
+ * false); collecting, archiving and the rest of a whole run would only add keys that collection does not read. */
 export function kept(host: string): Promise<KeptRun> {
   let run = KEPT.get(host);
   if (run === undefined) {
-    run = keptRun(host);
+    run = keptRun(host, {}, ['--check-only']);
     KEPT.set(host, run);
   }
   return run;
@@ -45,9 +47,19 @@ export interface Compared {
   readonly nativeStaging: string;
 }
 
+const collectContext = (context: Record<string, string>): Record<string, string> => ({ CHECK_ONLY: 'false', DEBUG_LEVEL: 'advanced', ...context });
+
+/** The native collection alone (the tree a case compares with, where legacy's on the same inputs is not asserted). */
+export async function nativeCollect(host: string, context: Record<string, string> = {}): Promise<StageResult & { tree: Map<string, string> }> {
+  const run = await kept(host);
+  const dir = stageDir(run, collectContext(context));
+  const native = await runNativeStage(backupCollect, dir, stageEnv(run));
+  return { ...native, tree: stagingTree(dir.staging) };
+}
+
 export async function compareCollect(host: string, context: Record<string, string> = {}): Promise<Compared> {
   const run = await kept(host);
-  const ctx = { DEBUG_LEVEL: 'advanced', ...context };
+  const ctx = collectContext(context);
   const legacyDir = stageDir(run, ctx);
   const nativeDir = stageDir(run, ctx);
   const env = stageEnv(run);

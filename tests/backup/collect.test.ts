@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectState, compareCollect, type Compared } from './collect-compare.js';
+import { collectState, compareCollect, nativeCollect, type Compared } from './collect-compare.js';
 
 const C = './var/lib/proxmox-backup-info/commands';
 
@@ -119,9 +119,9 @@ describe('collection switches off (config.md §5.2)', () => {
   it.each(SWITCHES)('$key=false on $host', async ({ key, host, gated = [], skip, on }) => {
     const result = await compareCollect(host, { ...on, [key]: 'false' });
     expectSame(result);
-    const withSwitch = on === undefined ? await defaults(host) : await compareCollect(host, on);
+    const withSwitch = on === undefined ? (await defaults(host)).native : await nativeCollect(host, on);
     for (const path of gated) {
-      expect({ path, on: withSwitch.native.tree.has(path), off: result.native.tree.has(path) }).toEqual({ path, on: true, off: false });
+      expect({ path, on: withSwitch.tree.has(path), off: result.native.tree.has(path) }).toEqual({ path, on: true, off: false });
     }
     if (skip !== undefined) expect(result.legacy.lines).toContain(`[SKIP] ${skip}`);
     if (key === 'BACKUP_STORAGE_STACK') {

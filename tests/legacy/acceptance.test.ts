@@ -1,7 +1,9 @@
 // Issue 5's "done when", as one run per fixture host with everything on: three tiers (a secondary directory and a
 // real rclone WebDAV server), three old sets pre-seeded in every tier with MAX=2, Telegram to a loopback Bot API,
 // e-mail to a real SMTP server, the metrics textfile. Then the same with the cloud server stopped and the
-// secondary read-only: exit 1, the local archive intact, both notifications still delivered.
+// secondary read-only: exit 1, the local archive intact, both notifications still delivered. Each host's run is
+// also the pipeline's whole run for that host and its compressor (HOST_COMPRESSION; tests/legacy/pipeline.test.ts
+// has the other compressors): the archive's name, mode, checksum, listing and metadata as that file checks them.
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formField, startHttpSink, type HttpSink } from '../../native/parity/sinks.js';
 import { smtpSink, stopSmtpSinks } from '../helpers/smtp.js';
 import { startWebDav, type WebDav } from '../storage/webdav.js';
-import { appendConfig, EXPECTED_EXIT, EXPECTED_WARNINGS, HOSTS, HOSTS_DIR, logOf, makeSandbox, PBK_NOW, REPO, runLegacy,
-  type Sandbox, warningsOf } from './run.js';
+import { appendConfig, archiveProblems, EXPECTED_EXIT, EXPECTED_WARNINGS, HOST_COMPRESSION, HOSTS, HOSTS_DIR, logOf, makeSandbox, PBK_NOW,
+  REPO, runLegacy, type Sandbox, warningsOf } from './run.js';
 
 const DAY = 86_400;
 const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
@@ -50,10 +52,11 @@ function seed(dir: string, prefix: string, epoch: number): string {
   return name;
 }
 
-async function everything(host: string, tiers: Record<string, string> = {}): Promise<{ sandbox: Sandbox; bot: HttpSink; mail: string; cloud: string }> {
+async function everything(host: (typeof HOSTS)[number], tiers: Record<string, string> = {}): Promise<{ sandbox: Sandbox; bot: HttpSink; mail: string; cloud: string }> {
   const bot = await startHttpSink();
   telegram.push(bot);
-  const sandbox = makeSandbox({ COMPRESSION_TYPE: 'zstd' });
+  const compression = HOST_COMPRESSION[host];
+  const sandbox = makeSandbox({ COMPRESSION_TYPE: compression.type, COMPRESSION_MODE: compression.mode, COMPRESSION_LEVEL: '6' });
   const mail = await smtpSink(sandbox.baseDir);
   const cloud = `/acceptance/${host}`;
   appendConfig(sandbox, {
@@ -69,7 +72,8 @@ async function everything(host: string, tiers: Record<string, string> = {}): Pro
   return { sandbox, bot, mail: mail.out, cloud: join(cloudRoot, 'acceptance', host, 'backup') };
 }
 
-const sets = (dir: string, prefix: string): string[] => readdirSync(dir).filter((n) => n.startsWith(prefix) && /\.tar\.zst$/.test(n)).sort();
+const sets = (dir: string, prefix: string): string[] => readdirSync(dir)
+  .filter((n) => n.startsWith(prefix) && /\.tar(\.[a-z0-9]+)?$/.test(n) && !/\.(sha256|metadata)$/.test(n)).sort();
 
 /** The notifications arrived: one Telegram message and one e-mail naming the host. */
 function delivered(bot: HttpSink, mail: string, fqdn: string): void {
@@ -92,10 +96,13 @@ describe.each(HOSTS)('a full bash run on %s with all three tiers, Telegram, e-ma
     const result = await runLegacy(host, sandbox, [], { RCLONE_CONFIG: webdav.configPath });
     expect(result.exitCode, logOf(sandbox)).toBe(EXPECTED_EXIT[host]);
     expect(warningsOf(logOf(sandbox))).toEqual(EXPECTED_WARNINGS[host]);
-    const made = `${prefix}${stamp(Number(PBK_NOW))}.tar.zst`;
+    const made = `${prefix}${stamp(Number(PBK_NOW))}${HOST_COMPRESSION[host].ext}`;
+    const kept = `${prefix}${stamp(Number(PBK_NOW) - DAY)}.tar.zst`;
+    expect(await archiveProblems(sandbox, host, HOST_COMPRESSION[host].type, HOST_COMPRESSION[host].ext, [kept, `${kept}.metadata`, `${kept}.sha256`]))
+      .toEqual([]);
     const local = readFileSync(join(sandbox.backupDir, made));
     for (const dir of [sandbox.backupDir, secondary, cloud]) {
-      expect(sets(dir, prefix), dir).toEqual([`${prefix}${stamp(Number(PBK_NOW) - DAY)}.tar.zst`, made]);
+      expect(sets(dir, prefix), dir).toEqual([kept, made]);
       const check = await execa('sha256sum', ['-c', `${made}.sha256`], { cwd: dir, reject: false });
       expect(check.stdout, dir).toBe(`${made}: OK`);
       expect(readFileSync(join(dir, made)).equals(local), dir).toBe(true);

@@ -1,7 +1,7 @@
 // Drives the real legacy pipeline against a fixture host, in a throwaway BASE_DIR (tests only).
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { writeIntegrityManifest } from '../../native/parity/integrity.js';
 
@@ -94,6 +94,39 @@ export const EXPECTED_WARNINGS: Record<(typeof HOSTS)[number], string[]> = {
   ],
 };
 export const EXPECTED_EXIT: Record<(typeof HOSTS)[number], number> = { 'pve-single': 0, 'pve-cluster': 0, pbs: 1, dual: 1, hostile: 1 };
+
+/** The compressor of each host's whole run in tests/legacy/acceptance.test.ts; pipeline.test.ts adds the others. */
+export const HOST_COMPRESSION = {
+  'pve-single': { type: 'xz', ext: '.tar.xz', mode: 'ultra' }, 'pve-cluster': { type: 'zstd', ext: '.tar.zst', mode: 'ultra' },
+  pbs: { type: 'gzip', ext: '.tar.gz', mode: 'standard' }, dual: { type: 'pigz', ext: '.tar.gz', mode: 'fast' },
+  hostile: { type: 'bzip2', ext: '.tar.bz2', mode: 'maximum' },
+} as const satisfies Record<(typeof HOSTS)[number], { type: string; ext: string; mode: string }>;
+
+export async function checksumOk(archive: string): Promise<boolean> {
+  const result = await execa('sha256sum', ['-c', `${basename(archive)}.sha256`], { cwd: dirname(archive), reject: false });
+  return result.exitCode === 0 && result.stdout.trim() === `${basename(archive)}: OK`;
+}
+
+/** What a run's archive must be (archive.md): HOST's name with EXT, mode 0600, accepted by sha256sum -c, listed by
+ * GNU tar with the metadata file, its .metadata naming TYPE; the directory holds its set and OTHERS, nothing else.
+ * Returns the failures (empty: all hold). */
+export async function archiveProblems(sandbox: Sandbox, host: string, type: string, ext: string, others: readonly string[] = []): Promise<string[]> {
+  const json = JSON.parse(readFileSync(join(HOSTS_DIR, host, 'host.json'), 'utf8')) as { type: string; fqdn: string };
+  const name = `${json.type}-backup-${json.fqdn}-2024-11-25_02-00-00${ext}`;
+  const listing = existsSync(sandbox.backupDir) ? readdirSync(sandbox.backupDir).sort() : [];
+  const expected = [name, `${name}.metadata`, `${name}.sha256`, ...others].sort();
+  if (JSON.stringify(listing) !== JSON.stringify(expected)) return [`directory ${listing.join(' ')}`];   // the name too
+  const archive = join(sandbox.backupDir, name);
+  const problems: string[] = [];
+  if ((statSync(archive).mode & 0o777) !== 0o600) problems.push(`mode ${(statSync(archive).mode & 0o777).toString(8)}`);
+  if (!await checksumOk(archive)) problems.push('sha256sum -c');
+  const entries = await tarList(archive);
+  if (entries[0] !== './') problems.push(`first entry ${entries[0] ?? 'none'}`);
+  if (!entries.includes('./var/lib/proxmox-backup-info/backup_metadata.txt')) problems.push('no backup_metadata.txt');
+  const metadata = readFileSync(`${archive}.metadata`, 'utf8');
+  if (!new RegExp(`^COMPRESSION_RATIO=-?\\d+\\.\\d\\d%\\nCOMPRESSION_TYPE=${type}\\n`).test(metadata)) problems.push(`metadata ${metadata}`);
+  return problems;
+}
 
 export function warningsOf(log: string): string[] {
   return log.split('\n').filter((l) => l.includes(' [WARNING] ') && !l.includes('Backup process completed'))

@@ -13,7 +13,11 @@ import { Orchestrator } from '../../native/switch/orchestrator.js';
 import { NATIVE_BACKUP_STAGES } from '../../native/backup/index.js';
 import { securityGate } from '../../native/security/gate.js';
 import type { Implementation, NativeStage, NativeStageContext, StageName } from '../../native/switch/stages.js';
-import { archiveIn, hostEnv, logOf, makeSandbox, REPO, runLegacy, tarList, type Sandbox } from '../legacy/run.js';
+import { backupCollect } from '../../native/backup/collect/index.js';
+import { NATIVE_METRICS_STAGES } from '../../native/metrics/index.js';
+import { NATIVE_NOTIFY_STAGES } from '../../native/notify/index.js';
+import { fakeSendmail, startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
+import { appendConfig, archiveIn, EXPECTED_EXIT, hostEnv, HOSTS, logOf, makeSandbox, REPO, runLegacy, tarList, type Sandbox } from '../legacy/run.js';
 
 const savedUmask = process.umask();
 const savedTz = process.env.TZ;
@@ -27,12 +31,13 @@ interface NativeRun { status: ExitStatus; stdout: string; stderr: string; state:
 
 async function runNative(host: string, sandbox: Sandbox, options: {
   natives?: Partial<Record<StageName, NativeStage>>; flags?: Partial<Record<DomainName, Implementation>>; fallback?: boolean; codeDir?: string;
+  checkOnly?: boolean;
 }): Promise<NativeRun> {
   let stdout = '';
   let stderr = '';
   const orchestrator = new Orchestrator({
     codeDir: options.codeDir ?? REPO, baseDir: sandbox.baseDir, env: hostEnv(host, sandbox, { PBK_KEEP_RUN_DIR: '1' }),
-    dryRun: false, checkOnly: false, implementation: (domain) => options.flags?.[domain] ?? 'bash',
+    dryRun: false, checkOnly: options.checkOnly ?? false, implementation: (domain) => options.flags?.[domain] ?? 'bash',
     fallback: options.fallback ?? false, natives: options.natives,
     stdout: { write: (text) => { stdout += text; }, isTTY: false },
     stderr: (line) => { stderr += `${line}\n`; },
@@ -44,14 +49,13 @@ async function runNative(host: string, sandbox: Sandbox, options: {
   return { status, stdout, stderr, state };
 }
 
-/** A "native" stage that is really the legacy one run on whatever run directory it is given. */
-function viaShim(stage: StageName, after?: (context: NativeStageContext) => void): NativeStage {
-  return async (context) => {
-    const result = await execa(join(REPO, 'shims', stage), [context.runDir.path], { reject: false, env: { ...context.env }, extendEnv: false });
-    after?.(context);
-    return result.exitCode === 0 || result.exitCode === 1 || result.exitCode === 2 ? result.exitCode : 2;
-  };
-}
+/** The native collection (equal to bash's on every fixture host: the shadow cases below and tests/backup/collect.test.ts),
+ * then one file more in its staging tree: a difference the shadow comparison must see. */
+const collectOneMore: NativeStage = async (context: NativeStageContext) => {
+  const status = await backupCollect(context);
+  writeFileSync(join(context.runDir.staging, 'etc', 'only-in-ts.cfg'), 'x\n');
+  return status;
+};
 
 const throwing: NativeStage = () => Promise.reject(new Error('boom'));
 
@@ -75,22 +79,12 @@ describe('fallback (ARCHITECTURE: "fallback": true)', () => {
   });
 });
 
+// Silence when the native twin produces the same outputs is the every-host case below (each native backup stage in
+// shadow, the run's exit code, one archive): a run of its own with legacy stages as twins proved no more.
 describe('shadow (ARCHITECTURE: bash result used, ts compared on a scratch copy)', () => {
-  it('is silent when the native twin produces the same outputs', async () => {
-    const sandbox = makeSandbox();
-    const run = await runNative('pve-single', sandbox, {
-      natives: { backup_collect: viaShim('backup_collect'), backup_archive: viaShim('backup_archive') }, flags: { backup: 'shadow' },
-    });
-    expect(run.stdout).not.toContain('parity:');
-    expect(run.status).toBe(0);
-    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
-    expect(readdirSync(sandbox.backupDir).filter((n) => !n.endsWith('.sha256') && !n.endsWith('.metadata'))).toHaveLength(1);
-  });
-
   it('reports a mismatch with a parity: warning and a diff beside the log, changing neither exit code nor archive', async () => {
     const sandbox = makeSandbox();
-    const extra = viaShim('backup_collect', ({ runDir }) => writeFileSync(join(runDir.staging, 'etc', 'only-in-ts.cfg'), 'x\n'));
-    const run = await runNative('pve-single', sandbox, { natives: { backup_collect: extra }, flags: { backup: 'shadow' } });
+    const run = await runNative('pve-single', sandbox, { natives: { backup_collect: collectOneMore }, flags: { backup: 'shadow' } });
     expect(run.status).toBe(0);
     const report = join(sandbox.logDir, 'pve-backup-pve1.lab.example-2024-11-25_02-00-00.parity-backup_collect.diff');
     expect(run.stdout).toContain(`[WARNING] parity: native backup_collect differs from bash; diff report ${report}`);
@@ -107,7 +101,7 @@ describe('shadow (ARCHITECTURE: bash result used, ts compared on a scratch copy)
     mkdirSync(join(code, 'parity'));
     const entry = { match: { scenario: 'shadow', artefact: 'staging.txt', line: 'only-in-ts\\.cfg' }, reason: 'test: excused in shadow', expires: '2099-12-31' };
     writeFileSync(join(code, 'parity', 'known-differences.json'), JSON.stringify({ entries: [entry] }));
-    const extra = viaShim('backup_collect', ({ runDir }) => writeFileSync(join(runDir.staging, 'etc', 'only-in-ts.cfg'), 'x\n'));
+    const extra = collectOneMore;
     const run = await runNative('pve-single', makeSandbox(), { natives: { backup_collect: extra }, flags: { backup: 'shadow' }, codeDir: code });
     expect(run.stdout).not.toContain('parity:');
     expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
@@ -133,16 +127,41 @@ function switchMode(host: string, sandbox: Sandbox, flags: string[]) {
   });
 }
 
-describe('the native backup stages and security gate in shadow on every fixture host', () => {
-  it.each(['pve-single', 'pve-cluster', 'pbs', 'dual', 'hostile'])('%s: gate, detect, compressor choice and verify agree with bash', async (host) => {
-    const sandbox = makeSandbox();
-    const run = await runNative(host, sandbox, { natives: { ...NATIVE_BACKUP_STAGES, security_gate: securityGate }, flags: { backup: 'shadow', security: 'shadow' } });
+// Every domain with native stages in shadow at once, one whole run per host (each domain's comparison is its own:
+// bash's result is what the run goes on with). notify and metrics (notify.md §10.31): bash delivers for real, the
+// native twins render on a scratch copy and send nothing, so the sinks see exactly one set of requests.
+const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
+let sinks: HttpSink[] = [];
+afterEach(async () => {
+  await Promise.all(sinks.map((s) => s.close()));
+  sinks = [];
+});
+
+describe('the native backup, security, notify and metrics stages in shadow on every fixture host', () => {
+  it.each(HOSTS)('%s: gate, detect, compressor choice, verify, notifications and metrics agree with bash; one set of requests', async (host) => {
+    const sink = await startHttpSink([TELEGRAM_OK]);
+    sinks.push(sink);
+    const sandbox = makeSandbox({
+      PROMETHEUS_ENABLED: 'true', PROMETHEUS_TEXTFILE_DIR: '${BASE_DIR}/metrics',
+      TELEGRAM_ENABLED: 'true', TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_CHAT_ID: '-100123', TELEGRAM_API_BASE: sink.base,
+      EMAIL_ENABLED: 'true', EMAIL_RECIPIENT: 'admin@example.com',
+      WEBHOOK_ENABLED: 'true', WEBHOOK_URLS: `${sink.base}/hook`, ENABLE_LOG_MANAGEMENT: 'true',
+    });
+    appendConfig(sandbox, { SENDMAIL_PATH: fakeSendmail(sandbox.baseDir) });
+    const run = await runNative(host, sandbox, {
+      natives: { ...NATIVE_BACKUP_STAGES, security_gate: securityGate, ...NATIVE_NOTIFY_STAGES, ...NATIVE_METRICS_STAGES },
+      flags: { backup: 'shadow', security: 'shadow', notify: 'shadow', metrics: 'shadow' },
+    });
     expect(run.stdout).not.toContain('parity:');
-    expect(run.state.get('SHADOW_BACKUP')).toBe('1');
-    expect(run.state.get('PARITY_MISMATCHES_BACKUP')).toBeUndefined();
+    expect(run.status).toBe(EXPECTED_EXIT[host]);   // bash's outcome
+    expect(readdirSync(sandbox.backupDir).filter((n) => !n.endsWith('.sha256') && !n.endsWith('.metadata'))).toHaveLength(1);
     // the gate's candidate checked the real installation (not the scratch copy of config/) with the live probes replayed
-    expect(run.state.get('SHADOW_SECURITY')).toBe('1');
-    expect(run.state.get('PARITY_MISMATCHES_SECURITY')).toBeUndefined();
+    for (const domain of ['BACKUP', 'SECURITY', 'NOTIFY', 'METRICS']) {
+      expect(run.state.get(`SHADOW_${domain}`), domain).toBe('1');
+      expect(run.state.get(`PARITY_MISMATCHES_${domain}`), domain).toBeUndefined();
+    }
+    expect(sink.requests.map((r) => r.url.replace(TOKEN, '***'))).toEqual(['/bot***/sendMessage', '/hook']);
+    expect(readFileSync(join(sandbox.baseDir, 'sendmail.log'), 'utf8').match(/^argv: /gm)).toHaveLength(1);
   });
 
   it('a gate candidate that finds one issue more is a parity mismatch, and the run keeps bash\'s outcome', async () => {
@@ -152,7 +171,8 @@ describe('the native backup stages and security gate in shadow on every fixture 
       context.log.warning('Unexpected file in the installation: bin/extra');
       return status;
     };
-    const run = await runNative('pve-single', sandbox, { natives: { security_gate: stricter }, flags: { security: 'shadow' } });
+    // phases 0-8 (--check-only): the gate runs in shadow as in a whole run, and nothing after it needs to
+    const run = await runNative('pve-single', sandbox, { natives: { security_gate: stricter }, flags: { security: 'shadow' }, checkOnly: true });
     expect(run.stdout).toMatch(/\[WARNING\] parity: native security_gate differs from bash; diff report /);
     expect(run.state.get('PARITY_MISMATCHES_SECURITY')).toBe('1');
     expect(run.status).toBe(0);
@@ -193,7 +213,8 @@ describe('signals and the lock (run.md §1 phase 16, §7)', () => {
     expect(logOf(sandbox)).toContain('[ERROR] Backup interrupted by SIGTERM; partial archive removed');
     expect(existsSync(sandbox.backupDir) ? readdirSync(sandbox.backupDir) : []).toEqual([]);
     expect(readdirSync(join(sandbox.baseDir, 'tmp'))).toEqual([]);
-    expect((await switchMode('pve-single', sandbox, ['--flag', 'orchestrator=ts'])).exitCode).toBe(0);
+    // the lock is free again: phases 0-8 take it (phase 4)
+    expect((await switchMode('pve-single', sandbox, ['--check-only', '--flag', 'orchestrator=ts'])).exitCode).toBe(0);
   });
 
   it('on SIGTERM while a native archive compresses (zstd ultra): exit 2, no partial archive, no compressor left', async () => {
@@ -236,7 +257,7 @@ describe('signals and the lock (run.md §1 phase 16, §7)', () => {
     await holder;
     expect(refused.exitCode).toBe(2);
     expect(refused.stdout).toContain('[ERROR] Another backup run is in progress (PID 4242)');
-    const taken = await switchMode('pve-single', sandbox, ['--flag', 'orchestrator=ts']);
+    const taken = await switchMode('pve-single', sandbox, ['--check-only', '--flag', 'orchestrator=ts']);   // phase 4 takes it over
     expect(taken.exitCode).toBe(0);
     expect(taken.stdout).toContain('[INFO] Stale lock from PID 4242 taken over');
     expect(readFileSync(lockPath, 'utf8')).toBe('');
