@@ -193,6 +193,7 @@ const STRERROR: Readonly<Record<string, string>> = {
   ENOENT: 'No such file or directory', ENOTDIR: 'Not a directory', EIO: 'Input/output error',
   ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long', ENOSPC: 'No space left on device',
   EDQUOT: 'Disk quota exceeded', ESTALE: 'Stale file handle',
+  EEXIST: 'File exists', EISDIR: 'Is a directory', ENOTEMPTY: 'Directory not empty', EBUSY: 'Device or resource busy', EXDEV: 'Invalid cross-device link',
 };
 
 /** F2's `<reason>`: glibc's strerror text for an errno code, as chown and chmod end their message. */

@@ -1,12 +1,14 @@
 // Test helper: the listing pass and the plan of one archive on both sides, rendered as restore.pl's own output
 // (`scan` stdout and TABLE, `plan` stdout, PLAN and SAFETY_LIST files), so a test compares them byte for byte.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realDisk } from '../../native/restore/disk.js';
 import { planRestore, scanArchive, type Plan, type PlanSettings, type ScanEntry } from '../../native/restore/plan.js';
 import { ByteReader, CorruptArchive } from '../../native/restore/tar-reader.js';
+import { writeRestore } from '../../native/restore/writer.js';
 
 const ENGINE = join(import.meta.dirname, '..', '..', 'legacy', 'lib', 'restore.pl');
 const FORGE = join(import.meta.dirname, 'forge-tar.py');
@@ -105,4 +107,61 @@ export function makeTree(root: string, files: Readonly<Record<string, string>>):
     if (content.startsWith('-> ')) spawnSync('ln', ['-sfn', content.slice(3), path]);
     else writeFileSync(path, content);
   }
+}
+
+/** restore.pl scan, plan and write into settings.root; the write records (the root shown as ROOT). */
+export function legacyRestore(archive: Buffer, settings: PlanSettings): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pbk-write-'));
+  try {
+    const table = join(dir, 'table');
+    const scan = spawnSync('perl', [ENGINE, 'scan', table], { input: archive });
+    if (scan.status !== 0) return scan.stdout.toString('latin1');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', RESTORE_ROOT: settings.root, RESTORE_SELECTED: settings.selected.join(','),
+      RESTORE_PVE_MODE: settings.pveMode, RESTORE_DRY_RUN: 'false', RESTORE_AS_ROOT: String(settings.asRoot) };
+    const plan = spawnSync('perl', [ENGINE, 'plan', table, join(dir, 'plan'), join(dir, 'safety')], { env });
+    const write = spawnSync('perl', [ENGINE, 'write', table, join(dir, 'plan')], { env, input: archive, maxBuffer: 1 << 28 });
+    return (plan.stdout.toString('latin1') + write.stdout.toString('latin1')).replaceAll(settings.root, 'ROOT');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The native scan, plan and write into settings.root, rendered as restore.pl's records. */
+export async function nativeRestore(archive: Buffer, settings: PlanSettings): Promise<string> {
+  const { entries, scan } = await nativeScan(archive);
+  if (scan.startsWith('CORRUPT')) return scan;
+  const plan = planRestore(entries, realDisk, settings);
+  let out = renderPlan(plan).plan;
+  const bytes = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+  try {
+    const result = await writeRestore(new ByteReader(chunks(archive)), entries, plan, {
+      root: settings.root, asRoot: settings.asRoot, pveMode: settings.pveMode, interrupted: () => false,
+      log: (r) => { out += `LOG\t${r.level}\t${bytes(r.message)}\n`; },
+    });
+    out += `RESULT\t${result.files}\t${result.links}\t${result.dirs}\t${result.failed}\n`;
+    const stop = result.stop;
+    if (stop?.kind === 'abort') out += `ABORT\t${stop.reason}\t${bytes(stop.path)}\n`;
+    if (stop?.kind === 'changed') out += 'CHANGED\n';
+  } catch (error) {
+    if (!(error instanceof CorruptArchive)) throw error;
+    out += `CORRUPT\t${error.message}\n`;
+  }
+  return out.replaceAll(settings.root, 'ROOT');
+}
+
+/**
+ * A tree as text, one line per path in byte order: type, mode, owner, mtime, content hash or link target.
+ * Mtimes at or after SINCE show as `now` (what the test made, a directory the run wrote into without owning it).
+ */
+export function snapshot(root: string, since: number): string {
+  const out = spawnSync('find', ['.', '-mindepth', '1', '-printf', '%y %m %u:%g %T@ %s %p -> %l\\n'], { cwd: root, maxBuffer: 1 << 28 });
+  const lines = out.stdout.toString('latin1').split('\n').filter((l) => l !== '');
+  return lines.map((line) => {
+    const [type = '', mode, owner, mtime = '0', size, ...rest] = line.split(' ');
+    const path = rest.join(' ').replace(/ -> $/, '');
+    const seconds = Math.floor(Number(mtime));
+    const shownTime = seconds >= since ? 'now' : String(seconds);
+    const content = type === 'f' ? createHash('sha256').update(readFileSync(join(root, path.split(' -> ')[0] ?? ''))).digest('hex').slice(0, 16) : '';
+    return { path, line: `${type} ${mode} ${owner} ${shownTime} ${type === 'd' ? '' : size} ${path} ${content}` };
+  }).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((l) => l.line).join('\n');
 }
