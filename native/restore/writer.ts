@@ -82,10 +82,13 @@ const isLink = (path: string): boolean => {
 
 const depth = (rel: string): number => rel.split('/').length - 1;
 
-/** The writing pass over READER (the stream again) for TABLE and PLAN. Throws CorruptArchive. */
-export async function writeRestore(reader: ByteReader, table: readonly ScanEntry[], plan: Plan, settings: WriteSettings): Promise<WriteResult> {
+/**
+ * The writing pass over READER (the stream again) for TABLE and PLAN, counting into RESULT (kept when it throws
+ * CorruptArchive). A stop (abort, changed, interrupted) drains the rest of the stream so no stage stays blocked.
+ */
+export async function writeRestore(reader: ByteReader, table: readonly ScanEntry[], plan: Plan, settings: WriteSettings,
+  result: WriteResult = { files: 0, links: 0, dirs: 0, failed: 0 }): Promise<WriteResult> {
   const { root, asRoot, pveMode } = settings;
-  const result: WriteResult = { files: 0, links: 0, dirs: 0, failed: 0 };
   const temps = new Set<string>();
   const dirsMeta = new Map<string, ScanEntry>();
   const created = new Set<string>();
@@ -463,6 +466,7 @@ export async function writeRestore(reader: ByteReader, table: readonly ScanEntry
     if (error instanceof Stop) result.stop = error.stop;
     stop();
     if (!(error instanceof Stop)) throw error;
+    await reader.drain();
     return result;
   }
   stop();
