@@ -4,8 +4,9 @@
 // log file, prompts and exit codes of `legacy/bin/proxmox-restore restore`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, mkdtempSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createInterface, type Interface } from 'node:readline';
 import { join } from 'node:path';
 import { escPath, fromBytes, fsPath, toBytes } from '../../core/bytes-path.js';
 import { esc } from '../../core/esc.js';
@@ -98,36 +99,29 @@ function staticOnly(args: readonly string[]): boolean {
   return rest.includes('--list-categories') && !rest.some((a) => a === '--archive' || a.startsWith('--archive='));
 }
 
+let lines: { readonly reader: Interface; readonly next: AsyncIterator<string> } | undefined;
+
 /** `read -r -p PROMPT`: the prompt on stderr, one line from stdin (undefined at the end of input). */
-function ask(prompt: string): string | undefined {
+async function ask(prompt: string): Promise<string | undefined> {
   process.stderr.write(prompt);
-  const bytes: number[] = [];
-  const one = Buffer.alloc(1);
-  for (;;) {
-    let n = 0;
-    try {
-      n = readSync(0, one, 0, 1, null);
-    } catch {
-      n = 0;
-    }
-    if (n === 0) return bytes.length === 0 ? undefined : Buffer.from(bytes).toString('utf8');
-    if (one[0] === 0x0a) return Buffer.from(bytes).toString('utf8');
-    bytes.push(one[0] ?? 0);
+  if (lines === undefined) {
+    const reader = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+    lines = { reader, next: reader[Symbol.asyncIterator]() };
   }
+  const line = await lines.next.next();
+  return line.done === true ? undefined : line.value;
 }
 
 /** `awk '{ printf "%-4s%s\n", (NR == 1 ? "#" : NR - 1), $0 }'`. */
 const numbered = (table: string): string => table.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1)
   .map((line, i) => `${(i === 0 ? '#' : String(i)).padEnd(4)}${line}\n`).join('');
 
-function freeBytes(dir: string): number | undefined {
-  try {
-    if (!statSync(fsPath(dir)).isDirectory()) return undefined;
-    const fs = statfsSync(fsPath(dir));
-    return fs.bavail * fs.bsize;
-  } catch {
-    return undefined;
-  }
+/** core_free_bytes: `stat -f -c '%a %S'` (available blocks × fundamental block size), undefined when unknown. */
+function freeBytes(dir: string, env: Readonly<Record<string, string | undefined>>): number | undefined {
+  if (!isDirectory(dir)) return undefined;
+  const out = spawnSync('stat', ['-f', '-c', '%a %S', '--', fromBytes(dir)], { env: { ...env }, encoding: 'utf8' });
+  const m = /^(\d+) (\d+)/.exec(out.status === 0 ? out.stdout : '');
+  return m === null ? undefined : Number(m[1]) * Number(m[2]);
 }
 
 /** restore_pmxcfs_running: ROOT/etc/pve is a fuse mount point (mountinfo field 5, the type after `-`). */
@@ -205,6 +199,7 @@ class Restore {
   }
 
   cleanup(): void {
+    lines?.reader.close();
     this.lock?.release();
     if (this.download !== undefined) rmSync(this.download, { recursive: true, force: true });
     rmSync(this.runDir, { recursive: true, force: true });
@@ -259,7 +254,7 @@ class Restore {
     const rows = sortRows(listings.flatMap((l) => l.rows));
     if (rows.length === 0) this.fail('No archives found');
     process.stdout.write(numbered(listTable(rows)));
-    const answer = ask(`Select an archive [1-${rows.length}, 0 to cancel]: `) ?? '0';
+    const answer = await ask(`Select an archive [1-${rows.length}, 0 to cancel]: `) ?? '0';
     if (answer === '0') {
       this.log.info('Cancelled');
       throw new Finish(0);
@@ -334,7 +329,7 @@ class Restore {
     return alignTable([['CATEGORY', 'ENTRIES', 'ON /'], ...scan.counts.map((c) => [c.name, String(c.count), c.onRoot])]);
   }
 
-  select(scan: Scan): void {
+  async select(scan: Scan): Promise<void> {
     const order = scan.counts.map((c) => c.name);
     const countOf = (c: string): number => scan.counts.find((x) => x.name === c)?.count ?? 0;
     let all = this.o.all;
@@ -343,7 +338,7 @@ class Restore {
       if (!this.interactive()) this.fail('--categories or --all is required when not running on a terminal');
       const names = order.filter((c) => c !== '(reports)');
       process.stdout.write(numbered(this.countedTable(scan)));
-      const answer = ask('Categories to restore (names or numbers, comma-separated, or all): ') ?? '';
+      const answer = await ask('Categories to restore (names or numbers, comma-separated, or all): ') ?? '';
       if (answer === 'all') all = true;
       else {
         const picked = answer.replaceAll(' ', '').split(',');
@@ -443,7 +438,7 @@ class Restore {
   }
 
   spaceFits(dir: string, need: number): void {
-    const free = freeBytes(dir);
+    const free = freeBytes(dir, this.settings.env);
     if (free !== undefined && need > free) this.fail(`Not enough free space in ${escPath(dir)}: need ${humanSize(need)}, available ${humanSize(free)}`);
   }
 
@@ -455,10 +450,10 @@ class Restore {
     this.spaceFits(dir, plan.safetyBytes);
   }
 
-  confirm(plan: Plan): void {
+  async confirm(plan: Plan): Promise<void> {
     if (this.root !== '/' || this.o.dryRun || this.o.yes) return;
     if (!this.interactive()) this.fail('Restoring to / needs --yes when not running on a terminal');
-    const answer = ask(`Restore ${plan.writes} entries (${this.selected.join(',')}) to /? [y/N]: `) ?? '';
+    const answer = await ask(`Restore ${plan.writes} entries (${this.selected.join(',')}) to /? [y/N]: `) ?? '';
     if (!/^([yY]|[yY][eE][sS])$/.test(answer)) {
       this.log.info('Cancelled');
       throw new Finish(0);
@@ -515,12 +510,16 @@ class Restore {
 
   async write(scan: Scan, plan: Plan): Promise<void> {
     let interrupted = false;
-    const onSignal = (): void => { interrupted = true; };
+    const abort = new AbortController();
+    const onSignal = (): void => {
+      interrupted = true;
+      abort.abort();
+    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const now = this.tool.environment.now;
     try {
-      const read = await readArchiveStream(this.name, this.streamOptions(), (reader) => writeRestore(reader, scan.entries, plan, {
+      const read = await readArchiveStream(this.name, { ...this.streamOptions(), signal: abort.signal }, (reader) => writeRestore(reader, scan.entries, plan, {
         root: this.root, asRoot: this.asRoot, pveMode: this.pveMode, interrupted: () => interrupted,
         log: (r) => this.record(r.level, r.message),
         ...(process.stderr.isTTY === true ? { progress: { stream: process.stderr, now: () => now().getTime() / 1000 } } : {}),
@@ -586,7 +585,7 @@ class Restore {
       process.stdout.write(this.countedTable(scan));
       return 0;
     }
-    this.select(scan);
+    await this.select(scan);
     this.product();
     this.guards();
     this.pveMode = this.pveModeOf();
@@ -604,7 +603,7 @@ class Restore {
     const plan = planRestore(scan.entries, realDisk, { root: this.root, selected: this.selected, pveMode: this.pveMode, dryRun: this.o.dryRun, asRoot: this.asRoot });
     for (const r of plan.logs) this.record(r.level, r.message);
     this.spaceCheck(plan);
-    this.confirm(plan);
+    await this.confirm(plan);
     if (!this.o.dryRun) {
       this.safetyBackup(plan);
       await this.write(scan, plan);
