@@ -115,6 +115,13 @@ describe('plan: the same records as restore.pl', () => {
       ['etc/apt', 'dirmeta', true], ['etc/ssh', 'dirmeta', true]]);
   });
 
+  it('a name with slashes after its leading ./ is the relative path, in its own category (found by the fuzz, seed 7)', async () => {
+    const r = root();
+    const n = await both(forge([{ name: './/etc/passwd', data: 'root:x:0:0\n' }, { name: './/a', data: 'a' }], 'gnu'), settings(r, { selected: ['custom-paths'] }));
+    expect(n.entries.map((e) => [e.norm, e.category])).toEqual([['etc/passwd', 'accounts'], ['a', 'custom-paths']]);
+    expect([...n.result?.actions.values() ?? []].map((a) => a.norm)).toEqual(['a']);
+  });
+
   it('a corrupt archive is named, the same reason', async () => {
     const good = forge([{ name: 'a', data: 'x'.repeat(2000) }]);
     for (const archive of [good.subarray(0, 1024), Buffer.concat([good.subarray(0, 100), Buffer.from('z'), good.subarray(101)])]) {
