@@ -82,6 +82,12 @@ const isLink = (path: string): boolean => {
 
 const depth = (rel: string): number => rel.split('/').length - 1;
 
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(fsPath(path));
+  } catch { /* gone already */ }
+}
+
 /**
  * The writing pass over READER (the stream again) for TABLE and PLAN, counting into RESULT (kept when it throws
  * CorruptArchive). A stop (abort, changed, interrupted) drains the rest of the stream so no stage stays blocked.
@@ -213,11 +219,12 @@ export async function writeRestore(reader: ByteReader, table: readonly ScanEntry
       }
     }
     step(() => renameSync(fsPath(tmp), fsPath(target)));
-    if (err !== undefined) {
-      try {
-        unlinkSync(fsPath(tmp));
-      } catch { /* gone already */ }
-    }
+    return settle(tmp, err);
+  }
+
+  /** The temp sibling's end: removed when the entry failed, no longer one to clean up either way. */
+  function settle(tmp: string, err: Failure | undefined): Failure | undefined {
+    if (err !== undefined) removeQuietly(tmp);
     temps.delete(tmp);
     return err;
   }
@@ -250,13 +257,7 @@ export async function writeRestore(reader: ByteReader, table: readonly ScanEntry
         err = failureOf(error);
       }
     }
-    if (err !== undefined) {
-      try {
-        unlinkSync(fsPath(tmp));
-      } catch { /* gone already */ }
-    }
-    temps.delete(tmp);
-    return err;
+    return settle(tmp, err);
   }
 
   /** feed_from_file: a written file's content (a hard link's source, a rejoined temp). */
@@ -329,11 +330,7 @@ export async function writeRestore(reader: ByteReader, table: readonly ScanEntry
   let finished = false;
   /** ON_STOP: temps removed, directories finished (once), whatever ended the pass. */
   function stop(): void {
-    for (const tmp of temps) {
-      try {
-        unlinkSync(fsPath(tmp));
-      } catch { /* gone already */ }
-    }
+    for (const tmp of temps) removeQuietly(tmp);
     temps.clear();
     if (finished) return;
     finished = true;
@@ -436,9 +433,7 @@ export async function writeRestore(reader: ByteReader, table: readonly ScanEntry
       }
       closeSync(state.fd);
       await finishExtra(m, marker, state.err, feedFromFile(state.tmp), `Rejoined ${escPath(m.norm)} from ${m.source.parts.length} chunks`);
-      try {
-        unlinkSync(fsPath(state.tmp));
-      } catch { /* gone already */ }
+      removeQuietly(state.tmp);
       temps.delete(state.tmp);
     }
     for (const i of deferred.sort((x, y) => x - y)) {
