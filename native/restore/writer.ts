@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { escPath, fsPath } from '../core/bytes-path.js';
 import { humanSize } from '../core/human.js';
-import { strerror } from '../storage/permissions.js';
+import { strerror } from '../core/coreutils.js';
 import type { Action, LogRecord, Plan, PveMode, ScanEntry } from './plan.js';
 import { targetOf } from './plan.js';
 import { ByteReader, copyData, CorruptArchive, nextEntry } from './tar-reader.js';
