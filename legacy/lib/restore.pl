@@ -111,7 +111,7 @@ sub category_of {
 # The name as restore.md §5.1 normalises it: no leading ./, no //, no /./, no trailing /.
 sub normalise {
     my ($n) = @_;
-    $n =~ s{^(?:\./)+}{};
+    $n =~ s{^(?:\./+)+}{};   # "./" and the slashes after it: ".//etc/passwd" is etc/passwd, never "/etc/passwd"
     1 while $n =~ s{/\./}{/};
     $n =~ s{//+}{/}g;
     $n =~ s{/+$}{} unless $n eq '/';

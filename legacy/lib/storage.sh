@@ -24,16 +24,23 @@ storage_remote() {
 # callers that ran it in a command substitution (where STORAGE_ERR is lost), in storage_last_error. With
 # PBK_RCLONE_RECORD_DIR set (the control of a storage shadow run) each call is recorded there for the candidate.
 storage_rclone() {
-  local limit="$1" err status=0
-  shift
+  storage_rclone_within "$1" "$@"
+}
+
+# storage_rclone_within WALL TIMEOUT ARGS...: storage_rclone whose process is ended after WALL seconds (+5 to
+# kill) rather than TIMEOUT: an upload (CLOUD_PARALLEL_UPLOAD_TIMEOUT) that moves data for longer than the listing
+# limit; rclone's own --timeout (idle) and --contimeout still end a stalled transfer after TIMEOUT.
+storage_rclone_within() {
+  local wall="$1" limit="$2" err status=0
+  shift 2
   local -a flags=() argv=()
   read -r -a flags <<< "${RCLONE_FLAGS:-}"
   argv=(rclone "$@" "${flags[@]}" --timeout "${limit}s" --contimeout "${limit}s")
   err="$(mktemp "${RUN_DIR}/rclone.XXXXXX")"
   if [[ -n "${PBK_RCLONE_RECORD_DIR:-}" ]]; then
-    storage_rclone_record "$limit" "$err" "${argv[@]}" || status=$?
+    storage_rclone_record "$wall" "$err" "${argv[@]}" || status=$?
   else
-    timeout -k 5 "$(( limit + 5 ))" "${argv[@]}" < /dev/null 2> "$err" || status=$?
+    timeout -k 5 "$(( wall + 5 ))" "${argv[@]}" < /dev/null 2> "$err" || status=$?
   fi
   STORAGE_ERR="$(< "$err")"
   mv -f -- "$err" "${RUN_DIR}/rclone.last.err"
@@ -49,10 +56,10 @@ storage_rclone_key_args() {
   done
 }
 
-# storage_rclone_record LIMIT ERR ARGV...: ARGV run as storage_rclone runs it, its stdout, stderr and status also
+# storage_rclone_record WALL ERR ARGV...: ARGV run as storage_rclone_within runs it, its stdout, stderr and status also
 # kept in PBK_RCLONE_RECORD_DIR/KEY/N/ (the layout of core_host_run's recordings, native/core/host-record.ts).
 storage_rclone_record() {
-  local limit="$1" err="$2" key dir n=1 status=0
+  local wall="$1" err="$2" key dir n=1 status=0
   shift 2
   key="$(storage_rclone_key_args "$@" | sha256sum)"
   dir="${PBK_RCLONE_RECORD_DIR}/${key%% *}"
@@ -60,7 +67,7 @@ storage_rclone_record() {
   [[ -e "${dir}/argv" ]] || storage_rclone_key_args "$@" > "${dir}/argv"
   while [[ -e "${dir}/${n}" ]]; do n=$(( n + 1 )); done
   mkdir -m 0700 -- "${dir}/${n}" || return 70
-  timeout -k 5 "$(( limit + 5 ))" "$@" < /dev/null > "${dir}/${n}/stdout" 2> "${dir}/${n}/stderr" || status=$?
+  timeout -k 5 "$(( wall + 5 ))" "$@" < /dev/null > "${dir}/${n}/stdout" 2> "${dir}/${n}/stderr" || status=$?
   printf '%s\n' "$status" > "${dir}/${n}/status"
   cat -- "${dir}/${n}/stdout"
   cat -- "${dir}/${n}/stderr" > "$err"
@@ -221,13 +228,17 @@ storage_secondary_copy() {
   log_success "Backup copied to secondary storage: $(log_esc "${dir}/${name}")"
 }
 
-# storage_upload FILE REMOTE_DIR: rclone copyto with 3 attempts (§3.2); STORAGE_ERR holds the last error.
+# storage_upload FILE REMOTE_DIR: rclone copyto with 3 attempts (§3.2), each ended after
+# CLOUD_PARALLEL_UPLOAD_TIMEOUT seconds (the listing limit ended every upload that took over 20 s, README
+# "Decisions"); STORAGE_ERR holds the last error.
 storage_upload() {
   local file="$1" remote="$2" attempt=0
   local -a bw=()
   [[ -z "${RCLONE_BANDWIDTH_LIMIT:-}" ]] || bw=(--bwlimit "$RCLONE_BANDWIDTH_LIMIT")
   while :; do
-    if storage_rclone "$CLOUD_LIST_TIMEOUT" copyto "$file" "${remote}/${file##*/}" "${bw[@]}"; then return 0; fi
+    if storage_rclone_within "$CLOUD_PARALLEL_UPLOAD_TIMEOUT" "$CLOUD_LIST_TIMEOUT" copyto "$file" "${remote}/${file##*/}" "${bw[@]}"; then
+      return 0
+    fi
     (( attempt < ${#STORAGE_WAITS[@]} )) || return 1
     sleep "${STORAGE_WAITS[$attempt]}"
     attempt=$(( attempt + 1 ))

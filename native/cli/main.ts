@@ -43,6 +43,7 @@ const NATIVE_TOOLS: Readonly<Record<string, () => Promise<SideTool>>> = {
   'fix-permissions': async () => (await import('./commands/fix-permissions.js')).runFixPermissions,
   list: async () => (await import('./commands/list.js')).runList,
   verify: async () => (await import('./commands/verify.js')).runVerify,
+  restore: async () => (await import('./commands/restore.js')).runRestore,
 };
 
 /** Every side tool bin/switch-mode routes through this front end (its `run_side_tool`). */

@@ -142,7 +142,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   enumKey('CLOUD_UPLOAD_MODE', ['parallel', 'sequential'], 'parallel', 'storage', 'upload files concurrently or one by one'),
   int('CLOUD_PARALLEL_MAX_JOBS', 3, 1, undefined, 'storage', NO_EFFECT),
   bool('CLOUD_PARALLEL_VERIFICATION', 'true', 'storage', 'verify uploads concurrently'),
-  int('CLOUD_PARALLEL_UPLOAD_TIMEOUT', 600, 1, undefined, 'storage', NO_EFFECT),
+  int('CLOUD_PARALLEL_UPLOAD_TIMEOUT', 600, 1, undefined, 'storage', 'limit of one cloud upload attempt (s)'),
   bool('SKIP_CLOUD_VERIFICATION', 'false', 'storage', 'skip post-upload verification'),
   // 5.10 Notifications
   secret('TELEGRAM_BOT_TOKEN', 'notify', 'personal-mode bot token'),

@@ -3,11 +3,11 @@
 // prepared sandbox, several invocations in a row, each compared: exit code, stdout, stderr; then the log files
 // and the sandbox tree the tool left behind.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 
-export type ToolName = 'list' | 'verify' | 'security-check' | 'server-id' | 'fix-permissions';
+export type ToolName = 'list' | 'verify' | 'restore' | 'security-check' | 'server-id' | 'fix-permissions';
 
 /** What a tool scenario's sandbox is a copy of: `backup` one bash backup run of pve-single with the secondary
  * dir and the rclone cloud remote on (two older sets seeded in every tier), `bare` an installed, empty node. */
@@ -101,6 +101,11 @@ function hostileArchive(context: ToolContext): void {
   chmodSync(archive, 0o600);
 }
 
+/** An empty restore target in the copy (restore resolves --to before anything else). */
+const target = (context: ToolContext): void => {
+  mkdirSync(join(context.sandbox, 'target'), { recursive: true });
+};
+
 const corruptIdentity = (context: ToolContext): void => {
   writeFileSync(join(context.sandbox, 'config', '.server_identity'), 'SERVER_ID=0000000000000000\nCHECKSUM=0000000000000000\n');
 };
@@ -169,6 +174,36 @@ export const TOOL_SCENARIOS: readonly ToolScenario[] = [
     name: 'tool-verify-hostile', description: 'verify a hostile archive (absolute, ../, fifo, below a symlink entry): every unsafe entry named',
     tool: 'verify', host: 'pve-single', seed: 'backup', inDefault: true, prepare: hostileArchive,
     steps: [{ args: ['{SANDBOX}/scratch/pve-backup-evil-2024-11-25_02-00-00.tar'] }],
+  },
+  {
+    name: 'tool-restore', description: 'restore by name: every category to an empty root, again two categories over it (a safety backup), a dry-run',
+    tool: 'restore', host: 'pve-single', seed: 'backup', inDefault: true, prepare: target,
+    steps: [{ args: ['--archive', '{NAME}', '--all', '--to', '{SANDBOX}/target'] },
+      { args: ['--archive', '{NAME}', '--categories', 'network,vm-configs', '--to', '{SANDBOX}/target'],
+        before: (c) => {   // the same bytes and mtime on both sides: the safety archive holds this file
+          writeFileSync(join(c.sandbox, 'target', 'etc', 'hosts'), 'changed\n');
+          utimesSync(join(c.sandbox, 'target', 'etc', 'hosts'), 1732400000, 1732400000);
+        } },
+      { args: ['--archive', '{ARCHIVE}', '--all', '--dry-run', '--to', '{SANDBOX}/target'] }],
+  },
+  {
+    name: 'tool-restore-encrypted', description: 'restore an age-encrypted archive: no identity (exit 2), the test identity',
+    tool: 'restore', host: 'pve-single', seed: 'backup', inDefault: true,
+    prepare: (c) => {
+      encryptedCopy(c);
+      target(c);
+    },
+    steps: [{ args: ['--archive', '{SANDBOX}/scratch/{NAME}.age', '--all', '--to', '{SANDBOX}/target'] },
+      { args: ['--archive', '{SANDBOX}/scratch/{NAME}.age', '--all', '--to', '{SANDBOX}/target', '--identity', '{SANDBOX}/age-test.key'] }],
+  },
+  {
+    name: 'tool-restore-hostile', description: 'restore a hostile archive: every refusal named, the rest written, nothing outside the target',
+    tool: 'restore', host: 'pve-single', seed: 'backup', inDefault: true,
+    prepare: (c) => {
+      hostileArchive(c);
+      target(c);
+    },
+    steps: [{ args: ['--archive', '{SANDBOX}/scratch/pve-backup-evil-2024-11-25_02-00-00.tar', '--all', '--to', '{SANDBOX}/target'] }],
   },
   {
     name: 'tool-security-check', description: 'security-check (full) on the hostile host: a check, then --update-hashes after a change',

@@ -14,9 +14,11 @@ export function rcloneFlags(flags: string): string[] {
   return (flags.split('\n', 1)[0] ?? '').split(/[ \t]+/).filter((f) => f !== '');
 }
 
+/** WALLSECONDS (default LIMITSECONDS): when the process is ended; an upload may move data for longer than rclone's
+ * idle and connect timeouts (legacy storage_rclone_within). */
 export async function rclone(args: readonly string[], limitSeconds: number, flags: string,
-  env: Readonly<Record<string, string | undefined>>): Promise<RcloneResult> {
+  env: Readonly<Record<string, string | undefined>>, wallSeconds = limitSeconds): Promise<RcloneResult> {
   const result = await runInGroup('rclone', [...args, ...rcloneFlags(flags), '--timeout', `${limitSeconds}s`, '--contimeout', `${limitSeconds}s`],
-    { timeoutMs: (limitSeconds + 5) * 1000, env });
+    { timeoutMs: (wallSeconds + 5) * 1000, env });
   return { ok: result.exitCode === 0 && !result.timedOut, stdout: result.stdout, stderr: result.stderr.toString('latin1') };
 }

@@ -21,6 +21,8 @@ export interface StreamOptions {
   readonly identities: readonly string[];  // age -i files; none: not decrypted
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly timeoutSeconds: number;
+  /** Aborted (SIGINT/SIGTERM while restoring): the stages are ended like a timeout, the read fails `interrupted`. */
+  readonly signal?: AbortSignal;
 }
 
 interface Stage { readonly child: ChildProcess; stderr: string; readonly exit: Promise<number> }
@@ -74,17 +76,26 @@ export async function readArchiveStream<T>(name: string, options: StreamOptions,
       timedOut = true;
       stop();
     }, options.timeoutSeconds * 1000);
+    let interrupted = false;
+    const onAbort = (): void => {
+      interrupted = true;
+      stop();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     let value: T | undefined;
     let corrupt: string | undefined;
     try {
       value = await read(new ByteReader(source));
     } catch (error) {
-      if (!(error instanceof CorruptArchive) && !timedOut) throw error;   // a timeout ends the pipe under the reader
+      // a timeout or an interrupt ends the pipe under the reader
+      if (!(error instanceof CorruptArchive) && !timedOut && !interrupted) throw error;
       if (error instanceof CorruptArchive) corrupt = error.message;
       stop();
     }
     const codes = await Promise.all(stages.map((s) => s.exit));
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (interrupted) return { ok: false, message: 'interrupted' };
     const age = options.identities.length > 0 ? stages[0] : undefined;
     if (age !== undefined && age.stderr !== '') {
       return { ok: false, message: `Cannot decrypt ${escPath(name)}: ${age.stderr.includes('no identity matched') ? 'no identity matches' : 'archive is damaged'}` };

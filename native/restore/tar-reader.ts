@@ -196,7 +196,7 @@ export async function copyData(reader: ByteReader, size: number, sink?: (chunk: 
 
 /** normalise (restore.md §5.1): no leading ./, no /./, no //, no trailing /; `.` is ''. */
 export function normaliseName(name: string): string {
-  let n = name.replace(/^(?:\.\/)+/, '');
+  let n = name.replace(/^(?:\.\/+)+/, '');   // "./" and the slashes after it: ".//etc/passwd" is etc/passwd
   while (n.includes('/./')) n = n.replace('/./', '/');
   n = n.replace(/\/\/+/g, '/');
   if (n !== '/') n = n.replace(/\/+$/, '');

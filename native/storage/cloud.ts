@@ -64,7 +64,7 @@ export class Cloud {
    * One rclone call; with PBK_RCLONE_REPLAY_DIR (a storage shadow candidate) the control's recorded result of the
    * same call instead, so a candidate never touches the remote (a call the control did not make: status 127).
    */
-  async call(limitSeconds: number, args: readonly string[]): Promise<Omit<RcloneResult, 'stderr'>> {
+  async call(limitSeconds: number, args: readonly string[], wallSeconds = limitSeconds): Promise<Omit<RcloneResult, 'stderr'>> {
     const replay = this.options.env.PBK_RCLONE_REPLAY_DIR;
     if (this.options.shadow && (replay === undefined || replay === '')) {
       this.lastError = Buffer.from('shadow: no recording of the control to replay rclone from');
@@ -75,7 +75,7 @@ export class Cloud {
       this.lastError = recorded.stderr;
       return { ok: recorded.status === 0, stdout: recorded.stdout };
     }
-    const result = await rclone(args, limitSeconds, this.options.flags, this.options.env);
+    const result = await rclone(args, limitSeconds, this.options.flags, this.options.env, wallSeconds);
     this.lastError = Buffer.from(result.stderr, 'latin1');
     return result;
   }
@@ -86,12 +86,15 @@ export class Cloud {
       && (await this.call(limitSeconds, ['mkdir', this.spec(path)])).ok;
   }
 
-  /** `rclone copyto FILE DIR/<name>` with up to three attempts, 5 s then 15 s apart (storage.md §3.2). */
-  async upload(limitSeconds: number, file: string, dirSpec: string): Promise<boolean> {
+  /**
+   * `rclone copyto FILE DIR/<name>` with up to three attempts, 5 s then 15 s apart (storage.md §3.2), each ended
+   * after WALLSECONDS (CLOUD_PARALLEL_UPLOAD_TIMEOUT); rclone's idle and connect timeouts are LIMITSECONDS.
+   */
+  async upload(limitSeconds: number, wallSeconds: number, file: string, dirSpec: string): Promise<boolean> {
     const name = file.slice(file.lastIndexOf('/') + 1);
     const bw = this.options.bandwidthLimit === '' ? [] : ['--bwlimit', this.options.bandwidthLimit];
     for (let attempt = 0; ; attempt += 1) {
-      if ((await this.call(limitSeconds, ['copyto', file, `${dirSpec}/${name}`, ...bw])).ok) return true;
+      if ((await this.call(limitSeconds, ['copyto', file, `${dirSpec}/${name}`, ...bw], wallSeconds)).ok) return true;
       const wait = UPLOAD_WAITS[attempt];
       if (wait === undefined) return false;
       await this.options.sleep(wait * 1000);

@@ -219,7 +219,7 @@ async function cloudUpload(s: Storage): Promise<void> {
   const local = s.get('LOCAL_BACKUP_PATH');
   let bytes = 0;
   for (const file of s.setNames()) {
-    if (!await s.cloud.upload(s.num('CLOUD_LIST_TIMEOUT'), `${local}/${file}`, remote)) {
+    if (!await s.cloud.upload(s.num('CLOUD_LIST_TIMEOUT'), s.num('CLOUD_PARALLEL_UPLOAD_TIMEOUT'), `${local}/${file}`, remote)) {
       s.warn(`Cloud upload failed for ${file}: ${storageReason(s.cloud.lastError)}`);
       s.set('STATUS_CLOUD', 'error');
       return;
@@ -495,7 +495,7 @@ async function secondaryLog(s: Storage, logFile: string): Promise<void> {
 
 async function cloudLog(s: Storage, logFile: string): Promise<void> {
   const remote = s.cloud.spec(s.get('CLOUD_LOG_PATH'));
-  if (!await s.cloud.upload(s.num('CLOUD_LIST_TIMEOUT'), logFile, remote)) {
+  if (!await s.cloud.upload(s.num('CLOUD_LIST_TIMEOUT'), s.num('CLOUD_PARALLEL_UPLOAD_TIMEOUT'), logFile, remote)) {
     s.warn(`Cloud log upload failed for ${baseName(logFile)}: ${storageReason(s.cloud.lastError)}`);
     s.set('LOG_CLOUD', 'error');
     return;

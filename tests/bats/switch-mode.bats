@@ -93,9 +93,10 @@ counting_node() {
   [[ "$output" == "corrupt: ${BASE_DIR}/config/.server_identity" ]]
   [ "$(cat "${BATS_TEST_TMPDIR}/count/exits")" = 2 ]   # one start, and the tool's exit code is that node's
   rm -f "${BATS_TEST_TMPDIR}/count/starts" "${BATS_TEST_TMPDIR}/count/exits"
-  # restore has no native twin: bash whatever the flag, still one start
-  PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" TMPDIR="${BATS_TEST_TMPDIR}/tmp" run -0 --separate-stderr "$SWITCH_MODE" restore --help
-  [[ "$output" == *"Usage: proxmox-restore"* ]]
+  # shadow runs a side tool in bash: still one start, handed back
+  run -0 "$SWITCH_MODE" set cli shadow
+  rm -f "${BATS_TEST_TMPDIR}/count/starts" "${BATS_TEST_TMPDIR}/count/exits"
+  PATH="${BATS_TEST_TMPDIR}/count/bin:${PATH}" TMPDIR="${BATS_TEST_TMPDIR}/tmp" run -2 --separate-stderr "$SWITCH_MODE" server-id validate
   [ "$(cat "${BATS_TEST_TMPDIR}/count/exits")" = 0 ]
   [ -z "$(find "${BATS_TEST_TMPDIR}/tmp" -maxdepth 1 -name 'switch-mode-handoff.*')" ]
   # a node rule for cli is this node's (the only case where the decision asks for the node's names)

@@ -3,7 +3,7 @@
 // of the same tiers — a local dir, a secondary dir and a real rclone WebDAV server on loopback, reached directly or
 // through a proxy that corrupts or stalls. Compared: the statuses, the log lines, the storage state keys and every
 // file left in every tier (name, mode, size, SHA-256).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -326,6 +326,21 @@ describe('a remote that misbehaves', () => {
       const cloud = result.tiers.findIndex((l) => l.endsWith('/<CASE>/backup]'));
       expect(result.tiers[cloud + 1], 'the remote set is deleted').toMatch(/^\[/);
     });
+  });
+
+  it('an upload that moves data for longer than the listing limit completes (it is bounded by the upload limit)', async () => {
+    // A 2 MiB archive at 256 KiB/s: about 8 s of steady writes, past CLOUD_LIST_TIMEOUT + 5 = 6 s, which ended every
+    // such upload until this wave; no write waits as long as the 1 s idle timeout.
+    const big = randomBytes(2 << 20);
+    const result = await bothSides('slow-upload', {
+      context: { CLOUD_LIST_TIMEOUT: '1', RCLONE_BANDWIDTH_LIMIT: '256k', CLOUD_PARALLEL_UPLOAD_TIMEOUT: '120' },
+      prepare: async (world) => {
+        writeFileSync(join(world.local, archiveName), big);
+        writeFileSync(join(world.local, `${archiveName}.sha256`), `${createHash('sha256').update(big).digest('hex')}  ${archiveName}\n`);
+      },
+    });
+    expect(result.state).toContain("STATUS_CLOUD='ok'");
+    expect(result.lines).toContain('[SUCCESS] Cloud upload verified (3 files)');
   });
 
   it('serves a different checksum file: the consistency check says so', async () => {

@@ -122,7 +122,7 @@ function checkMetadata(v: Verify, listing: Listing, inner: string): void {
 type Resolved = { archive: string; download?: string } | ExitStatus;
 
 /** resolve_archive (restore.md §3): a path, or a name looked up on the tiers (the cloud copy downloaded). */
-async function resolveArchive(tool: ToolContext, settings: TierSettings, arg: string): Promise<Resolved> {
+export async function resolveArchive(tool: ToolContext, settings: TierSettings, arg: string): Promise<Resolved> {
   const { log } = tool;
   if (arg.includes('/')) {
     const name = arg.slice(arg.lastIndexOf('/') + 1);
