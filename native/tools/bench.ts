@@ -1,8 +1,8 @@
 // Usage: node dist/native/tools/bench.js [--quick] [--json FILE]      (make bench, make bench-quick)
-// Summary: The backup domain, its archive phase and the storage phase, bash vs ts, beside the limits the machine
-// allows (what `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree; cp, rclone copyto
-// and sha256sum of the same archive set): wall time and peak RSS of each side, as a table on stdout and as JSON
-// (default .bench/bench.json). See BENCHMARKS.md.
+// Summary: The backup domain, its archive phase, the storage phase and the restore tool, bash vs ts, beside the
+// limits the machine allows (what `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree;
+// cp, rclone copyto and sha256sum of the same archive set; `zstd -dc | tar -x` of the restored archive): wall time
+// and peak RSS of each side, as a table on stdout and as JSON (default .bench/bench.json). See BENCHMARKS.md.
 //
 // The report is a list of sections (SECTIONS below): each measures something and returns rows; adding one is a
 // function and a line in that list. Every measured command is one process tree timed by GNU time (%e wall, %M
