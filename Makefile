@@ -34,8 +34,8 @@ lint:
 demo: setup
 	scripts/demo
 
-# The backup domain, its archive phase and the storage phase, bash vs ts, beside the limits (tar | zstd -T0, tar | xz -T0,
-# tar | cat; cp, rclone copyto, sha256sum): wall and CPU time, peak RSS, JSON in .bench/bench.json (bench.ts, BENCHMARKS.md).
+# The backup domain, its archive phase, the storage phase and restore, bash vs ts, beside the limits (tar | zstd -T0,
+# tar | xz -T0, tar | cat; cp, rclone copyto, sha256sum; zstd -dc | tar -x): wall and CPU time, peak RSS, JSON in .bench/bench.json (bench.ts, BENCHMARKS.md).
 # bench-quick: under 3 minutes once the generated hosts exist under .bench/. BENCH_ARGS passes more.
 bench: setup
 	node dist/native/tools/bench.js $(BENCH_ARGS)

@@ -278,10 +278,18 @@ function planEntry(ctx: Context, e: ScanEntry, norm: string): Action | string {
   return file;
 }
 
-/** space_dir: the nearest existing ancestor directory of TARGET (its file system receives the file). */
-function spaceDir(disk: DiskView, target: string): string {
+/**
+ * space_dir: the nearest existing ancestor directory of TARGET (its file system receives the file). DIRS keeps
+ * each answer of `isDir` for the plan (it writes nothing): in an empty target every file would stat every level.
+ */
+function spaceDir(disk: DiskView, target: string, dirs: Map<string, boolean>): string {
+  const isDir = (path: string): boolean => {
+    let known = dirs.get(path);
+    if (known === undefined) dirs.set(path, known = disk.isDir(path));
+    return known;
+  };
   let dir = dirname(target);
-  while (!disk.isDir(dir) && dir !== '/') dir = dirname(dir);
+  while (!isDir(dir) && dir !== '/') dir = dirname(dir);
   return dir;
 }
 
@@ -296,6 +304,7 @@ export function planRestore(table: readonly ScanEntry[], disk: DiskView, setting
   const safety: string[] = [];
   const safetyCats = new Set<string>();
   const space = new Map<string, number>();
+  const dirs = new Map<string, boolean>();
   let tamper = false;
   let refused = 0;
   let notSelected = 0;
@@ -375,7 +384,7 @@ export function planRestore(table: readonly ScanEntry[], disk: DiskView, setting
       safetyBytes += action.oldSize;
     }
     if (action.bytes !== 0) {
-      const dir = spaceDir(disk, target);
+      const dir = spaceDir(disk, target, dirs);
       space.set(dir, (space.get(dir) ?? 0) + action.bytes);
     }
     if (dryRun) {

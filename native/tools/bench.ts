@@ -1,8 +1,8 @@
 // Usage: node dist/native/tools/bench.js [--quick] [--json FILE]      (make bench, make bench-quick)
-// Summary: The backup domain, its archive phase and the storage phase, bash vs ts, beside the limits the machine
-// allows (what `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree; cp, rclone copyto
-// and sha256sum of the same archive set): wall time and peak RSS of each side, as a table on stdout and as JSON
-// (default .bench/bench.json). See BENCHMARKS.md.
+// Summary: The backup domain, its archive phase, the storage phase and the restore tool, bash vs ts, beside the
+// limits the machine allows (what `tar | zstd -T0`, `tar | xz -T0` and `tar | cat` take on the same staging tree;
+// cp, rclone copyto and sha256sum of the same archive set; `zstd -dc | tar -x` of the restored archive): wall time
+// and peak RSS of each side, as a table on stdout and as JSON (default .bench/bench.json). See BENCHMARKS.md.
 //
 // The report is a list of sections (SECTIONS below): each measures something and returns rows; adding one is a
 // function and a line in that list. Every measured command is one process tree timed by GNU time (%e wall, %M
@@ -12,14 +12,17 @@
 // run (its context and detection state); `archive` collects once, then times the archive stage alone on that
 // staging tree (bash, ts) and the limit pipelines on the same tree; `storage` times storage_check_tiers +
 // storage_run with the three tiers (a 1 GiB archive set, a secondary directory, an rclone WebDAV server on loopback)
-// beside cp + sync, rclone copyto and sha256sum of the same files. --quick (under 3 minutes once the generated
-// hosts exist): one run of the domain on pve-cluster with latencies, the archive phase on 20k and 80k files, the
-// storage phase with a 256 MiB archive.
+// beside cp + sync, rclone copyto and sha256sum of the same files; `restore` makes one archive of big-tenth (the
+// native stages) and times `restore --archive A --all --to EMPTY`, bash vs ts, beside `zstd -dc | tar -x` of the
+// same archive into an empty directory. --quick (under 3 minutes once the generated hosts exist): one run of the
+// domain on pve-cluster with latencies, the archive phase on 20k and 80k files, the storage phase with a 256 MiB
+// archive, the restore of a pve-single archive.
 // Environment knobs: BENCH_RUNS (default 3, quick 1; the median is shown), BENCH_BIG_RUNS (default 1),
 // BENCH_TMP (default /dev/shm), BENCH_BIG_DIR (default .bench/big, made by parity/hosts/make-big when missing),
 // BENCH_HOSTS (domain hosts, default "pve-cluster-latency big-tenth big"), BENCH_COMPRESSION (default zstd:3),
 // BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6"),
-// BENCH_STORAGE_MIB (the storage section's archive, default 1024, quick 256), BENCH_NODE_ARGS (node options for
+// BENCH_STORAGE_MIB (the storage section's archive, default 1024, quick 256), BENCH_RESTORE_HOST (default
+// big-tenth, quick pve-single), BENCH_RESTORE_COMPRESSION (default zstd:3), BENCH_NODE_ARGS (node options for
 // the ts side, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -459,8 +462,94 @@ const storageSection: BenchSection = {
   },
 };
 
+/** The command that writes the tar stream of a COMPRESSION archive on stdout (verify_decompress_argv, stream.ts). */
+const DECOMPRESS: Readonly<Record<string, string>> = {
+  zstd: 'zstd -dc -q --long=27', xz: 'xz -dc', gzip: 'gzip -dc', bzip2: 'bzip2 -dc', lzma: 'xz --format=lzma -dc', none: 'cat',
+};
+
+/** The tree under DIR, one sorted line per entry: path, type, mode, owner, size, mtime and link target. */
+function treeListing(dir: string): string {
+  return execFileSync('bash', ['-c', 'set -o pipefail; cd "$0" && find . -mindepth 1 -printf "%P\\t%y\\t%m\\t%U:%G\\t%s\\t%T@\\t%l\\n" | LC_ALL=C sort', dir],
+    { encoding: 'utf8', maxBuffer: 1 << 28 });
+}
+
+/**
+ * The restore tool (issue 20): one backup archive of HOST (the native stages, collect → archive → verify), then
+ * `restore --archive A --all --to TARGET` into a fresh empty directory, bash (`legacy/bin/proxmox-restore
+ * restore`) vs ts (`dist/native/cli/main.js restore`), with the environment the restore parity test uses; beside
+ * it the limit, the archive's decompressor into `tar -x` in an empty directory. The first run of each side also
+ * compares the restored trees (type, mode, owner, size, mtime, link).
+ */
+const restoreSection: BenchSection = {
+  name: 'restore',
+  title: 'restore --all of one backup archive into an empty directory, bash vs ts beside the limit (decompressor | tar -x)',
+  run({ quick, runs }) {
+    const name = process.env.BENCH_RESTORE_HOST ?? (quick ? 'pve-single' : 'big-tenth');
+    const compression = process.env.BENCH_RESTORE_COMPRESSION ?? 'zstd:3';
+    const type = compression.split(':')[0] ?? 'zstd';
+    const hostRuns = quick ? 1 : runs;
+    const sandbox = prepare(hostDir(name), compression);
+    const rows: BenchRow[] = [];
+    try {
+      const made = stageDir(sandbox);
+      let archive = '';
+      let entries = '?';
+      try {
+        const m = timed(stagesArgv('ts', made, ['backup_collect', 'backup_archive', 'backup_verify']), sandbox.env, join(made, 'time.out'));
+        if (m.status >= 2) stageErrors(made);
+        const state = parseEnvFile(readFileSync(join(made, 'state.env'), 'utf8'));
+        archive = state.get('BACKUP_FILE') ?? '';
+        entries = state.get('STAGED_ENTRIES') ?? '?';
+        log(`restore ${name}: archive ${archive} (${entries} entries, made by the native stages in ${m.wall.toFixed(2)} s, exit ${m.status})`);
+      } finally {
+        rmSync(made, { recursive: true, force: true });
+      }
+      if (archive === '' || !existsSync(archive)) throw new Error(`bench: the backup of ${name} left no archive`);
+      const target = join(sandbox.base, 'target');
+      // The restore parity test's environment (tests/tools/restore-parity.test.ts): no host stubs, no system root.
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin', BASE_DIR: sandbox.base, TZ: 'UTC', LC_ALL: 'C.UTF-8',
+        TMPDIR: join(sandbox.base, 'tmp'), HOME: process.env.HOME ?? '/root',
+      };
+      const args = ['restore', '--archive', archive, '--all', '--to', target];
+      const limit = `${type} -dc | tar -x`;
+      const sides: Record<string, () => string[]> = {
+        bash: () => [join(REPO, 'legacy', 'bin', 'proxmox-restore'), ...args],
+        ts: () => [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), join(REPO, 'dist', 'native', 'cli', 'main.js'), ...args],
+        [limit]: () => ['bash', '-c', `set -o pipefail; ${DECOMPRESS[type] ?? 'cat'} -- "$0" | tar --numeric-owner -xf - -C "$1"`, archive, target],
+      };
+      const results: Record<string, Measure[]> = {};
+      const trees: Record<string, string> = {};
+      for (let i = 0; i < hostRuns; i += 1) {
+        for (const [side, argv] of Object.entries(sides)) {
+          // A fresh empty target, no restore log or safety backup left by the run before.
+          for (const dir of [target, join(sandbox.base, 'log'), join(sandbox.base, 'restore-safety')]) rmSync(dir, { recursive: true, force: true });
+          mkdirSync(target);
+          const m = timed(argv(), env, join(sandbox.base, 'time.out'));
+          if (i === 0 && side !== limit) trees[side] = treeListing(target);
+          log(`restore ${name} ${compression} ${side} run ${i + 1}/${hostRuns}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}`);
+          (results[side] ??= []).push(m);
+        }
+      }
+      if (trees.bash === trees.ts) log(`restore ${name}: the restored trees of bash and ts are identical`);
+      else {
+        for (const side of ['bash', 'ts']) writeFileSync(join(BENCH, `restore-${side}.tree`), trees[side] ?? '');
+        log(`restore ${name}: the restored trees of bash and ts DIFFER: diff ${join(BENCH, 'restore-bash.tree')} ${join(BENCH, 'restore-ts.tree')}`);
+      }
+      const sideRows = compare(Object.entries(results).map(([side, measures]) => row('restore', name, compression, side, measures, { entries })), 'ts', 'bash');
+      const floor = sideRows.find((r) => r.side === limit);
+      rows.push(...sideRows.map((r) => (floor !== undefined && (r.side === 'bash' || r.side === 'ts')
+        ? { ...r, limit, limitRatio: Number((r.wallSeconds / floor.wallSeconds).toFixed(2)), limitCpuRatio: Number((r.cpuSeconds / floor.cpuSeconds).toFixed(2)) }
+        : r)));
+    } finally {
+      rmSync(sandbox.base, { recursive: true, force: true });
+    }
+    return rows;
+  },
+};
+
 /** The report, section by section (another section is one more entry here). */
-const SECTIONS: readonly BenchSection[] = [domainSection, archiveSection, storageSection];
+const SECTIONS: readonly BenchSection[] = [domainSection, archiveSection, storageSection, restoreSection];
 
 function table(section: BenchSection, rows: BenchRow[]): string {
   const header = `${'host'.padEnd(20)} ${'compr'.padEnd(7)} ${'side'.padEnd(14)} ${'wall s'.padStart(7)} ${'cpu s'.padStart(7)} ${'MiB'.padStart(6)}  wall ratio`;
