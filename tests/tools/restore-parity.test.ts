@@ -86,7 +86,7 @@ interface Outcome { exitCode: number; stdout: string; stderr: string; log: strin
 const stamp = (text: string): string => text.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /gm, '');
 
 /** One side: ROOT rebuilt from SETUP, the restore run, what it left. */
-async function side(which: 'bash' | 'ts', args: string[], setup: (root: string) => void): Promise<Outcome> {
+async function side(which: 'bash' | 'ts', args: string[], setup: (root: string) => void, extraEnv: Record<string, string> = {}): Promise<Outcome> {
   const base = join(work, 'target');
   rmSync(base, { recursive: true, force: true });
   mkdirSync(join(base, 'root'), { recursive: true });
@@ -98,7 +98,7 @@ async function side(which: 'bash' | 'ts', args: string[], setup: (root: string) 
     : [process.execPath, join(REPO, 'dist', 'native', 'cli', 'main.js'), 'restore', ...args];
   const result = await execa(argv[0] ?? '', argv.slice(1), {
     reject: false, extendEnv: false, stdin: 'ignore', encoding: 'buffer', timeout: 240_000, stripFinalNewline: false,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BASE_DIR: sandbox.baseDir, PBK_NOW, TZ: 'UTC', LC_ALL: 'C.UTF-8', TMPDIR: join(sandbox.baseDir, 'tmp') },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BASE_DIR: sandbox.baseDir, PBK_NOW, TZ: 'UTC', LC_ALL: 'C.UTF-8', TMPDIR: join(sandbox.baseDir, 'tmp'), ...extraEnv },
   });
   const logs = existsSync(sandbox.logDir) ? readdirSync(sandbox.logDir).filter((n) => n.startsWith('restore-')) : [];
   const safetyDir = join(sandbox.baseDir, 'restore-safety');
@@ -113,9 +113,9 @@ async function side(which: 'bash' | 'ts', args: string[], setup: (root: string) 
   };
 }
 
-async function same(args: string[], setup: (root: string) => void = () => undefined): Promise<Outcome> {
-  const bash = await side('bash', args, setup);
-  const ts = await side('ts', args, setup);
+async function same(args: string[], setup: (root: string) => void = () => undefined, extraEnv: Record<string, string> = {}): Promise<Outcome> {
+  const bash = await side('bash', args, setup, extraEnv);
+  const ts = await side('ts', args, setup, extraEnv);
   expect({ args, ...ts }).toEqual({ args, ...bash });
   return ts;
 }
@@ -161,6 +161,29 @@ describe('restore: bash vs ts on the same archive and tree', () => {
     expect(out.exitCode).toBe(1);
     expect(out.safety).toContain('./etc/network/interfaces');
     expect(out.stdout).toContain('Undo: bin/switch-mode restore --archive');
+  });
+
+  it('guarded categories: pmxcfs running on ROOT/etc/pve (refused with the stop commands; pve-config through it), config.db present', async () => {
+    // A mountinfo naming a fuse mount on ROOT/etc/pve stands for a running pmxcfs (restore.md §5.3), as tests/restore does.
+    const mountinfo = join(work, 'mountinfo');
+    writeFileSync(mountinfo, `22 1 0:20 / /proc rw - proc proc rw\n61 25 0:52 / ${root()}/etc/pve rw,nosuid - fuse /dev/fuse rw\n`);
+    const pve = archives['legacy-made'] ?? '';
+    const withPve = (r: string): void => {
+      mkdirSync(join(r, 'etc/pve'), { recursive: true });
+    };
+    const refused = await same(['--archive', pve, '--categories', 'pve-cluster', '--to', root()], withPve, { PBK_MOUNTINFO: mountinfo });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stdout).toContain('cannot be restored while pmxcfs is running');
+    const through = await same(['--archive', pve, '--categories', 'pve-config', '--to', root()], withPve, { PBK_MOUNTINFO: mountinfo });
+    expect(through.exitCode).toBe(0);
+    expect((await same(['--archive', pve, '--categories', 'pve-cluster', '--dry-run', '--to', root()], withPve, { PBK_MOUNTINFO: mountinfo })).stdout)
+      .toContain('would need pmxcfs stopped');
+    const blocked = await same(['--archive', pve, '--categories', 'pve-config,pve-cluster', '--to', root()], (r) => {
+      mkdirSync(join(r, 'var/lib/pve-cluster'), { recursive: true });
+      writeFileSync(join(r, 'var/lib/pve-cluster/config.db'), 'old');
+      writeFileSync(join(r, 'var/lib/pve-cluster/config.db-wal'), 'stale wal');
+    });
+    expect(blocked.stdout).toContain('is not a running pmxcfs; its content comes from config.db');
   });
 
   it('a hostile archive: every refusal, nothing outside ROOT', async () => {
