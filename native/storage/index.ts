@@ -5,7 +5,8 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { esc } from '../core/esc.js';
 import type { ExitStatus } from '../core/exit-code.js';
-import { hasProgram } from '../core/programs.js';
+import { basename } from 'node:path';
+import { hasProgram, isDirectory } from '../core/programs.js';
 import type { NativeStage, NativeStageContext, StageName } from '../core/stage.js';
 import { StageInputs } from '../core/stage-inputs.js';
 import { Cloud, storageReason } from './cloud.js';
@@ -85,7 +86,7 @@ class Storage {
 
   /** The archive's name, '' when the run made none. */
   get archiveName(): string {
-    return baseName(this.backupFile);
+    return basename(this.backupFile);
   }
 
   get gfs(): GfsCounts {
@@ -99,19 +100,14 @@ class Storage {
   }
 }
 
-function baseName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
 // ---- phase 8 ----
 
 function checkSecondary(s: Storage): void {
   // In shadow the candidate's tiers are scratch copies: whether the real secondary can be written is what counts.
   let dir = realPath(s, 'SECONDARY_BACKUP_PATH');
   while (!existsSync(dir) && /^\/.*\//s.test(dir)) dir = dir.slice(0, dir.lastIndexOf('/'));
-  let writable = false;
+  let writable = isDirectory(dir);
   try {
-    writable = statSync(dir).isDirectory();
     if (writable) accessSync(dir, constants.W_OK);
   } catch {
     writable = false;
@@ -167,13 +163,20 @@ function dropSecondarySet(s: Storage, reason: string): void {
   s.set('STATUS_SECONDARY', 'error');
 }
 
-async function secondaryCopy(s: Storage): Promise<void> {
-  if (!s.on('ENABLE_SECONDARY_BACKUP')) {
-    s.log.skip('Secondary backup disabled');
-    return;
+/** Whether a tier's phase-12 step runs: its SKIP line when the tier is off by configuration, nothing when phase 8
+ * turned it off, its STEP line when it runs. */
+function tierStep(s: Storage, tier: 'SECONDARY' | 'CLOUD', skip: string, step: string): boolean {
+  if (!s.on(`ENABLE_${tier}_BACKUP`)) {
+    s.log.skip(skip);
+    return false;
   }
-  if (s.getOr('TIER_SECONDARY', 'off') !== 'on') return;
-  s.log.step('Storage: secondary copy');
+  if (s.getOr(`TIER_${tier}`, 'off') !== 'on') return false;
+  s.log.step(step);
+  return true;
+}
+
+async function secondaryCopy(s: Storage): Promise<void> {
+  if (!tierStep(s, 'SECONDARY', 'Secondary backup disabled', 'Storage: secondary copy')) return;
   const dir = s.get('SECONDARY_BACKUP_PATH');
   const local = s.get('LOCAL_BACKUP_PATH');
   const name = s.archiveName;
@@ -209,12 +212,7 @@ function fileSize(path: string): number {
 }
 
 async function cloudUpload(s: Storage): Promise<void> {
-  if (!s.on('ENABLE_CLOUD_BACKUP')) {
-    s.log.skip('Cloud backup disabled');
-    return;
-  }
-  if (s.getOr('TIER_CLOUD', 'off') !== 'on') return;
-  s.log.step('Storage: cloud upload');
+  if (!tierStep(s, 'CLOUD', 'Cloud backup disabled', 'Storage: cloud upload')) return;
   const remote = s.cloud.spec(s.get('CLOUD_BACKUP_PATH'));
   const local = s.get('LOCAL_BACKUP_PATH');
   let bytes = 0;
@@ -271,7 +269,7 @@ interface Rotation {
 }
 
 function currentOf(s: Storage, kind: RetentionKind): string {
-  return kind === 'backup' ? s.archiveName : baseName(s.logFile);
+  return kind === 'backup' ? s.archiveName : basename(s.logFile);
 }
 
 /** The rotation's lines before any deletion: unverified sets, the header, GFS's keep lines. */
@@ -397,20 +395,12 @@ function realPath(s: Storage, key: string): string {
 function diskUsage(s: Storage): void {
   const check = (tier: string, key: string, threshold: string): void => {
     const dir = realPath(s, key);
-    if (!isDirectoryPath(dir)) return;
+    if (!isDirectory(dir)) return;
     const used = usePercent(dir);
     if (used !== undefined && used > s.num(threshold)) s.warn(`${tier} storage usage at ${used}% (threshold ${s.num(threshold)}%)`);
   };
   check('Primary', 'LOCAL_BACKUP_PATH', 'STORAGE_WARNING_THRESHOLD_PRIMARY');
   if (s.get('TIER_SECONDARY') === 'on') check('Secondary', 'SECONDARY_BACKUP_PATH', 'STORAGE_WARNING_THRESHOLD_SECONDARY');
-}
-
-function isDirectoryPath(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** The uid/gid BACKUP_USER:BACKUP_GROUP resolve to, or undefined (either unknown). */
@@ -479,7 +469,7 @@ async function secondaryLog(s: Storage, logFile: string): Promise<void> {
   const dir = s.get('SECONDARY_LOG_PATH');
   const copyError = makeDirs(dir, s.context.env) ?? await copyIntoTier(logFile, dir);
   if (copyError !== undefined) {
-    s.warn(`Secondary log copy failed for ${baseName(logFile)}: ${storageReason(copyError)}`);
+    s.warn(`Secondary log copy failed for ${basename(logFile)}: ${storageReason(copyError)}`);
     s.set('LOG_SECONDARY', 'error');
     return;
   }
@@ -496,7 +486,7 @@ async function secondaryLog(s: Storage, logFile: string): Promise<void> {
 async function cloudLog(s: Storage, logFile: string): Promise<void> {
   const remote = s.cloud.spec(s.get('CLOUD_LOG_PATH'));
   if (!await s.cloud.upload(s.num('CLOUD_LIST_TIMEOUT'), s.num('CLOUD_PARALLEL_UPLOAD_TIMEOUT'), logFile, remote)) {
-    s.warn(`Cloud log upload failed for ${baseName(logFile)}: ${storageReason(s.cloud.lastError)}`);
+    s.warn(`Cloud log upload failed for ${basename(logFile)}: ${storageReason(s.cloud.lastError)}`);
     s.set('LOG_CLOUD', 'error');
     return;
   }

@@ -7,17 +7,10 @@
 import { chmodSync, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, utimesSync,
   writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isDirectory } from '../core/programs.js';
 
 /** The tier directories a storage stage writes to (and shadow redirects). */
 export const TIER_DIR_KEYS = ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', 'SECONDARY_BACKUP_PATH', 'SECONDARY_LOG_PATH'] as const;
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 function sameOwner(path: string, uid: number, gid: number): void {
   try {

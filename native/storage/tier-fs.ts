@@ -6,16 +6,9 @@ import { chmodSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdi
   statfsSync, statSync, unlinkSync } from 'node:fs';
 import { copyFile, open, type FileHandle } from 'node:fs/promises';
 import { errnoCode, localeQuote, shellQuote, strerror } from '../core/coreutils.js';
+import { isDirectory } from '../core/programs.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * `mkdir -p DIR`: each missing component made in turn (mode 0777 less the umask); undefined, or the line mkdir
