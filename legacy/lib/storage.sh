@@ -42,9 +42,18 @@ storage_rclone_within() {
   else
     timeout -k 5 "$(( wall + 5 ))" "${argv[@]}" < /dev/null 2> "$err" || status=$?
   fi
+  storage_rclone_timed_out "$status" "$err" "$(( wall + 5 ))"
   STORAGE_ERR="$(< "$err")"
   mv -f -- "$err" "${RUN_DIR}/rclone.last.err"
   return "$status"
+}
+
+# storage_rclone_timed_out STATUS ERR SECONDS: an rclone ended by timeout (124, or 137 when it needed the KILL) that
+# printed nothing gets a reason in ERR (storage.md §11) rather than "unknown error".
+storage_rclone_timed_out() {
+  if [[ ! -s "$2" ]] && { [[ "$1" == 124 ]] || [[ "$1" == 137 ]]; }; then
+    printf 'rclone did not finish within %s s\n' "$3" > "$2"
+  fi
 }
 
 # storage_rclone_key_args ARGV...: the argv as a shadow recording keys it, NUL-terminated: a local path (an

@@ -2,7 +2,11 @@
 // --contimeout Ns`, argv arrays (never a shell), no stdin, the whole process group ended N+5 s later.
 import { runInGroup } from '../core/group-spawn.js';
 
-export interface RcloneResult { readonly ok: boolean; readonly stdout: Buffer; readonly stderr: string }
+export interface RcloneResult {
+  readonly ok: boolean; readonly stdout: Buffer; readonly stderr: string;
+  /** Ended by the wall bound (legacy: timeout's 124, or 137 when it needed the KILL). */
+  readonly timedOut: boolean;
+}
 
 /** storage_remote: `REMOTE:PATH` without a trailing slash on PATH. */
 export function remoteOf(remote: string, path: string): string {
@@ -20,5 +24,5 @@ export async function rclone(args: readonly string[], limitSeconds: number, flag
   env: Readonly<Record<string, string | undefined>>, wallSeconds = limitSeconds): Promise<RcloneResult> {
   const result = await runInGroup('rclone', [...args, ...rcloneFlags(flags), '--timeout', `${limitSeconds}s`, '--contimeout', `${limitSeconds}s`],
     { timeoutMs: (wallSeconds + 5) * 1000, env });
-  return { ok: result.exitCode === 0 && !result.timedOut, stdout: result.stdout, stderr: result.stderr.toString('latin1') };
+  return { ok: result.exitCode === 0 && !result.timedOut, stdout: result.stdout, stderr: result.stderr.toString('latin1'), timedOut: result.timedOut };
 }

@@ -28,6 +28,14 @@ export function storageReason(stderr: string | Buffer): string {
 }
 
 /**
+ * storage_rclone_timed_out: an rclone ended by the wall bound (WALLSECONDS + 5) that printed nothing gets a reason
+ * (storage.md §11) rather than "unknown error".
+ */
+function withTimeoutReason(stderr: Buffer, timedOut: boolean, wallSeconds: number): Buffer {
+  return timedOut && stderr.length === 0 ? Buffer.from(`rclone did not finish within ${wallSeconds + 5} s\n`) : stderr;
+}
+
+/**
  * The argv a storage shadow recording keys an rclone call by (legacy storage_rclone_key_args): the whole command
  * line, a local path (an argument starting with /) as <local>/NAME — the candidate's tiers are scratch copies.
  */
@@ -64,7 +72,7 @@ export class Cloud {
    * One rclone call; with PBK_RCLONE_REPLAY_DIR (a storage shadow candidate) the control's recorded result of the
    * same call instead, so a candidate never touches the remote (a call the control did not make: status 127).
    */
-  async call(limitSeconds: number, args: readonly string[], wallSeconds = limitSeconds): Promise<Omit<RcloneResult, 'stderr'>> {
+  async call(limitSeconds: number, args: readonly string[], wallSeconds = limitSeconds): Promise<Omit<RcloneResult, 'stderr' | 'timedOut'>> {
     const replay = this.options.env.PBK_RCLONE_REPLAY_DIR;
     if (this.options.shadow && (replay === undefined || replay === '')) {
       this.lastError = Buffer.from('shadow: no recording of the control to replay rclone from');
@@ -72,11 +80,11 @@ export class Cloud {
     }
     if (replay !== undefined && replay !== '') {
       const recorded = replayHostCommand(replay, rcloneKeyArgv(args, limitSeconds, this.options.flags));
-      this.lastError = recorded.stderr;
+      this.lastError = withTimeoutReason(recorded.stderr, recorded.status === 124 || recorded.status === 137, wallSeconds);
       return { ok: recorded.status === 0, stdout: recorded.stdout };
     }
     const result = await rclone(args, limitSeconds, this.options.flags, this.options.env, wallSeconds);
-    this.lastError = Buffer.from(result.stderr, 'latin1');
+    this.lastError = withTimeoutReason(Buffer.from(result.stderr, 'latin1'), result.timedOut, wallSeconds);
     return result;
   }
 
