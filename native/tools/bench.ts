@@ -8,18 +8,19 @@
 // function and a line in that list. Every measured command is one process tree timed by GNU time (%e wall, %M
 // the largest RSS of any process in the tree: bash's tar/zstd children, node and its libraries' threads).
 //
-// Sections: `domain` runs collect → archive → verify on a run directory prepared by one legacy `--check-only`
+// Sections: `full` runs a whole `bin/switch-mode run-backup`, every flag domain on bash vs every one on ts
+// (`--flag D=V`, flags.json untouched), on pve-cluster with a real node's CLI latencies (LATENCY); `domain` runs collect → archive → verify on a run directory prepared by one legacy `--check-only`
 // run (its context and detection state); `archive` collects once, then times the archive stage alone on that
 // staging tree (bash, ts) and the limit pipelines on the same tree; `storage` times storage_check_tiers +
 // storage_run with the three tiers (a 1 GiB archive set, a secondary directory, an rclone WebDAV server on loopback)
 // beside cp + sync, rclone copyto and sha256sum of the same files; `restore` makes one archive of big-tenth (the
 // native stages) and times `restore --archive A --all --to EMPTY`, bash vs ts, beside `zstd -dc | tar -x` of the
 // same archive into an empty directory. --quick (under 3 minutes once the generated hosts exist): one run of the
-// domain on pve-cluster with latencies, the archive phase on 20k and 80k files, the storage phase with a 256 MiB
+// whole backup on pve-cluster with latencies (no `domain` host), the archive phase on 20k and 80k files, the storage phase with a 256 MiB
 // archive, the restore of a pve-single archive.
-// Environment knobs: BENCH_RUNS (default 3, quick 1; the median is shown), BENCH_BIG_RUNS (default 1),
+// Environment knobs: BENCH_RUNS (default 3, quick 1; the median is shown; `full` interleaves bash and ts runs), BENCH_BIG_RUNS (default 1),
 // BENCH_TMP (default /dev/shm), BENCH_BIG_DIR (default .bench/big, made by parity/hosts/make-big when missing),
-// BENCH_HOSTS (domain hosts, default "pve-cluster-latency big-tenth big"), BENCH_COMPRESSION (default zstd:3),
+// BENCH_HOSTS (domain hosts, default "pve-cluster-latency big-tenth big", quick none), BENCH_COMPRESSION (default zstd:3),
 // BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6"),
 // BENCH_STORAGE_MIB (the storage section's archive, default 1024, quick 256), BENCH_RESTORE_HOST (default
 // big-tenth, quick pve-single), BENCH_RESTORE_COMPRESSION (default zstd:3), BENCH_NODE_ARGS (node options for
@@ -30,6 +31,7 @@ import { closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdi
 import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { codeDirectory } from '../cli/environment.js';
+import { DOMAINS } from '../core/stage.js';
 import { formatEnvLine, parseEnvFile } from '../core/state-env.js';
 import { benchSecurity } from './bench-security.js';
 
@@ -38,11 +40,15 @@ const HOSTS = join(REPO, 'parity', 'hosts');
 const BENCH = join(REPO, '.bench');
 
 /**
- * Seconds a real node takes to answer (perl start-up plus the API round trip of pvesh/pveum/pvesm, measured on
- * PVE 8 nodes: 0.3-0.8 s); system tools answer in a few milliseconds.
+ * Seconds a real node takes to answer (BENCHMARKS.md "Host latencies" gives the source of each figure): the
+ * Proxmox CLIs are perl programs that load their module tree before doing anything (pveversion, qm and pct
+ * config: 0.3-0.4 s on PVE 8 nodes) and the API ones then make a round trip through pveproxy/pmxcfs (pvesh
+ * 0.6-1.0 s, pvesm status with its storage probes 0.5 s); the ceph CLI is python with a monitor round trip
+ * (0.5 s); apt and dpkg read their databases (0.3 s); system tools answer in a few milliseconds.
  */
 const LATENCY: Readonly<Record<string, number>> = {
-  pvesh: 0.6, pveum: 0.4, pvesm: 0.5, pvecm: 0.4, pveversion: 0.3, ceph: 0.3, 'proxmox-backup-manager': 0.3,
+  pvesh: 0.8, pveum: 0.4, pvesm: 0.5, pvecm: 0.4, pveversion: 0.4, qm: 0.3, pct: 0.3, ceph: 0.5,
+  apt: 0.3, 'apt-get': 0.3, dpkg: 0.3, 'dpkg-query': 0.3, 'proxmox-backup-manager': 0.4, 'proxmox-backup-client': 0.4,
 };
 
 function log(text: string): void {
@@ -204,7 +210,8 @@ const domainSection: BenchSection = {
   title: 'backup domain (collect → archive → verify), bash vs ts',
   run({ quick, runs }) {
     const compression = process.env.BENCH_COMPRESSION ?? 'zstd:3';
-    const hosts = (process.env.BENCH_HOSTS ?? (quick ? 'pve-cluster-latency' : 'pve-cluster-latency big-tenth big')).split(/\s+/).filter((h) => h !== '');
+    // --quick: none (the `full` section runs the whole backup on the latency host).
+    const hosts = (process.env.BENCH_HOSTS ?? (quick ? '' : 'pve-cluster-latency big-tenth big')).split(/\s+/).filter((h) => h !== '');
     const rows: BenchRow[] = [];
     for (const name of hosts) {
       const sandbox = prepare(hostDir(name), compression);
@@ -234,6 +241,55 @@ const domainSection: BenchSection = {
         row('domain', name, compression, 'ts', results.ts, { entries })], 'ts', 'bash'));
     }
     return rows;
+  },
+};
+
+/** Every flag domain on one side: the command-line flags of a whole run (flags.json stays as it is). */
+function allFlags(impl: 'bash' | 'ts'): string[] {
+  return DOMAINS.flatMap((domain) => ['--flag', `${domain}=${impl}`]);
+}
+
+/** The last line of a run's log file that matches PATTERN (what the run says it collected), or ''. */
+function logLine(dir: string, pattern: RegExp): string {
+  if (!existsSync(dir)) return '';
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log')).sort().reverse()) {
+    const line = readFileSync(join(dir, file), 'utf8').split('\n').reverse().find((l) => pattern.test(l));
+    if (line !== undefined) return line.replace(/^.*?\] /, '');
+  }
+  return '';
+}
+
+/**
+ * A whole `run-backup` (every phase: detection, security gate, collection, archive, verification, storage,
+ * notifications, metrics) through bin/switch-mode, every domain on bash vs every domain on ts, on the host
+ * whose stubs answer with a real node's latencies: the issue's end-to-end figure (ts ≤ 0.30 of bash).
+ */
+const fullSection: BenchSection = {
+  name: 'full',
+  title: 'run-backup end to end, every domain bash vs every domain ts, host with real CLI latencies',
+  run({ runs }) {
+    const compression = process.env.BENCH_COMPRESSION ?? 'zstd:3';
+    const name = 'pve-cluster-latency';
+    const sandbox = prepare(hostDir(name), compression);
+    const results: Record<'bash' | 'ts', Measure[]> = { bash: [], ts: [] };
+    const collected: Record<string, string> = {};
+    try {
+      for (let i = 0; i < runs; i += 1) {
+        for (const impl of ['bash', 'ts'] as const) {
+          const argv = [join(REPO, 'bin', 'switch-mode'), 'run-backup', ...allFlags(impl)];
+          const m = timed(argv, sandbox.env, join(sandbox.base, 'time.out'));
+          const said = logLine(join(sandbox.base, 'log'), /Collection finished/);
+          collected[impl] = said;
+          log(`full ${name} ${impl} run ${i + 1}/${runs}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}; ${said}`);
+          results[impl].push(m);
+          for (const dir of ['backup', 'log']) rmSync(join(sandbox.base, dir), { recursive: true, force: true });
+        }
+      }
+    } finally {
+      rmSync(sandbox.base, { recursive: true, force: true });
+    }
+    if (collected.bash !== collected.ts) log(`  the two sides collected differently: bash "${collected.bash ?? ''}", ts "${collected.ts ?? ''}"`);
+    return compare([row('full', name, compression, 'bash', results.bash), row('full', name, compression, 'ts', results.ts)], 'ts', 'bash');
   },
 };
 
@@ -549,7 +605,7 @@ const restoreSection: BenchSection = {
 };
 
 /** The report, section by section (another section is one more entry here). */
-const SECTIONS: readonly BenchSection[] = [domainSection, archiveSection, storageSection, restoreSection];
+const SECTIONS: readonly BenchSection[] = [fullSection, domainSection, archiveSection, storageSection, restoreSection];
 
 function table(section: BenchSection, rows: BenchRow[]): string {
   const header = `${'host'.padEnd(20)} ${'compr'.padEnd(7)} ${'side'.padEnd(14)} ${'wall s'.padStart(7)} ${'cpu s'.padStart(7)} ${'MiB'.padStart(6)}  wall ratio`;
