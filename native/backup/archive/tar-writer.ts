@@ -273,8 +273,8 @@ class ChunkWriter {
  * `size` bytes of the file at `path` into the output, exactly (a file that shrank while archived is an error),
  * each chunk handed out as soon as it is full (memory stays at a few chunks whatever the file's size).
  */
-function* fileContent(out: ChunkWriter, path: string, size: number): Generator<Buffer> {
-  const fd = openSync(fsPath(path), 'r');
+function* fileContent(out: ChunkWriter, path: string, pathBuffer: Buffer, size: number): Generator<Buffer> {
+  const fd = openSync(pathBuffer, 'r');
   try {
     let left = size;
     while (left > 0) {
@@ -290,8 +290,8 @@ function* fileContent(out: ChunkWriter, path: string, size: number): Generator<B
 }
 
 /** What fileContent does for a file that fits in the room left (most files): no generator, no chunk to hand out. */
-function smallFileContent(out: ChunkWriter, path: string, size: number): void {
-  const fd = openSync(fsPath(path), 'r');
+function smallFileContent(out: ChunkWriter, path: string, pathBuffer: Buffer, size: number): void {
+  const fd = openSync(pathBuffer, 'r');
   try {
     let left = size;
     while (left > 0) {
@@ -324,21 +324,22 @@ export function* tarEntries(root: string, progress?: TarProgress, pool = new Chu
   while (heap.size > 0) {
     const rel = heap.pop() as string;
     const full = rel === '.' ? root : joinBytes(root, rel.slice(2));
-    const stat = lstatSync(fsPath(full), { bigint: true });
+    const pathBuffer = fsPath(full);
+    const stat = lstatSync(pathBuffer, { bigint: true });
     if (stat.isFile()) {
       const size = Number(stat.size);
       writeHeaders(out, rel, stat, size, TYPEFLAG.file);
       // size < room: the file cannot fill the chunk, so no chunk is handed out in the middle of it.
-      if (size < out.room) smallFileContent(out, full, size);
-      else yield* fileContent(out, full, size);
+      if (size < out.room) smallFileContent(out, full, pathBuffer, size);
+      else yield* fileContent(out, full, pathBuffer, size);
       bytes += size;
       out.zeros(padLength(size));
     } else if (stat.isDirectory()) {
       writeHeaders(out, `${rel}/`, stat, 0, TYPEFLAG.directory);
-      const names = readdirSync(fsPath(full), { encoding: 'buffer' });
+      const names = readdirSync(pathBuffer, { encoding: 'buffer' });
       for (const name of names) heap.push(`${rel}/${name.toString('latin1')}`);
     } else if (stat.isSymbolicLink()) {
-      const target = readlinkSync(fsPath(full), { encoding: 'buffer' });
+      const target = readlinkSync(pathBuffer, { encoding: 'buffer' });
       writeHeaders(out, rel, stat, 0, TYPEFLAG.symlink, target.toString('latin1'));
     } else if (stat.isFIFO()) {
       writeHeaders(out, rel, stat, 0, TYPEFLAG.fifo);
