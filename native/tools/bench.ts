@@ -40,11 +40,11 @@ const HOSTS = join(REPO, 'parity', 'hosts');
 const BENCH = join(REPO, '.bench');
 
 /**
- * Seconds a real node takes to answer (BENCHMARKS.md "Host latencies" gives the source of each figure): the
- * Proxmox CLIs are perl programs that load their module tree before doing anything (pveversion, qm and pct
- * config: 0.3-0.4 s on PVE 8 nodes) and the API ones then make a round trip through pveproxy/pmxcfs (pvesh
- * 0.6-1.0 s, pvesm status with its storage probes 0.5 s); the ceph CLI is python with a monitor round trip
- * (0.5 s); apt and dpkg read their databases (0.3 s); system tools answer in a few milliseconds.
+ * Seconds a real node takes to answer: estimates, not recordings (BENCHMARKS.md "Host latencies"). The Proxmox
+ * CLIs are perl programs that load their module tree before doing anything (pveversion, qm and pct config:
+ * 0.3-0.4 s) and the API ones then make a round trip through pveproxy/pmxcfs (pvesh 0.6-1.0 s, pvesm status with
+ * its storage probes 0.5 s); the ceph CLI is python with a monitor round trip (0.5 s); apt and dpkg read their
+ * databases (0.3 s); system tools answer in a few milliseconds.
  */
 const LATENCY: Readonly<Record<string, number>> = {
   pvesh: 0.8, pveum: 0.4, pvesm: 0.5, pvecm: 0.4, pveversion: 0.4, qm: 0.3, pct: 0.3, ceph: 0.5,
