@@ -34,7 +34,7 @@ lint:
 demo: setup
 	scripts/demo
 
-# The backup domain, its archive phase, the storage phase and restore, bash vs ts, beside the limits (tar | zstd -T0,
+# A whole run-backup (every domain bash vs ts, host with CLI latencies), the backup domain, its archive phase, the storage phase and restore, bash vs ts, beside the limits (tar | zstd -T0,
 # tar | xz -T0, tar | cat; cp, rclone copyto, sha256sum; zstd -dc | tar -x): wall and CPU time, peak RSS, JSON in .bench/bench.json (bench.ts, BENCHMARKS.md).
 # bench-quick: under 3 minutes once the generated hosts exist under .bench/. BENCH_ARGS passes more.
 bench: setup

@@ -8,19 +8,20 @@
 // function and a line in that list. Every measured command is one process tree timed by GNU time (%e wall, %M
 // the largest RSS of any process in the tree: bash's tar/zstd children, node and its libraries' threads).
 //
-// Sections: `domain` runs collect → archive → verify on a run directory prepared by one legacy `--check-only`
+// Sections: `full` runs a whole `bin/switch-mode run-backup`, every flag domain on bash vs every one on ts
+// (`--flag D=V`, flags.json untouched), on pve-cluster with a real node's CLI latencies (LATENCY); `domain` runs collect → archive → verify on a run directory prepared by one legacy `--check-only`
 // run (its context and detection state); `archive` collects once, then times the archive stage alone on that
 // staging tree (bash, ts) and the limit pipelines on the same tree; `storage` times storage_check_tiers +
 // storage_run with the three tiers (a 1 GiB archive set, a secondary directory, an rclone WebDAV server on loopback)
 // beside cp + sync, rclone copyto and sha256sum of the same files; `restore` makes one archive of big-tenth (the
 // native stages) and times `restore --archive A --all --to EMPTY`, bash vs ts, beside `zstd -dc | tar -x` of the
 // same archive into an empty directory. --quick (under 3 minutes once the generated hosts exist): one run of the
-// domain on pve-cluster with latencies, the archive phase on 20k and 80k files, the storage phase with a 256 MiB
+// whole backup on pve-cluster with latencies (no `domain` host), the archive phase on 20k and 80k files with zstd, the storage phase with a 256 MiB
 // archive, the restore of a pve-single archive.
-// Environment knobs: BENCH_RUNS (default 3, quick 1; the median is shown), BENCH_BIG_RUNS (default 1),
+// Environment knobs: BENCH_RUNS (default 3, quick 1; the median is shown; `full` interleaves bash and ts runs), BENCH_BIG_RUNS (default 1),
 // BENCH_TMP (default /dev/shm), BENCH_BIG_DIR (default .bench/big, made by parity/hosts/make-big when missing),
-// BENCH_HOSTS (domain hosts, default "pve-cluster-latency big-tenth big"), BENCH_COMPRESSION (default zstd:3),
-// BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6"),
+// BENCH_HOSTS (domain hosts, default "pve-cluster-latency big-tenth big", quick none), BENCH_COMPRESSION (default zstd:3),
+// BENCH_ARCHIVE_HOSTS (default "files-20k files-80k"), BENCH_ARCHIVE_COMPRESSIONS (default "zstd:3 xz:6", quick "zstd:3"),
 // BENCH_STORAGE_MIB (the storage section's archive, default 1024, quick 256), BENCH_RESTORE_HOST (default
 // big-tenth, quick pve-single), BENCH_RESTORE_COMPRESSION (default zstd:3), BENCH_NODE_ARGS (node options for
 // the ts side, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
@@ -30,6 +31,7 @@ import { closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdi
 import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { codeDirectory } from '../cli/environment.js';
+import { DOMAINS } from '../core/stage.js';
 import { formatEnvLine, parseEnvFile } from '../core/state-env.js';
 import { benchSecurity } from './bench-security.js';
 
@@ -38,11 +40,15 @@ const HOSTS = join(REPO, 'parity', 'hosts');
 const BENCH = join(REPO, '.bench');
 
 /**
- * Seconds a real node takes to answer (perl start-up plus the API round trip of pvesh/pveum/pvesm, measured on
- * PVE 8 nodes: 0.3-0.8 s); system tools answer in a few milliseconds.
+ * Seconds a real node takes to answer: estimates, not recordings (BENCHMARKS.md "Host latencies"). The Proxmox
+ * CLIs are perl programs that load their module tree before doing anything (pveversion, qm and pct config:
+ * 0.3-0.4 s) and the API ones then make a round trip through pveproxy/pmxcfs (pvesh 0.6-1.0 s, pvesm status with
+ * its storage probes 0.5 s); the ceph CLI is python with a monitor round trip (0.5 s); apt and dpkg read their
+ * databases (0.3 s); system tools answer in a few milliseconds.
  */
 const LATENCY: Readonly<Record<string, number>> = {
-  pvesh: 0.6, pveum: 0.4, pvesm: 0.5, pvecm: 0.4, pveversion: 0.3, ceph: 0.3, 'proxmox-backup-manager': 0.3,
+  pvesh: 0.8, pveum: 0.4, pvesm: 0.5, pvecm: 0.4, pveversion: 0.4, qm: 0.3, pct: 0.3, ceph: 0.5,
+  apt: 0.3, 'apt-get': 0.3, dpkg: 0.3, 'dpkg-query': 0.3, 'proxmox-backup-manager': 0.4, 'proxmox-backup-client': 0.4,
 };
 
 function log(text: string): void {
@@ -127,14 +133,22 @@ function stageDir(sandbox: Sandbox): string {
   return dir;
 }
 
-interface Measure { readonly wall: number; readonly cpu: number; readonly rssKiB: number; readonly status: number }
+interface Measure {
+  readonly wall: number;
+  readonly cpu: number;
+  readonly rssKiB: number;
+  readonly status: number;
+  /** What `run-stages --time` printed for the last stage (its own wall seconds inside the process), if it did. */
+  readonly stageSeconds?: number;
+}
 
 /** Wall seconds, CPU seconds (user + system, every thread) and peak RSS (KiB) of one process tree. */
-function timed(argv: string[], env: Record<string, string>, timeFile: string): Measure {
+function timed(argv: string[], env: Record<string, string>, timeFile: string, expectStatus = -1): Measure {
   const result = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, ...argv], { env, encoding: 'utf8' });
   const [wall = 'NaN', rss = 'NaN', user = 'NaN', system = 'NaN'] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()?.split(' ') ?? [];
-  if ((result.status ?? 2) >= 2) log(`  ${argv.slice(0, 3).join(' ')}… ended ${result.status ?? 'by signal'}: ${result.stderr.split('\n').slice(-3).join(' ')}`);
-  return { wall: Number(wall), cpu: Number(user) + Number(system), rssKiB: Number(rss), status: result.status ?? 2 };
+  if ((result.status ?? 2) >= 2 && result.status !== expectStatus) log(`  ${argv.slice(0, 3).join(' ')}… ended ${result.status ?? 'by signal'}: ${result.stderr.split('\n').slice(-3).join(' ')}`);
+  const stage = [...result.stderr.matchAll(/^[a-z_]+: ([\d.]+) s$/gm)].pop()?.[1];
+  return { wall: Number(wall), cpu: Number(user) + Number(system), rssKiB: Number(rss), status: result.status ?? 2, ...(stage === undefined ? {} : { stageSeconds: Number(stage) }) };
 }
 
 function stageErrors(dir: string): void {
@@ -204,7 +218,8 @@ const domainSection: BenchSection = {
   title: 'backup domain (collect → archive → verify), bash vs ts',
   run({ quick, runs }) {
     const compression = process.env.BENCH_COMPRESSION ?? 'zstd:3';
-    const hosts = (process.env.BENCH_HOSTS ?? (quick ? 'pve-cluster-latency' : 'pve-cluster-latency big-tenth big')).split(/\s+/).filter((h) => h !== '');
+    // --quick: none (the `full` section runs the whole backup on the latency host).
+    const hosts = (process.env.BENCH_HOSTS ?? (quick ? '' : 'pve-cluster-latency big-tenth big')).split(/\s+/).filter((h) => h !== '');
     const rows: BenchRow[] = [];
     for (const name of hosts) {
       const sandbox = prepare(hostDir(name), compression);
@@ -237,6 +252,55 @@ const domainSection: BenchSection = {
   },
 };
 
+/** Every flag domain on one side: the command-line flags of a whole run (flags.json stays as it is). */
+function allFlags(impl: 'bash' | 'ts'): string[] {
+  return DOMAINS.flatMap((domain) => ['--flag', `${domain}=${impl}`]);
+}
+
+/** The last line of a run's log file that matches PATTERN (what the run says it collected), or ''. */
+function logLine(dir: string, pattern: RegExp): string {
+  if (!existsSync(dir)) return '';
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log')).sort().reverse()) {
+    const line = readFileSync(join(dir, file), 'utf8').split('\n').reverse().find((l) => pattern.test(l));
+    if (line !== undefined) return line.replace(/^.*?\] /, '');
+  }
+  return '';
+}
+
+/**
+ * A whole `run-backup` (every phase: detection, security gate, collection, archive, verification, storage,
+ * notifications, metrics) through bin/switch-mode, every domain on bash vs every domain on ts, on the host
+ * whose stubs answer with a real node's latencies: the issue's end-to-end figure (ts ≤ 0.30 of bash).
+ */
+const fullSection: BenchSection = {
+  name: 'full',
+  title: 'run-backup end to end, every domain bash vs every domain ts, host with real CLI latencies',
+  run({ runs }) {
+    const compression = process.env.BENCH_COMPRESSION ?? 'zstd:3';
+    const name = 'pve-cluster-latency';
+    const sandbox = prepare(hostDir(name), compression);
+    const results: Record<'bash' | 'ts', Measure[]> = { bash: [], ts: [] };
+    const collected: Record<string, string> = {};
+    try {
+      for (let i = 0; i < runs; i += 1) {
+        for (const impl of ['bash', 'ts'] as const) {
+          const argv = [join(REPO, 'bin', 'switch-mode'), 'run-backup', ...allFlags(impl)];
+          const m = timed(argv, sandbox.env, join(sandbox.base, 'time.out'));
+          const said = logLine(join(sandbox.base, 'log'), /Collection finished/);
+          collected[impl] = said;
+          log(`full ${name} ${impl} run ${i + 1}/${runs}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}; ${said}`);
+          results[impl].push(m);
+          for (const dir of ['backup', 'log']) rmSync(join(sandbox.base, dir), { recursive: true, force: true });
+        }
+      }
+    } finally {
+      rmSync(sandbox.base, { recursive: true, force: true });
+    }
+    if (collected.bash !== collected.ts) log(`  the two sides collected differently: bash "${collected.bash ?? ''}", ts "${collected.ts ?? ''}"`);
+    return compare([row('full', name, compression, 'bash', results.bash), row('full', name, compression, 'ts', results.ts)], 'ts', 'bash');
+  },
+};
+
 /** What the machine allows on a staging tree: tar (GNU, sorted, pax) into each compressor CLI, or into cat. */
 const LIMITS: Readonly<Record<string, (level: string) => string>> = {
   zstd: (level) => `zstd -${level} -T0 -q -c`,
@@ -251,9 +315,10 @@ function limitArgv(pipe: string, staging: string, out: string): string[] {
 const archiveSection: BenchSection = {
   name: 'archive',
   title: 'archive phase alone on one staging tree, bash and ts beside the limits (tar | compressor CLI)',
-  run({ runs }) {
+  run({ quick, runs }) {
     const hosts = (process.env.BENCH_ARCHIVE_HOSTS ?? 'files-20k files-80k').split(/\s+/).filter((h) => h !== '');
-    const compressions = (process.env.BENCH_ARCHIVE_COMPRESSIONS ?? 'zstd:3 xz:6').split(/\s+/).filter((c) => c !== '');
+    // --quick: zstd only (xz's sides and its collection took ≈30 s of a 210 s quick run at load 5-7).
+    const compressions = (process.env.BENCH_ARCHIVE_COMPRESSIONS ?? (quick ? 'zstd:3' : 'zstd:3 xz:6')).split(/\s+/).filter((c) => c !== '');
     const rows: BenchRow[] = [];
     for (const name of hosts) {
       const host = hostDir(name);
@@ -271,14 +336,17 @@ const archiveSection: BenchSection = {
           const out = join(sandbox.base, 'limit.out');
           const sides: Record<string, () => string[]> = {
             bash: () => stagesArgv('bash', dir, ['backup_archive']),
-            ts: () => stagesArgv('ts', dir, ['backup_archive']),
+            // --time (first): the stage's own time on stderr as well.
+            ts: () => stagesArgv('ts', '--time', [dir, 'backup_archive']),
             [`tar | ${type} -T0`]: () => limitArgv(LIMITS[type]?.(level) ?? 'cat', staging, out),
             'tar | cat': () => limitArgv('cat', staging, out),
+            // node's start and the modules run-stages loads (every domain's), on no stage: usage, exit 64.
+            'node start': () => stagesArgv('ts', dir, []),
           };
           const results: Record<string, Measure[]> = {};
           for (let i = 0; i < runs; i += 1) {
             for (const [side, argv] of Object.entries(sides)) {
-              const m = timed(argv(), sandbox.env, join(sandbox.base, 'time.out'));
+              const m = timed(argv(), sandbox.env, join(sandbox.base, 'time.out'), side === 'node start' ? 64 : -1);
               if (m.status >= 2 && (side === 'bash' || side === 'ts')) stageErrors(dir);
               log(`archive ${name} ${compression} ${side} run ${i + 1}/${runs}: ${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${(m.rssKiB / 1024).toFixed(0)} MiB, exit ${m.status}`);
               (results[side] ??= []).push(m);
@@ -288,7 +356,12 @@ const archiveSection: BenchSection = {
           }
           const limit = `tar | ${type} -T0`;
           let sideRows = Object.entries(results).map(([side, measures]) => row('archive', name, compression, side, measures, { entries }));
-          sideRows = compare(compare(sideRows, 'ts', limit), 'bash', limit);
+          // The phase inside a run, where node is already up: the stage's own wall time (run-stages --time), and
+          // the tree's CPU less node's start (each run's ts CPU less the median start, then the median).
+          const start = median((results['node start'] ?? []).map((m) => m.cpu));
+          const inRun = (results.ts ?? []).map((m) => ({ ...m, wall: m.stageSeconds ?? Number.NaN, cpu: m.cpu - start }));
+          sideRows.splice(2, 0, row('archive', name, compression, 'ts, in a run', inRun, { entries }));
+          sideRows = compare(compare(compare(sideRows, 'ts', limit), 'ts, in a run', limit), 'bash', limit);
           rows.push(...sideRows);
         } finally {
           rmSync(dir, { recursive: true, force: true });
@@ -549,11 +622,11 @@ const restoreSection: BenchSection = {
 };
 
 /** The report, section by section (another section is one more entry here). */
-const SECTIONS: readonly BenchSection[] = [domainSection, archiveSection, storageSection, restoreSection];
+const SECTIONS: readonly BenchSection[] = [fullSection, domainSection, archiveSection, storageSection, restoreSection];
 
 function table(section: BenchSection, rows: BenchRow[]): string {
-  const header = `${'host'.padEnd(20)} ${'compr'.padEnd(7)} ${'side'.padEnd(14)} ${'wall s'.padStart(7)} ${'cpu s'.padStart(7)} ${'MiB'.padStart(6)}  wall ratio`;
-  const lines = rows.map((r) => [r.host.padEnd(20), r.compression.padEnd(7), r.side.padEnd(14), r.wallSeconds.toFixed(2).padStart(7), r.cpuSeconds.toFixed(2).padStart(7),
+  const header = `${'host'.padEnd(20)} ${'compr'.padEnd(7)} ${'side'.padEnd(15)} ${'wall s'.padStart(7)} ${'cpu s'.padStart(7)} ${'MiB'.padStart(6)}  wall ratio`;
+  const lines = rows.map((r) => [r.host.padEnd(20), r.compression.padEnd(7), r.side.padEnd(15), r.wallSeconds.toFixed(2).padStart(7), r.cpuSeconds.toFixed(2).padStart(7),
     String(r.peakRssMiB).padStart(6), [r.ratio === undefined ? '' : ` ${r.ratio.toFixed(2)}× ${r.versus ?? ''}`,
       r.limitRatio === undefined ? '' : `${r.ratio === undefined ? ' ' : ', '}${r.limitRatio.toFixed(2)}× ${r.limit ?? ''}`].join('')].join(' '));
   return `\n${section.title}\n${header}\n${lines.join('\n')}\n`;

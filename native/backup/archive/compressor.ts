@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Duplex, PassThrough, Writable, type Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import lzma from 'lzma-native';
-import { CompressStream } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import type { CompressStream } from 'zstd-napi';
 import { hasProgram } from '../../core/programs.js';
 
 export interface Level {
@@ -156,11 +156,18 @@ export interface CompressorOptions {
   readonly consumed?: (chunk: Buffer) => void;
 }
 
+// The two compression libraries are native addons, needed only on a host without the xz or zstd CLI: loaded then
+// (synchronously, on first use), not by every process that imports the archive stage (issue 21: lazy loading).
+const requireModule = createRequire(import.meta.url);
+type LzmaNative = typeof import('lzma-native').default;
+const lzmaNative = (): LzmaNative => requireModule('lzma-native') as LzmaNative;
+const zstdNapi = (): typeof import('zstd-napi') => requireModule('zstd-napi') as typeof import('zstd-napi');
+
 type TransformFunction = (chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void) => void;
 
 /** zstd-napi's stream, telling `consumed` about each input chunk: its transform copies the chunk into libzstd. */
 function zstdStream(parameters: ConstructorParameters<typeof CompressStream>[0], consumed?: (chunk: Buffer) => void): CompressStream {
-  const stream = new CompressStream(parameters);
+  const stream = new (zstdNapi().CompressStream)(parameters);
   if (consumed === undefined) return stream;
   const target = stream as unknown as { _transform: TransformFunction };
   const transform = target._transform.bind(stream);
@@ -180,10 +187,10 @@ export function compressorStage(type: string, level: Level, options: CompressorO
     // 3× its wall time on 2 cores (README "Decisions"); the library is the fallback for a host without xz.
     case 'xz':
       if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', `-${value}`, `-T${threads}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env, options.consumed);
-      return transformStage(lzma.createCompressor({ preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0), threads, check: lzma.CHECK_CRC64 }), 'xz');
+      return transformStage(lzmaNative().createCompressor({ preset: value | (level.extreme ? lzmaNative().PRESET_EXTREME : 0), threads, check: lzmaNative().CHECK_CRC64 }), 'xz');
     case 'lzma':
       if (hasProgram('xz', env.PATH ?? '')) return commandStage(['xz', '--format=lzma', `-${value}`, '-c', ...(level.extreme ? ['--extreme'] : [])], env);
-      return transformStage(lzma.createStream('aloneEncoder', { preset: value | (level.extreme ? lzma.PRESET_EXTREME : 0) }), 'xz');
+      return transformStage(lzmaNative().createStream('aloneEncoder', { preset: value | (level.extreme ? lzmaNative().PRESET_EXTREME : 0) }), 'xz');
     // zstd through its CLI when there is one (as legacy): compression on another core, and a SIGTERM is handled
     // between two tar chunks, where libzstd's blocking flush in ultra mode held the main thread for minutes.
     case 'zstd':

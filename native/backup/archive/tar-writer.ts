@@ -8,7 +8,7 @@
 //
 // Memory: the tree is walked in byte order with a heap of the paths discovered but not yet written (the
 // walk's frontier), never the whole list; file contents are read straight into the 1 MiB output chunks.
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { fsPath, joinBytes } from '../../core/bytes-path.js';
 
@@ -17,7 +17,8 @@ const RECORD = 10_240;
 /** The size of the chunks the walk hands out (issue 21: large chunks, few round trips). */
 const OUT_CHUNK = 1 << 20;
 
-const TYPEFLAG = { file: '0', symlink: '2', directory: '5', fifo: '6', pax: 'x' } as const;
+/** Type flags as the byte each header holds ('0', '2', '5', '6', 'x'). */
+const TYPEFLAG = { file: 0x30, symlink: 0x32, directory: 0x35, fifo: 0x36, pax: 0x78 } as const;
 
 /** A binary min-heap of byte strings (latin1 strings compare in byte order). */
 class PathHeap {
@@ -66,40 +67,62 @@ function paxRecord(key: string, value: string): string {
   return `${length}${body}`;
 }
 
-function octal(value: number, width: number): string {
-  return `${value.toString(8).padStart(width - 1, '0')}\0`;
-}
+/**
+ * A ustar header with what every entry has in common: zeros, the magic `ustar\0`, version `00`. Copied in, then
+ * the entry's fields are written over it; CHECKSUM_BASE is the sum of its bytes with the checksum field as spaces.
+ */
+const TEMPLATE = Buffer.alloc(BLOCK);
+TEMPLATE.write('ustar\0', 257, 'latin1');
+TEMPLATE.write('00', 263, 'latin1');
+const CHECKSUM_BASE = [...TEMPLATE].reduce((sum, byte) => sum + byte, 0) + 8 * 0x20;
 
-interface HeaderFields {
-  /** The entry's name, a byte string. */
-  readonly name: string;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
-  readonly mtime: number;
-  readonly type: string;
-  /** A symlink's target, a byte string. */
-  readonly linkname?: string;
-}
-
-/** One ustar header block at `offset` of `target` (512 bytes of room there). */
-function writeUstar(target: Buffer, offset: number, fields: HeaderFields): void {
-  target.fill(0, offset, offset + BLOCK);
-  target.write(fields.name, offset, Math.min(fields.name.length, 100), 'latin1');
-  target.write(octal(fields.mode & 0o7777, 8), offset + 100, 'latin1');
-  target.write(octal(fields.uid, 8), offset + 108, 'latin1');
-  target.write(octal(fields.gid, 8), offset + 116, 'latin1');
-  target.write(octal(fields.size, 12), offset + 124, 'latin1');
-  target.write(octal(fields.mtime, 12), offset + 136, 'latin1');
-  target.write('        ', offset + 148, 'latin1');
-  target.write(fields.type, offset + 156, 'latin1');
-  if (fields.linkname !== undefined) target.write(fields.linkname, offset + 157, Math.min(fields.linkname.length, 100), 'latin1');
-  target.write('ustar\0', offset + 257, 'latin1');
-  target.write('00', offset + 263, 'latin1');
+/**
+ * VALUE as WIDTH - 1 octal digits and a NUL at `at` (the value fits: the caller clamps it), returning the sum of
+ * the bytes written. Digits by arithmetic, not toString(8): sizes and times go past 2^31.
+ */
+function putOctal(target: Buffer, at: number, value: number, width: number): number {
+  let rest = value;
   let sum = 0;
-  for (let i = offset; i < offset + BLOCK; i += 1) sum += target[i] as number;
-  target.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148, 'latin1');
+  for (let i = at + width - 2; i >= at; i -= 1) {
+    const digit = 0x30 + (rest % 8);
+    target[i] = digit;
+    sum += digit;
+    rest = Math.floor(rest / 8);
+  }
+  target[at + width - 1] = 0;
+  return sum;
+}
+
+/** The first `length` chars of a byte string at `at`, returning the sum of the bytes written. */
+function putName(target: Buffer, at: number, bytes: string, length: number): number {
+  let sum = 0;
+  for (let i = 0; i < length; i += 1) {
+    const byte = bytes.charCodeAt(i);
+    target[at + i] = byte;
+    sum += byte;
+  }
+  return sum;
+}
+
+/**
+ * One ustar header block at `offset` of `target` (512 bytes of room there). `name` and `linkname` are byte
+ * strings (only their first 100 bytes here); numbers already clamped to what their fields hold.
+ */
+function writeUstar(target: Buffer, offset: number, name: string, mode: number, uid: number, gid: number, size: number, mtime: number,
+  type: number, linkname: string | undefined): void {
+  target.set(TEMPLATE, offset);
+  let sum = CHECKSUM_BASE + type;
+  sum += putName(target, offset, name, Math.min(name.length, 100));
+  sum += putOctal(target, offset + 100, mode & 0o7777, 8);
+  sum += putOctal(target, offset + 108, uid, 8);
+  sum += putOctal(target, offset + 116, gid, 8);
+  sum += putOctal(target, offset + 124, size, 12);
+  sum += putOctal(target, offset + 136, mtime, 12);
+  target[offset + 156] = type;
+  if (linkname !== undefined) sum += putName(target, offset + 157, linkname, Math.min(linkname.length, 100));
+  // The checksum: six octal digits, NUL, space.
+  putOctal(target, offset + 148, sum, 7);
+  target[offset + 155] = 0x20;
 }
 
 function padLength(length: number): number {
@@ -109,19 +132,20 @@ function padLength(length: number): number {
 
 const MAX_ID = 0o7777777;
 const MAX_SIZE = 0o77777777777;
+const NS = 1_000_000_000n;
 
 /** The pax records an entry needs (a field that does not fit ustar), as one byte string; '' when none. */
-function paxRecords(fields: HeaderFields, mtimeNs: bigint): string {
+function paxRecords(name: string, linkname: string | undefined, uid: number, gid: number, size: number, mtime: number, mtimeNs: bigint): string {
   let records = '';
-  if (fields.name.length > 100) records += paxRecord('path', fields.name);
-  if (fields.linkname !== undefined && fields.linkname.length > 100) records += paxRecord('linkpath', fields.linkname);
-  if (fields.uid > MAX_ID) records += paxRecord('uid', String(fields.uid));
-  if (fields.gid > MAX_ID) records += paxRecord('gid', String(fields.gid));
-  if (fields.size > MAX_SIZE) records += paxRecord('size', String(fields.size));
-  const fraction = mtimeNs % 1_000_000_000n;
-  if (fraction !== 0n || fields.mtime < 0) {
-    const seconds = mtimeNs / 1_000_000_000n - (fraction < 0n ? 1n : 0n);
-    const ns = ((fraction % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  if (name.length > 100) records += paxRecord('path', name);
+  if (linkname !== undefined && linkname.length > 100) records += paxRecord('linkpath', linkname);
+  if (uid > MAX_ID) records += paxRecord('uid', String(uid));
+  if (gid > MAX_ID) records += paxRecord('gid', String(gid));
+  if (size > MAX_SIZE) records += paxRecord('size', String(size));
+  const fraction = mtimeNs % NS;
+  if (fraction !== 0n || mtime < 0) {
+    const seconds = mtimeNs / NS - (fraction < 0n ? 1n : 0n);
+    const ns = ((fraction % NS) + NS) % NS;
     records += paxRecord('mtime', `${seconds}.${ns.toString().padStart(9, '0')}`);
   }
   // No `hdrcharset=BINARY` for a name that is not UTF-8: GNU tar, the reader users have, does not write it and
@@ -130,24 +154,22 @@ function paxRecords(fields: HeaderFields, mtimeNs: bigint): string {
 }
 
 /** The header block(s) of one entry: a pax extended header first when a field does not fit ustar. */
-function writeHeaders(out: ChunkWriter, fields: HeaderFields, mtimeNs: bigint): void {
-  const records = paxRecords(fields, mtimeNs);
+function writeHeaders(out: ChunkWriter, name: string, stat: BigIntStats, size: number, type: number, linkname?: string): void {
+  const uid = Number(stat.uid);
+  const gid = Number(stat.gid);
+  const mtimeNs = stat.mtimeNs;
+  const mtime = Number(mtimeNs / NS);
+  const records = paxRecords(name, linkname, uid, gid, size, mtime, mtimeNs);
   if (records !== '') {
-    const name = fields.name;
     const base = name.slice(name.lastIndexOf('/', name.length - 2) + 1);
     const paxName = `./PaxHeaders/${base}`.slice(0, 100);
-    writeUstar(out.target, out.offset, { name: paxName, mode: 0o644, uid: 0, gid: 0, size: records.length, mtime: 0, type: TYPEFLAG.pax });
+    writeUstar(out.target, out.offset, paxName, 0o644, 0, 0, records.length, 0, TYPEFLAG.pax, undefined);
     out.advance(BLOCK);
     out.putBytes(records);
     out.zeros(padLength(records.length));
   }
-  writeUstar(out.target, out.offset, {
-    ...fields,
-    uid: Math.min(fields.uid, MAX_ID),
-    gid: Math.min(fields.gid, MAX_ID),
-    size: Math.min(fields.size, MAX_SIZE),
-    mtime: Math.max(0, Math.min(fields.mtime, 0o77777777777)),
-  });
+  writeUstar(out.target, out.offset, name, Number(stat.mode), Math.min(uid, MAX_ID), Math.min(gid, MAX_ID), Math.min(size, MAX_SIZE),
+    Math.max(0, Math.min(mtime, 0o77777777777)), type, linkname);
   out.advance(BLOCK);
 }
 
@@ -230,6 +252,9 @@ class ChunkWriter {
     }
   }
 
+  /** Whether a chunk filled since the last take(). */
+  get filled(): boolean { return this.full.length > 0; }
+
   /** The chunks filled since the last call. */
   take(): Buffer[] {
     return this.full.splice(0, this.full.length);
@@ -244,18 +269,36 @@ class ChunkWriter {
   }
 }
 
-/** `size` bytes of the file at `path` into the output, exactly (a file that shrank while archived is an error). */
-function* fileContent(out: ChunkWriter, path: string, size: number, onBytes: (n: number) => void): Generator<Buffer> {
-  const fd = openSync(fsPath(path), 'r');
+/**
+ * `size` bytes of the file at `path` into the output, exactly (a file that shrank while archived is an error),
+ * each chunk handed out as soon as it is full (memory stays at a few chunks whatever the file's size).
+ */
+function* fileContent(out: ChunkWriter, path: string, pathBuffer: Buffer, size: number): Generator<Buffer> {
+  const fd = openSync(pathBuffer, 'r');
   try {
     let left = size;
     while (left > 0) {
       const bytesRead = readSync(fd, out.target, out.offset, Math.min(out.room, left), null);
       if (bytesRead === 0) throw new Error(`file shrank while archived: ${path}`);
       left -= bytesRead;
-      onBytes(bytesRead);
       out.advance(bytesRead);
-      yield* out.take();
+      if (out.filled) yield* out.take();
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What fileContent does for a file that fits in the room left (most files): no generator, no chunk to hand out. */
+function smallFileContent(out: ChunkWriter, path: string, pathBuffer: Buffer, size: number): void {
+  const fd = openSync(pathBuffer, 'r');
+  try {
+    let left = size;
+    while (left > 0) {
+      const bytesRead = readSync(fd, out.target, out.offset, left, null);
+      if (bytesRead === 0) throw new Error(`file shrank while archived: ${path}`);
+      left -= bytesRead;
+      out.advance(bytesRead);
     }
   } finally {
     closeSync(fd);
@@ -268,7 +311,9 @@ function* fileContent(out: ChunkWriter, path: string, size: number, onBytes: (n:
  *
  * The walk is synchronous between two chunks: one chunk holds hundreds of small files, and a thread-pool round
  * trip per lstat/open/read/close cost several times the whole archive phase (issue 21). The consumer's
- * back-pressure still paces it chunk by chunk, so the event loop runs between chunks.
+ * back-pressure still paces it chunk by chunk, so the event loop runs between chunks. Per entry it allocates
+ * as little as it can (no field objects, no generator per file, no array when no chunk filled): at 80 000
+ * entries that per-entry cost was most of what the writer added to the system calls.
  */
 export function* tarEntries(root: string, progress?: TarProgress, pool = new ChunkPool()): Generator<Buffer> {
   const heap = new PathHeap();
@@ -276,32 +321,34 @@ export function* tarEntries(root: string, progress?: TarProgress, pool = new Chu
   const out = new ChunkWriter(pool);
   let entries = 0;
   let bytes = 0;
-  const onBytes = (n: number): void => { bytes += n; };
   while (heap.size > 0) {
     const rel = heap.pop() as string;
     const full = rel === '.' ? root : joinBytes(root, rel.slice(2));
-    const stat = lstatSync(fsPath(full), { bigint: true });
-    const base = { mode: Number(stat.mode), uid: Number(stat.uid), gid: Number(stat.gid), mtime: Number(stat.mtimeNs / 1_000_000_000n) };
-    if (stat.isDirectory()) {
-      writeHeaders(out, { ...base, name: `${rel}/`, size: 0, type: TYPEFLAG.directory }, stat.mtimeNs);
-      const names = readdirSync(fsPath(full), { encoding: 'buffer' });
+    const pathBuffer = fsPath(full);
+    const stat = lstatSync(pathBuffer, { bigint: true });
+    if (stat.isFile()) {
+      const size = Number(stat.size);
+      writeHeaders(out, rel, stat, size, TYPEFLAG.file);
+      // size < room: the file cannot fill the chunk, so no chunk is handed out in the middle of it.
+      if (size < out.room) smallFileContent(out, full, pathBuffer, size);
+      else yield* fileContent(out, full, pathBuffer, size);
+      bytes += size;
+      out.zeros(padLength(size));
+    } else if (stat.isDirectory()) {
+      writeHeaders(out, `${rel}/`, stat, 0, TYPEFLAG.directory);
+      const names = readdirSync(pathBuffer, { encoding: 'buffer' });
       for (const name of names) heap.push(`${rel}/${name.toString('latin1')}`);
     } else if (stat.isSymbolicLink()) {
-      const target = readlinkSync(fsPath(full), { encoding: 'buffer' });
-      writeHeaders(out, { ...base, name: rel, size: 0, type: TYPEFLAG.symlink, linkname: target.toString('latin1') }, stat.mtimeNs);
-    } else if (stat.isFile()) {
-      const size = Number(stat.size);
-      writeHeaders(out, { ...base, name: rel, size, type: TYPEFLAG.file }, stat.mtimeNs);
-      yield* fileContent(out, full, size, onBytes);
-      out.zeros(padLength(size));
+      const target = readlinkSync(pathBuffer, { encoding: 'buffer' });
+      writeHeaders(out, rel, stat, 0, TYPEFLAG.symlink, target.toString('latin1'));
     } else if (stat.isFIFO()) {
-      writeHeaders(out, { ...base, name: rel, size: 0, type: TYPEFLAG.fifo }, stat.mtimeNs);
+      writeHeaders(out, rel, stat, 0, TYPEFLAG.fifo);
     } else {
       throw new Error(`cannot archive special file: ${rel}`);
     }
     entries += 1;
-    progress?.(entries, bytes);
-    yield* out.take();
+    if (progress !== undefined) progress(entries, bytes);
+    if (out.filled) yield* out.take();
   }
   const end = BLOCK * 2;
   const total = out.total + end;
