@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunDir } from '../../native/core/run-dir.js';
 import { NATIVE_STORAGE_STAGES } from '../../native/storage/index.js';
-import { keptRun, runNativeStage, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
+import { sharedKeptRun, runNativeStage, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
 import { startWebDav, type WebDav } from './webdav.js';
 
 const STAGES = ['storage_check_tiers', 'storage_run', 'storage_logs'] as const;
@@ -27,7 +27,7 @@ let webdav: WebDav;
 let archiveName: string;
 
 beforeAll(async () => {
-  kept = await keptRun('pve-single');
+  kept = await sharedKeptRun('pve-single');
   const state = readFileSync(join(kept.runDir, 'state.env'), 'utf8');
   const backupFile = /^BACKUP_FILE='(.*)'$/m.exec(state)?.[1] ?? '';
   archiveName = backupFile.slice(backupFile.lastIndexOf('/') + 1);
