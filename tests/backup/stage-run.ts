@@ -1,7 +1,6 @@
 // One backup stage run alone, legacy (its shim) or native, on a run directory made from a real legacy run's
 // context.env and state.env (tests only). The real run gives every key a stage reads, as the orchestrator wrote it.
-import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -11,7 +10,7 @@ import { Redactor } from '../../native/core/redact.js';
 import { RunDir } from '../../native/core/run-dir.js';
 import { formatEnvLine, parseEnvFile } from '../../native/core/state-env.js';
 import { stageContext, type NativeStage } from '../../native/core/stage.js';
-import { hostEnv, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+import { hostEnv, makeSandbox, REPO, runLegacy, sharedOnce, type Sandbox } from '../legacy/run.js';
 
 export interface KeptRun { readonly host: string; readonly sandbox: Sandbox; readonly runDir: string }
 
@@ -24,39 +23,13 @@ export async function keptRun(host: string, config: Record<string, string> = {},
   return { host, sandbox, runDir: match[1] };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * keptRun(HOST) with the default sandbox, shared by the files of one vitest run (PBK_TEST_SUITE_DIR,
- * tests/global-setup.ts): made once, by the first file to ask, under a lock (mkdir); the others wait for its answer.
- * Only for files that never write to it: their stage runs get a fresh run directory (stageDir, LOG_FILE emptied)
- * and their own output paths, and they change nothing under its BASE_DIR. Outside a vitest run: a fresh run.
+ * keptRun(HOST) with the default sandbox, shared by the files of one vitest run (sharedOnce): only for files that
+ * never write to it. Their stage runs get a fresh run directory (stageDir, LOG_FILE emptied) and their own output
+ * paths, and they change nothing under its BASE_DIR. Outside a vitest run: a fresh run.
  */
-export async function sharedKeptRun(host: string): Promise<KeptRun> {
-  const suiteDir = process.env.PBK_TEST_SUITE_DIR;
-  if (suiteDir === undefined || suiteDir === '') return keptRun(host);
-  const key = createHash('sha256').update(host).digest('hex').slice(0, 16);
-  const lock = join(suiteDir, `kept-run-${key}.lock`);
-  const answer = join(suiteDir, `kept-run-${key}.json`);
-  for (const deadline = Date.now() + 300_000; Date.now() < deadline;) {
-    if (existsSync(answer)) return JSON.parse(readFileSync(answer, 'utf8')) as KeptRun;
-    try {
-      mkdirSync(lock);
-    } catch {
-      await sleep(250);   // another file is making it (or has just made it)
-      continue;
-    }
-    try {
-      const run = await keptRun(host);
-      writeFileSync(`${answer}.part`, JSON.stringify(run));
-      renameSync(`${answer}.part`, answer);
-      return run;
-    } catch (error) {
-      rmSync(lock, { recursive: true, force: true });   // the next file to ask tries again, and says why if it fails too
-      throw error;
-    }
-  }
-  throw new Error(`no kept run of ${host} after 300 s (${lock})`);
+export function sharedKeptRun(host: string): Promise<KeptRun> {
+  return sharedOnce(`kept run ${host}`, () => keptRun(host));
 }
 
 /** A fresh run directory with the kept context (keys overridden by `context`) and state (plus `state`). */
