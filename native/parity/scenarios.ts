@@ -75,9 +75,11 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'notify-down', description: 'the Telegram API refuses connections and sendmail exits 75: WARNINGs, exit 1',
     notify: 'down', hosts: ['pve-single'], inDefault: true,
   },
+  // compression-zstd is happy's inputs exactly (SANDBOX_CONFIG's compressor; the goldens are identical): the default
+  // set runs happy only, --matrix and --scenario compression-zstd still run it.
   ...COMPRESSIONS.map((type): Scenario => ({
     name: `compression-${type}`, description: `COMPRESSION_TYPE=${type}`, config: { COMPRESSION_TYPE: type },
-    hosts: ['pve-single'], inDefault: true,
+    hosts: ['pve-single'], inDefault: type !== 'zstd',
   })),
 ];
 

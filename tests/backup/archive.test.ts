@@ -13,7 +13,7 @@ import { zstdArgv, type Level } from '../../native/backup/archive/compressor.js'
 import { backupVerify } from '../../native/backup/verify.js';
 import { archiveManifest } from '../../native/compare/normalise/archive.js';
 import type { RunDir } from '../../native/core/run-dir.js';
-import { keptRun, runNativeStage, runShim, stageDir, stageEnv, type KeptRun } from './stage-run.js';
+import { sharedKeptRun, runNativeStage, runShim, stageDir, stageEnv, type KeptRun } from './stage-run.js';
 
 const BIG = randomBytes(3 * 1024 * 1024);
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -72,7 +72,7 @@ function treeOf(root: string): Map<string, Entry> {
 }
 
 let kept: KeptRun;
-beforeAll(async () => { kept = await keptRun('pve-single'); });
+beforeAll(async () => { kept = await sharedKeptRun('pve-single'); });
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 

@@ -10,7 +10,7 @@ import { Redactor } from '../../native/core/redact.js';
 import { RunDir } from '../../native/core/run-dir.js';
 import { formatEnvLine, parseEnvFile } from '../../native/core/state-env.js';
 import { stageContext, type NativeStage } from '../../native/core/stage.js';
-import { hostEnv, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+import { hostEnv, makeSandbox, REPO, runLegacy, sharedOnce, type Sandbox } from '../legacy/run.js';
 
 export interface KeptRun { readonly host: string; readonly sandbox: Sandbox; readonly runDir: string }
 
@@ -21,6 +21,15 @@ export async function keptRun(host: string, config: Record<string, string> = {},
   const match = /Run directory kept \(PBK_KEEP_RUN_DIR=1\): (.+)/.exec(String(result.stderr));
   if (match?.[1] === undefined) throw new Error(`legacy run kept no run directory: ${String(result.stderr)}`);
   return { host, sandbox, runDir: match[1] };
+}
+
+/**
+ * keptRun(HOST) with the default sandbox, shared by the files of one vitest run (sharedOnce): only for files that
+ * never write to it. Their stage runs get a fresh run directory (stageDir, LOG_FILE emptied) and their own output
+ * paths, and they change nothing under its BASE_DIR. Outside a vitest run: a fresh run.
+ */
+export function sharedKeptRun(host: string): Promise<KeptRun> {
+  return sharedOnce(`kept run ${host}`, () => keptRun(host));
 }
 
 /** A fresh run directory with the kept context (keys overridden by `context`) and state (plus `state`). */

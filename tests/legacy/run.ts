@@ -1,5 +1,6 @@
 // Drives the real legacy pipeline against a fixture host, in a throwaway BASE_DIR (tests only).
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -54,6 +55,63 @@ export function runLegacy(host: string, sandbox: Sandbox, args: string[] = [],
   return execa(join(REPO, 'legacy', 'bin', 'proxmox-backup'), args, {
     env: hostEnv(host, sandbox, extra), extendEnv: false, reject: false, timeout: 240_000,
   });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * MAKE's answer (JSON), made once per vitest run for every file that asks with the same KEY: the first makes it
+ * under a lock (mkdir in PBK_TEST_SUITE_DIR, tests/global-setup.ts), the others wait for its answer file. A
+ * failure removes the lock, so the next file to ask tries again (and reports its own failure). Outside a vitest
+ * run (no suite dir): MAKE each time.
+ */
+export async function sharedOnce<T>(key: string, make: () => Promise<T>): Promise<T> {
+  const suiteDir = process.env.PBK_TEST_SUITE_DIR;
+  if (suiteDir === undefined || suiteDir === '') return make();
+  const id = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  const lock = join(suiteDir, `shared-${id}.lock`);
+  const answer = join(suiteDir, `shared-${id}.json`);
+  for (const deadline = Date.now() + 300_000; Date.now() < deadline;) {
+    if (existsSync(answer)) return JSON.parse(readFileSync(answer, 'utf8')) as T;
+    try {
+      mkdirSync(lock);
+    } catch {
+      await sleep(250);   // another file is making it (or has just made it)
+      continue;
+    }
+    try {
+      const made = await make();
+      writeFileSync(`${answer}.part`, JSON.stringify(made));
+      renameSync(`${answer}.part`, answer);
+      return made;
+    } catch (error) {
+      rmSync(lock, { recursive: true, force: true });
+      throw error;
+    }
+  }
+  throw new Error(`no shared answer for ${key} after 300 s (${lock})`);
+}
+
+/**
+ * A fresh sandbox with CONFIG holding what a whole legacy run on HOST with CONFIG leaves in it (backup/, log/,
+ * config/: the set, the run's log, the server identity and manifest), and that run's exit code. The run is made
+ * once per vitest run (sharedOnce) in a sandbox of its own that nobody writes to, and copied (cp -a: modes, owners,
+ * times) into each caller's sandbox, which the caller may change at will. The files hold no path of the sandbox
+ * but the run's log text (Backup File: ...), which no caller reads.
+ */
+export async function legacyRunCopy(host: string, config: Record<string, string>): Promise<{ sandbox: Sandbox; exitCode: number | undefined }> {
+  const made = await sharedOnce(`legacy run ${host} ${JSON.stringify(Object.entries(config).sort())}`, async () => {
+    const source = makeSandbox(config);
+    const result = await runLegacy(host, source);
+    return { baseDir: source.baseDir, exitCode: result.exitCode };
+  });
+  const sandbox = makeSandbox(config);
+  for (const dir of ['backup', 'log', 'config']) {
+    if (!existsSync(join(made.baseDir, dir))) continue;
+    rmSync(join(sandbox.baseDir, dir), { recursive: true, force: true });
+    await execa('cp', ['-a', join(made.baseDir, dir), join(sandbox.baseDir, dir)]);
+  }
+  return { sandbox, exitCode: made.exitCode };
 }
 
 export function archiveIn(sandbox: Sandbox): string | undefined {

@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeSendmail, formField, startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
-import { keptRun, legacyStage, type KeptRun } from '../backup/stage-run.js';
+import { keptRun, legacyStage, sharedKeptRun, type KeptRun } from '../backup/stage-run.js';
 
 const TOKEN = '123456789:AAH-test_token_abcdefghijklmnopqrstuvwx';
 let sinks: HttpSink[] = [];
 let kept: KeptRun;
 let dryRun: KeptRun;
 beforeAll(async () => {
-  [kept, dryRun] = await Promise.all([keptRun('pve-single'), keptRun('pve-single', {}, ['--dry-run'])]);
+  [kept, dryRun] = await Promise.all([sharedKeptRun('pve-single'), keptRun('pve-single', {}, ['--dry-run'])]);
 }, 240_000);
 afterEach(async () => {
   await Promise.all(sinks.map((s) => s.close()));

@@ -15,7 +15,7 @@ import { formatEnvLine } from '../../native/core/state-env.js';
 import { parseProxy, proxyFor, type ProxyEnv } from '../../native/notify/proxy.js';
 import { httpAttempt } from '../../native/notify/transport.js';
 import { startHttpSink, TELEGRAM_OK, type HttpSink } from '../../native/parity/sinks.js';
-import { keptRun, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
+import { sharedKeptRun, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
 import { REPO } from '../legacy/run.js';
 import { runNativeNotify } from './native-run.js';
 
@@ -209,7 +209,7 @@ let kept: KeptRun;
 let sink: HttpSink;
 let tls: { server: Server; port: number; dir: string };
 beforeAll(async () => {
-  kept = await keptRun('pve-single');
+  kept = await sharedKeptRun('pve-single');
   sink = await startHttpSink([TELEGRAM_OK]);
   // A TLS server for CONNECT tunnels, with a self-signed certificate neither side trusts: the handshake runs
   // end to end through the tunnel and fails the same way on both sides.

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeSendmail } from '../../native/parity/sinks.js';
-import { keptRun, legacyStage, type KeptRun } from '../backup/stage-run.js';
+import { sharedKeptRun, legacyStage, type KeptRun } from '../backup/stage-run.js';
 import { smtpSink, stopSmtpSinks } from '../helpers/smtp.js';
 
 let kept: KeptRun;
 beforeAll(async () => {
-  kept = await keptRun('pve-single');
+  kept = await sharedKeptRun('pve-single');
 }, 240_000);
 afterEach(stopSmtpSinks);
 

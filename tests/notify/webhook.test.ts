@@ -2,11 +2,11 @@
 // directories made from one real run; its status is what the run's exit code takes from it.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpSink, type HttpSink, type Reply } from '../../native/parity/sinks.js';
-import { keptRun, legacyStage, type KeptRun } from '../backup/stage-run.js';
+import { sharedKeptRun, legacyStage, type KeptRun } from '../backup/stage-run.js';
 
 let kept: KeptRun;
 beforeAll(async () => {
-  kept = await keptRun('pve-single');
+  kept = await sharedKeptRun('pve-single');
 }, 240_000);
 let sinks: HttpSink[] = [];
 afterEach(async () => {

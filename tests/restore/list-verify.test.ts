@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appendConfig, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+import { appendConfig, legacyRunCopy, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
 
 const TOOL = join(REPO, 'bin', 'switch-mode');
 const IDENTITY = join(REPO, 'parity', 'age-test.key');
@@ -45,8 +45,9 @@ function scratchCopy(archive: string, sidecars = ['.sha256', '.metadata']): stri
 }
 
 beforeAll(async () => {
-  sandbox = makeSandbox({ COMPRESSION_TYPE: 'xz', COMPRESSION_LEVEL: '6' });
-  expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
+  const run = await legacyRunCopy('pve-single', { COMPRESSION_TYPE: 'xz', COMPRESSION_LEVEL: '6' });   // shared with two files
+  sandbox = run.sandbox;
+  expect(run.exitCode).toBe(0);
   plain = archiveOf(sandbox.backupDir, /\.tar\.xz$/);
   // a second host's encrypted backup into the same directory
   const other = makeSandbox({ COMPRESSION_TYPE: 'zstd', ENCRYPT_ARCHIVE: 'true', AGE_RECIPIENTS: RECIPIENT, LOCAL_BACKUP_PATH: sandbox.backupDir });

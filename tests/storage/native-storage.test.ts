@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunDir } from '../../native/core/run-dir.js';
 import { NATIVE_STORAGE_STAGES } from '../../native/storage/index.js';
-import { keptRun, runNativeStage, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
+import { sharedKeptRun, runNativeStage, runShim, stageDir, stageEnv, type KeptRun } from '../backup/stage-run.js';
 import { startWebDav, type WebDav } from './webdav.js';
 
 const STAGES = ['storage_check_tiers', 'storage_run', 'storage_logs'] as const;
@@ -27,7 +27,7 @@ let webdav: WebDav;
 let archiveName: string;
 
 beforeAll(async () => {
-  kept = await keptRun('pve-single');
+  kept = await sharedKeptRun('pve-single');
   const state = readFileSync(join(kept.runDir, 'state.env'), 'utf8');
   const backupFile = /^BACKUP_FILE='(.*)'$/m.exec(state)?.[1] ?? '';
   archiveName = backupFile.slice(backupFile.lastIndexOf('/') + 1);
@@ -96,6 +96,11 @@ interface Case {
   readonly extraConfig?: string;
   /** Called on each world after seeding (mounts). */
   readonly prepare?: (world: World) => Promise<void>;
+  /**
+   * Run the two sides at the same time (each has its own worlds and remote paths): only for a case that spends its
+   * time asleep (the upload retry waits), never one that depends on a limit being met under load.
+   */
+  readonly concurrent?: boolean;
 }
 
 function contextOf(world: World, c: Case): Record<string, string> {
@@ -180,8 +185,9 @@ function differences(bash: readonly string[], ts: readonly string[]): string[] {
 
 /** Both sides on the same case; their results must be equal. Returns bash's for further checks. */
 async function bothSides(caseName: string, c: Case = {}): Promise<SideResult> {
-  const bash = await runSide(caseName, 'bash', c);
-  const ts = await runSide(caseName, 'ts', c);
+  const [bash, ts] = c.concurrent === true
+    ? await Promise.all([runSide(caseName, 'bash', c), runSide(caseName, 'ts', c)])
+    : [await runSide(caseName, 'bash', c), await runSide(caseName, 'ts', c)];
   expect(differences(bash.lines, ts.lines), 'log lines (- bash, + ts)').toEqual([]);
   expect(differences(bash.state, ts.state), 'state (- bash, + ts)').toEqual([]);
   expect(differences(bash.tiers, ts.tiers), 'tiers (- bash, + ts)').toEqual([]);
@@ -334,7 +340,8 @@ async function withProxy(how: Misbehaviour, run: (remoteConfig: string) => Promi
 describe('a remote that misbehaves', () => {
   it('stores a truncated archive: rclone\'s own size check fails each of the three attempts (5 s, 15 s apart)', async () => {
     await withProxy('truncate-archive', async (extraConfig) => {
-      const result = await bothSides('truncated', { remote: 'proxied', extraConfig });
+      // 2 × 20 s of retry waits (storage.md §3.2, the product's own): the sides wait at the same time.
+      const result = await bothSides('truncated', { remote: 'proxied', extraConfig, concurrent: true });
       expect(result.lines).toContain(`[WARNING] Cloud upload failed for ${archiveName}: ${archiveName}: corrupted on transfer: sizes differ `
         + `${statSync(join(kept.sandbox.backupDir, archiveName)).size} vs ${statSync(join(kept.sandbox.backupDir, archiveName)).size - 1}`);
       expect(result.state).toContain("STATUS_CLOUD='error'");

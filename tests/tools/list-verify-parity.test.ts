@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appendConfig, makeSandbox, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+import { appendConfig, legacyRunCopy, REPO, type Sandbox } from '../legacy/run.js';
 import { setCliFlag } from './cli-flag.js';
 
 const IDENTITY = join(REPO, 'parity', 'age-test.key');
@@ -84,8 +84,9 @@ function metadata(archive: string, lines: Record<string, string>): void {
 }
 
 beforeAll(async () => {
-  sandbox = makeSandbox({ COMPRESSION_TYPE: 'xz', COMPRESSION_LEVEL: '6' });
-  expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
+  const run = await legacyRunCopy('pve-single', { COMPRESSION_TYPE: 'xz', COMPRESSION_LEVEL: '6' });   // shared with two files
+  sandbox = run.sandbox;
+  expect(run.exitCode).toBe(0);
   const name = readdirSync(sandbox.backupDir).find((n) => n.endsWith('.tar.xz'));
   if (name === undefined) throw new Error('no archive');
   plain = join(sandbox.backupDir, name);

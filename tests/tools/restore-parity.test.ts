@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hostEnv, makeSandbox, PBK_NOW, REPO, runLegacy, type Sandbox } from '../legacy/run.js';
+import { hostEnv, legacyRunCopy, makeSandbox, PBK_NOW, REPO, type Sandbox } from '../legacy/run.js';
 import { forge, snapshot } from '../restore/plan-legacy.js';
 
 const IDENTITY = join(REPO, 'parity', 'age-test.key');
@@ -50,8 +50,9 @@ function tarArchive(name: string, argv: string[] | undefined): string {
 }
 
 beforeAll(async () => {
-  sandbox = makeSandbox({ COMPRESSION_TYPE: 'xz', COMPRESSION_LEVEL: '6' });
-  expect((await runLegacy('pve-single', sandbox)).exitCode).toBe(0);
+  const run = await legacyRunCopy('pve-single', { COMPRESSION_TYPE: 'xz', COMPRESSION_LEVEL: '6' });   // shared with two files
+  sandbox = run.sandbox;
+  expect(run.exitCode).toBe(0);
   const legacyName = readdirSync(sandbox.backupDir).find((n) => n.endsWith('.tar.xz')) ?? '';
   mkdirSync(join(work, 'legacy-made'));
   for (const s of ['', '.sha256']) cpSync(join(sandbox.backupDir, `${legacyName}${s}`), join(work, 'legacy-made', `${legacyName}${s}`));
