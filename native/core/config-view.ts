@@ -45,6 +45,11 @@ export interface StageView {
   readonly config: ConfigValues;
   readonly facts: RunFacts;
   readonly state: StageState;
+  /**
+   * In a shadow run's scratch context, the real run's text of KEY kept aside as SHADOW_ORIG_<KEY>
+   * (native/switch/shadow.ts: tier paths, BASE_DIR, the metrics directory); '' when there is none.
+   */
+  shadowOriginal(key: ConfigKey | RunFact): string;
 }
 
 /** The typed configuration of a map of normalised texts (a missing key typed from ''). */
@@ -78,7 +83,10 @@ export function stageView(runDir: RunDir): StageView {
       values.set(key, value);
     },
   };
-  return { config: typedConfig(values), facts: typedFacts(values), state };
+  return {
+    config: typedConfig(values), facts: typedFacts(values), state,
+    shadowOriginal: (key) => values.get(`SHADOW_ORIG_${key}`) ?? '',
+  };
 }
 
 /** Whether a name is a configuration key (for code that gets names at run time, e.g. from a tier name). */

@@ -4,8 +4,8 @@
 // (native/compare/normalise/env.ts), the registry (native/registry.ts) and tests/docs/stage-contract.test.ts read
 // the same tables.
 import type { Clock } from './clock.js';
-import type { ConfigValues } from './config-keys.js';
-import { stageView, type RunFacts, type StageState, type StageView } from './config-view.js';
+import type { ConfigKey, ConfigValues } from './config-keys.js';
+import { stageView, type RunFact, type RunFacts, type StageState, type StageView } from './config-view.js';
 import { clockFromEnv } from './clock.js';
 import { execCommand, type Exec, type ExecOptions } from './exec.js';
 import type { ExitStatus } from './exit-code.js';
@@ -141,6 +141,8 @@ export interface NativeStageContext {
   readonly facts: RunFacts;
   /** state.env as strings (what earlier stages wrote); `set` appends and later reads see it. */
   readonly state: StageState;
+  /** In a shadow run, the real run's text of a key the scratch context replaced (SHADOW_ORIG_<KEY>), else ''. */
+  shadowOriginal(key: ConfigKey | RunFact): string;
   /** The run's logger: every WARNING/ERROR raises the run's exit code. */
   readonly log: RunLog;
   /** The run clock (PBK_NOW) and the wall clock, native/core/clock.ts. */
@@ -184,6 +186,7 @@ export function stageContext(parts: {
     get config() { return read().config; },
     get facts() { return read().facts; },
     get state() { return read().state; },
+    shadowOriginal: (key) => read().shadowOriginal(key),
     clock: parts.clock ?? clockFromEnv(env),
     hostRoot: parts.hostRoot ?? contextRoot(runDir),
     exec: (argv, options) => execCommand(argv, { ...options, env: options.env ?? env }),
