@@ -221,6 +221,8 @@ export type KindOf<K extends ConfigKey> = Extract<KeyOfTable, { readonly name: K
 /** The TypeScript type of a value of kind T: bool → boolean, int/size → number, list/csv → readonly string[]. */
 export type ValueOfKind<T extends KeyKind> =
   T extends 'bool' ? boolean : T extends 'int' | 'size' ? number : T extends 'list' | 'csv' ? readonly string[] : string;
+/** The keys of kind bool. */
+export type BoolKey = { [K in ConfigKey]: KindOf<K> extends 'bool' ? K : never }[ConfigKey];
 /** The configuration, typed per key from the table (native/core/config-view.ts builds it). */
 export type ConfigValues = { readonly [K in ConfigKey]: ValueOfKind<KindOf<K>> };
 
