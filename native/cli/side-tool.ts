@@ -52,8 +52,6 @@ export interface ToolContext {
   readonly configFile: string;
   /** The loaded configuration, typed (native/core/config-view.ts). */
   readonly config: ConfigValues;
-  /** A key's text (a key name made at run time, a value passed on as text). */
-  readonly value: (key: string) => string;
   readonly log: RunLog;
   readonly exitCode: ExitCode;
 }
@@ -67,18 +65,17 @@ export function openTool(environment: CliEnvironment, options: CommonOptions): T
     for (const message of config.errors) process.stderr.write(`ERROR: ${message}\n`);
     return undefined;
   }
-  const value = (key: string): string => config.values.get(key) ?? '';
   const typed = typedConfig(config.values);
   const exitCode = new ExitCode();
   const log = new RunLog({
-    now: environment.now, debugLevel: (value('DEBUG_LEVEL') || 'standard') as DebugLevel,
+    now: environment.now, debugLevel: (typed.DEBUG_LEVEL || 'standard') as DebugLevel,
     console: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
     // The loader put DISABLE_COLORS from the environment over the file's: env.DISABLE_COLORS=true is in it.
     disableColours: typed.DISABLE_COLORS,
     redactor: new Redactor(secretsOf(config.values, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name))), exitCode,
   });
   for (const message of config.warnings) log.warning(message);
-  return { configFile, config: typed, value, log, exitCode };
+  return { configFile, config: typed, log, exitCode };
 }
 
 /**

@@ -27,8 +27,8 @@ export async function runSecurityCheck(environment: CliEnvironment, args: readon
   const { baseDir, env } = environment;
   const tool = openTool(environment, parsed);
   if (tool === undefined) return 2;
-  const { configFile, config, value, log, exitCode } = tool;
-  if (value('SYSTEM_ROOT_PREFIX') === '/' && process.geteuid?.() !== 0) {
+  const { configFile, config, log, exitCode } = tool;
+  if (config.SYSTEM_ROOT_PREFIX === '/' && process.geteuid?.() !== 0) {
     process.stderr.write('ERROR: This tool must run as root\n');
     return 2;
   }
