@@ -88,8 +88,3 @@ export function stageView(runDir: RunDir): StageView {
     shadowOriginal: (key) => values.get(`SHADOW_ORIG_${key}`) ?? '',
   };
 }
-
-/** Whether a name is a configuration key (for code that gets names at run time, e.g. from a tier name). */
-export function isConfigKey(name: string): name is ConfigKey {
-  return CONFIG_KEYS.some((spec) => spec.name === name);
-}
