@@ -6,16 +6,19 @@ const MESSAGE = 'read the clock and the environment at the edge (native/cli, nat
 
 export const CLOCK_EDGE_FILES = ['native/cli/**', 'native/core/clock.ts', 'native/tools/**', 'tests/**', '**/*.test.ts'];
 
+/** The no-restricted-syntax entries of this rule (eslint.config.js joins them with its own: one rule, one list). */
+export const CLOCK_SYNTAX = [
+  { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: `new Date() without argument: ${MESSAGE}` },
+  { selector: "MemberExpression[property.name='PBK_NOW']", message: `PBK_NOW: the clock (native/core/clock.ts) reads it; ${MESSAGE}` },
+  { selector: "MemberExpression[property.value='PBK_NOW']", message: `PBK_NOW: the clock (native/core/clock.ts) reads it; ${MESSAGE}` },
+];
+
 export default [
   {
     files: ['native/**/*.ts'],
     ignores: CLOCK_EDGE_FILES,
     rules: {
-      'no-restricted-syntax': ['error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: `new Date() without argument: ${MESSAGE}` },
-        { selector: "MemberExpression[property.name='PBK_NOW']", message: `PBK_NOW: the clock (native/core/clock.ts) reads it; ${MESSAGE}` },
-        { selector: "MemberExpression[property.value='PBK_NOW']", message: `PBK_NOW: the clock (native/core/clock.ts) reads it; ${MESSAGE}` },
-      ],
+      'no-restricted-syntax': ['error', ...CLOCK_SYNTAX],
       'no-restricted-properties': ['error',
         { object: 'Date', property: 'now', message: `Date.now(): ${MESSAGE}` },
         { object: 'process', property: 'env', message: `process.env: ${MESSAGE}` },

@@ -8,7 +8,6 @@ import { deriveServerId, formatIdentityFile, readIdentitySources, readIdentitySt
 import type { RunLog } from '../core/log.js';
 import { hasProgram, isDirectory, isExecutableFile } from '../core/programs.js';
 import type { NativeStageContext } from '../core/stage.js';
-import { StageInputs } from '../core/stage-inputs.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -118,13 +117,12 @@ export function loadIdentity(baseDir: string, short: string, log: RunLog): strin
   return id;
 }
 
-export async function backupDetect({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
-  const inputs = new StageInputs(runDir);
+export async function backupDetect({ log, env, config, facts, state }: NativeStageContext): Promise<ExitStatus> {
   const names = await detectNames(env);
-  const host = await detectHostType(inputs.get('SYSTEM_ROOT_PREFIX'), env, log);
-  const serverId = loadIdentity(inputs.get('BASE_DIR'), names.short, log);
+  const host = await detectHostType(config.SYSTEM_ROOT_PREFIX, env, log);
+  const serverId = loadIdentity(facts.BASE_DIR, names.short, log);
   const values: [string, string][] = [['HOSTNAME', names.hostname], ['HOST_SHORT', names.short], ['PROXMOX_TYPE', host.type],
     ['PVE_VERSION', host.pveVersion], ['PBS_VERSION', host.pbsVersion], ['SERVER_ID', serverId]];
-  for (const [key, value] of values) runDir.setState(key, value);
+  for (const [key, value] of values) state.set(key, value);
   return 0;
 }

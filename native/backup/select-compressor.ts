@@ -2,7 +2,6 @@
 import type { ExitStatus } from '../core/exit-code.js';
 import { hasProgram } from '../core/programs.js';
 import type { NativeStageContext } from '../core/stage.js';
-import { StageInputs } from '../core/stage-inputs.js';
 
 /** The program a compression type needs ('' for none); lzma is done by xz when there is one. */
 export function neededProgram(type: string, path: string): string {
@@ -13,10 +12,9 @@ export function neededProgram(type: string, path: string): string {
   }
 }
 
-export async function backupSelectCompressor({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
-  const inputs = new StageInputs(runDir);
+export async function backupSelectCompressor({ log, env, config, state }: NativeStageContext): Promise<ExitStatus> {
   const path = env.PATH ?? '';
-  let type = inputs.get('COMPRESSION_TYPE');
+  let type = config.COMPRESSION_TYPE;
   const program = neededProgram(type, path);
   if (program !== '' && !hasProgram(program, path)) {
     log.warning(`Compression tool '${program}' not found, falling back to gzip`);
@@ -26,6 +24,6 @@ export async function backupSelectCompressor({ runDir, log, env }: NativeStageCo
       return Promise.resolve(2);
     }
   }
-  runDir.setState('COMPRESSION_EFFECTIVE', type);
+  state.set('COMPRESSION_EFFECTIVE', type);
   return Promise.resolve(0);
 }

@@ -12,22 +12,21 @@ import type { RunDir } from '../core/run-dir.js';
 import { isFile } from '../core/programs.js';
 import { openTarStream } from '../core/tar-stream.js';
 import type { NativeStageContext } from '../core/stage.js';
-import { StageInputs } from '../core/stage-inputs.js';
 
 const C_DIR = './var/lib/proxmox-backup-info/commands';
 
 /** backup_critical_list: the critical files of this host type that the configuration asked for. */
-export function criticalList(inputs: StageInputs, staging: string): string[] {
-  const type = inputs.get('PROXMOX_TYPE');
+export function criticalList({ config, facts }: Pick<NativeStageContext, 'config' | 'facts'>, staging: string): string[] {
+  const type = facts.PROXMOX_TYPE;
   const pve = type === 'pve' || type === 'dual';
   const pbs = type === 'pbs' || type === 'dual';
   const list: string[] = [];
   const trim = (p: string): string => p.replace(/\/+$/, '');
-  if (pve && inputs.get('BACKUP_CLUSTER_CONFIG') === 'true') {
-    const p = trim(inputs.get('PVE_CONFIG_PATH'));
-    list.push(`.${p}/storage.cfg`, `.${p}/user.cfg`, `.${p}/datacenter.cfg`, `.${trim(inputs.get('PVE_CLUSTER_PATH'))}/config.db`);
+  if (pve && config.BACKUP_CLUSTER_CONFIG) {
+    const p = trim(config.PVE_CONFIG_PATH);
+    list.push(`.${p}/storage.cfg`, `.${p}/user.cfg`, `.${p}/datacenter.cfg`, `.${trim(config.PVE_CLUSTER_PATH)}/config.db`);
   }
-  if (pve && inputs.get('BACKUP_COROSYNC_CONFIG') === 'true' && existsSync(join(staging, 'etc/corosync'))) list.push('./etc/corosync/corosync.conf');
+  if (pve && config.BACKUP_COROSYNC_CONFIG && existsSync(join(staging, 'etc/corosync'))) list.push('./etc/corosync/corosync.conf');
   if (pbs) list.push('./etc/proxmox-backup/user.cfg', './etc/proxmox-backup/datastore.cfg', `${C_DIR}/pbs/datastore_list.json`, `${C_DIR}/pbs/user_list.json`);
   return list;
 }
@@ -108,33 +107,33 @@ function encryptedHeaderOk(archive: string): boolean {
   }
 }
 
-export async function backupVerify({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
-  const inputs = new StageInputs(runDir);
-  if (inputs.get('DRY_RUN') === 'true') return 0;
+export async function backupVerify(context: NativeStageContext): Promise<ExitStatus> {
+  const { runDir, log, env, config, facts, state } = context;
+  if (facts.DRY_RUN) return 0;
   log.step('Verifying backup archive');
-  const archive = inputs.get('BACKUP_FILE');
+  const archive = state.get('BACKUP_FILE');
   if (archive === '' || !isFile(archive)) return fail(log, runDir, 'Backup file not found');
   if (!isFile(`${archive}.sha256`)) return fail(log, runDir, 'Checksum file not found');
   if (statSync(archive).size === 0) return fail(log, runDir, 'Backup file is empty');
-  if (!(await checksumOk(archive, Number(inputs.get('VERIFICATION_TIMEOUT'))))) return fail(log, runDir, 'Checksum verification failed or timed out');
-  if (inputs.get('ENCRYPT_ARCHIVE') === 'true') {
+  if (!(await checksumOk(archive, config.VERIFICATION_TIMEOUT))) return fail(log, runDir, 'Checksum verification failed or timed out');
+  if (config.ENCRYPT_ARCHIVE) {
     if (!encryptedHeaderOk(archive)) return fail(log, runDir, 'Encrypted archive header invalid');
     log.info('Content verification skipped: archive is encrypted');
     log.success('Archive verification completed successfully');
-    runDir.setState('STATUS_VERIFY', '0');
+    state.set('STATUS_VERIFY', '0');
     return 0;
   }
-  const critical = criticalList(inputs, runDir.staging).filter((rel) => isFile(join(runDir.staging, rel.slice(2))));
-  const type = inputs.get('PROXMOX_TYPE');
+  const critical = criticalList(context, runDir.staging).filter((rel) => isFile(join(runDir.staging, rel.slice(2))));
+  const type = facts.PROXMOX_TYPE;
   const dirs = ['./etc/'];
   if (type === 'pve' || type === 'dual') dirs.push('./etc/pve/', './var/lib/pve-cluster/');
   if (type === 'pbs' || type === 'dual') dirs.push('./etc/proxmox-backup/');
-  const scan = await scanArchive(archive, inputs.get('COMPRESSION_EFFECTIVE'), new Set([...critical, ...dirs]),
-    Number(inputs.get('EXTRACTION_TIMEOUT')), env);
+  const scan = await scanArchive(archive, state.get('COMPRESSION_EFFECTIVE'), new Set([...critical, ...dirs]),
+    config.EXTRACTION_TIMEOUT, env);
   if (!scan.ok) return fail(log, runDir, scan.failure === 'decompress' ? 'Archive header test failed' : 'Failed to list archive contents');
   const { count, listed, sizes } = scan.listing;
   if (count === 0) return fail(log, runDir, 'Archive content list is empty');
-  const staged = Number(inputs.get('STAGED_ENTRIES'));
+  const staged = Number(state.get('STAGED_ENTRIES'));
   if (count !== staged) return fail(log, runDir, `Archive incomplete: ${count} entries, ${staged} staged`);
   let warned = false;
   for (const dir of dirs) {
@@ -154,10 +153,10 @@ export async function backupVerify({ runDir, log, env }: NativeStageContext): Pr
   }
   if (warned) {
     log.warning('Archive verification completed with warnings');
-    runDir.setState('STATUS_VERIFY', '1');
+    state.set('STATUS_VERIFY', '1');
     return 1;
   }
   log.success('Archive verification completed successfully');
-  runDir.setState('STATUS_VERIFY', '0');
+  state.set('STATUS_VERIFY', '0');
   return 0;
 }

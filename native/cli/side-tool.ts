@@ -2,7 +2,8 @@
 // `--env`, `-v`, `-h`) parsed in order with the same messages, and the configuration loaded and reported as
 // config_load + cli_report_config do (errors on stderr, exit 2; warnings as WARNING lines on stdout), and the
 // run lock taken as orchestrator_lock takes it.
-import { CONFIG_KEYS, isSecretKey } from '../core/config-keys.js';
+import { CONFIG_KEYS, isSecretKey, type ConfigValues } from '../core/config-keys.js';
+import { typedConfig } from '../core/config-view.js';
 import { loadConfig } from '../core/config.js';
 import { esc } from '../core/esc.js';
 import { ExitCode, type ExitStatus } from '../core/exit-code.js';
@@ -49,7 +50,8 @@ export function answerUsage(codeDir: string, tool: string, parsed: CommonOptions
 
 export interface ToolContext {
   readonly configFile: string;
-  readonly value: (key: string) => string;
+  /** The loaded configuration, typed (native/core/config-view.ts). */
+  readonly config: ConfigValues;
   readonly log: RunLog;
   readonly exitCode: ExitCode;
 }
@@ -63,16 +65,17 @@ export function openTool(environment: CliEnvironment, options: CommonOptions): T
     for (const message of config.errors) process.stderr.write(`ERROR: ${message}\n`);
     return undefined;
   }
-  const value = (key: string): string => config.values.get(key) ?? '';
+  const typed = typedConfig(config.values);
   const exitCode = new ExitCode();
   const log = new RunLog({
-    now: environment.now, debugLevel: (value('DEBUG_LEVEL') || 'standard') as DebugLevel,
+    now: environment.now, debugLevel: (typed.DEBUG_LEVEL || 'standard') as DebugLevel,
     console: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
-    disableColours: env.DISABLE_COLORS === 'true' || value('DISABLE_COLORS') === 'true',
+    // The loader put DISABLE_COLORS from the environment over the file's: env.DISABLE_COLORS=true is in it.
+    disableColours: typed.DISABLE_COLORS,
     redactor: new Redactor(secretsOf(config.values, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name))), exitCode,
   });
   for (const message of config.warnings) log.warning(message);
-  return { configFile, value, log, exitCode };
+  return { configFile, config: typed, log, exitCode };
 }
 
 /**

@@ -19,19 +19,21 @@ export interface KeySpec {
   readonly description: string;
 }
 
-const bool = (name: string, defaultValue: 'true' | 'false', domain: Domain, description: string): KeySpec =>
-  ({ name, kind: 'bool', defaultValue, domain, description });
-const int = (name: string, defaultValue: number, min: number, max: number | undefined, domain: Domain,
-  description: string): KeySpec =>
-  ({ name, kind: 'int', defaultValue: String(defaultValue), min, ...(max === undefined ? {} : { max }), domain, description });
-const str = (name: string, defaultValue: string, domain: Domain, description: string): KeySpec =>
-  ({ name, kind: 'string', defaultValue, domain, description });
-const path = (name: string, defaultValue: string, domain: Domain, description: string): KeySpec =>
-  ({ name, kind: 'path', defaultValue, domain, description });
-const enumKey = (name: string, values: readonly string[], defaultValue: string, domain: Domain,
-  description: string): KeySpec => ({ name, kind: 'enum', values, defaultValue, domain, description });
-const secret = (name: string, domain: Domain, description: string): KeySpec =>
-  ({ name, kind: 'secret', defaultValue: '', secret: true, domain, description });
+// The helpers keep each key's name and kind as literal types: ConfigValues (below) is derived from them, so a
+// stage reading a key that does not exist, or a bool as a number, does not compile.
+const bool = <const N extends string>(name: N, defaultValue: 'true' | 'false', domain: Domain, description: string) =>
+  ({ name, kind: 'bool', defaultValue, domain, description }) as const satisfies KeySpec;
+const int = <const N extends string>(name: N, defaultValue: number, min: number, max: number | undefined, domain: Domain,
+  description: string) =>
+  ({ name, kind: 'int', defaultValue: String(defaultValue), min, ...(max === undefined ? {} : { max }), domain, description }) as const satisfies KeySpec;
+const str = <const N extends string>(name: N, defaultValue: string, domain: Domain, description: string) =>
+  ({ name, kind: 'string', defaultValue, domain, description }) as const satisfies KeySpec;
+const path = <const N extends string>(name: N, defaultValue: string, domain: Domain, description: string) =>
+  ({ name, kind: 'path', defaultValue, domain, description }) as const satisfies KeySpec;
+const enumKey = <const N extends string, const V extends readonly string[]>(name: N, values: V, defaultValue: V[number],
+  domain: Domain, description: string) => ({ name, kind: 'enum', values, defaultValue, domain, description }) as const satisfies KeySpec;
+const secret = <const N extends string>(name: N, domain: Domain, description: string) =>
+  ({ name, kind: 'secret', defaultValue: '', secret: true, domain, description }) as const satisfies KeySpec;
 
 const DEFAULT_CUSTOM_PATHS = [
   '/root/.config/rclone/rclone.conf', '/etc/apt/', '/etc/gshadow', '/etc/shadow', '/etc/group', '/root',
@@ -46,15 +48,15 @@ const DEFAULT_BLACKLIST = [
 const DEFAULT_RCLONE_FLAGS = '--transfers=16 --checkers=4 --stats=0 --drive-use-trash=false '
   + '--drive-pacer-min-sleep=10ms --drive-pacer-burst=100';
 
-const COLOURS: ReadonlyArray<readonly [string, string]> = [
+const COLOURS = [
   ['RED', '\\033[0;31m'], ['GREEN', '\\033[0;32m'], ['YELLOW', '\\033[1;33m'], ['BLUE', '\\033[0;34m'],
   ['PURPLE', '\\033[0;35m'], ['CYAN', '\\033[0;36m'], ['GRAY', '\\033[0;90m'], ['PINK', '\\033[38;5;213m'],
   ['BOLD', '\\033[1m'], ['RESET', '\\033[0m'],
-];
+] as const;
 
 const NO_EFFECT = 'accepted, no effect';
 
-export const CONFIG_KEYS: readonly KeySpec[] = [
+const TABLE = [
   // 5.1 General
   { name: 'MIN_BASH_VERSION', kind: 'version', defaultValue: '4.4.0', domain: 'orchestrator',
     description: 'minimum Bash version of the legacy implementation' },
@@ -207,9 +209,24 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { name: 'SECURITY_ALLOWED_PORTS', kind: 'list', defaultValue: '', domain: 'security',
     description: 'extra listening ports allowed' },
   path('AGE_RECIPIENT_FILE', '', 'backup', 'file with more age recipients'),
-];
+] as const satisfies readonly KeySpec[];
 
-export const KEYS_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(CONFIG_KEYS.map((k) => [k.name, k]));
+export const CONFIG_KEYS: readonly KeySpec[] = TABLE;
+
+type KeyOfTable = (typeof TABLE)[number];
+/** The name of a configuration key (a literal union: a typo is a compile error). */
+export type ConfigKey = KeyOfTable['name'];
+/** The kind of the key K in the table. */
+export type KindOf<K extends ConfigKey> = Extract<KeyOfTable, { readonly name: K }>['kind'];
+/** The TypeScript type of a value of kind T: bool → boolean, int/size → number, list/csv → readonly string[]. */
+export type ValueOfKind<T extends KeyKind> =
+  T extends 'bool' ? boolean : T extends 'int' | 'size' ? number : T extends 'list' | 'csv' ? readonly string[] : string;
+/** The keys of kind bool. */
+export type BoolKey = { [K in ConfigKey]: KindOf<K> extends 'bool' ? K : never }[ConfigKey];
+/** The configuration, typed per key from the table (native/core/config-view.ts builds it). */
+export type ConfigValues = { readonly [K in ConfigKey]: ValueOfKind<KindOf<K>> };
+
+export const KEYS_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(CONFIG_KEYS.map((k): [string, KeySpec] => [k.name, k]));
 
 export function isSecretKey(spec: KeySpec): boolean {
   return spec.secret === true;

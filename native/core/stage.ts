@@ -4,6 +4,8 @@
 // (native/compare/normalise/env.ts), the registry (native/registry.ts) and tests/docs/stage-contract.test.ts read
 // the same tables.
 import type { Clock } from './clock.js';
+import type { ConfigKey, ConfigValues } from './config-keys.js';
+import { stageView, type RunFact, type RunFacts, type StageState, type StageView } from './config-view.js';
 import { clockFromEnv } from './clock.js';
 import { execCommand, type Exec, type ExecOptions } from './exec.js';
 import type { ExitStatus } from './exit-code.js';
@@ -42,12 +44,8 @@ export function isStageName(text: string): text is StageName {
   return Object.hasOwn(STAGES, text);
 }
 
-/**
- * The run facts context.env holds after the configuration keys (in this order; legacy/lib/orchestrator.sh
- * orchestrator_context_keys lists the same).
- */
-export const RUN_FACTS = ['RUN_TIMESTAMP', 'START_TIME', 'HOSTNAME', 'HOST_SHORT', 'PROXMOX_TYPE', 'PVE_VERSION',
-  'PBS_VERSION', 'SERVER_ID', 'DRY_RUN', 'CHECK_ONLY', 'BASE_DIR', 'CONFIG_FILE', 'RUN_DIR', 'LOG_FILE', 'TZ'] as const;
+/** The run facts context.env holds after the configuration keys (native/core/config-view.ts, typed there). */
+export { RUN_FACTS } from './config-view.js';
 
 /** Who writes a state key: a stage, or the orchestrator itself (STATUS_/DURATION_<PHASE>, IMPL_…, RUN_EXIT_CODE). */
 export type StateKeyWriter = StageName | 'orchestrator';
@@ -134,6 +132,17 @@ export type StageExec = (argv: readonly string[], options: Omit<ExecOptions, 'en
 export interface NativeStageContext {
   /** context.env (configuration and run facts) and state.env (readState / setState), the staging tree, run.log. */
   readonly runDir: RunDir;
+  /**
+   * The configuration, typed from the key table (a bool key is a boolean, int/size a number, list/csv a string
+   * array): context.env with state.env on top, read at the first use and parsed once (native/core/config-view.ts).
+   */
+  readonly config: ConfigValues;
+  /** The run facts (RUN_FACTS): DRY_RUN and CHECK_ONLY booleans, the others text; HOSTNAME… as backup_detect wrote them. */
+  readonly facts: RunFacts;
+  /** state.env as strings (what earlier stages wrote); `set` appends and later reads see it. */
+  readonly state: StageState;
+  /** In a shadow run, the real run's text of a key the scratch context replaced (SHADOW_ORIG_<KEY>), else ''. */
+  shadowOriginal(key: ConfigKey | RunFact): string;
   /** The run's logger: every WARNING/ERROR raises the run's exit code. */
   readonly log: RunLog;
   /** The run clock (PBK_NOW) and the wall clock, native/core/clock.ts. */
@@ -170,8 +179,14 @@ export function stageContext(parts: {
   readonly clock?: Clock; readonly hostRoot?: string; readonly shadow?: boolean;
 }): NativeStageContext {
   const { runDir, log, env } = parts;
+  let view: StageView | undefined;
+  const read = (): StageView => (view ??= stageView(runDir));
   return {
     runDir, log, env,
+    get config() { return read().config; },
+    get facts() { return read().facts; },
+    get state() { return read().state; },
+    shadowOriginal: (key) => read().shadowOriginal(key),
     clock: parts.clock ?? clockFromEnv(env),
     hostRoot: parts.hostRoot ?? contextRoot(runDir),
     exec: (argv, options) => execCommand(argv, { ...options, env: options.env ?? env }),

@@ -2,7 +2,6 @@
 // atomically — a dot-named temp file in the same directory, fsync, 0644, rename over the final name.
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { StageInputs } from '../core/stage-inputs.js';
 import { esc } from '../core/esc.js';
 import type { ExitStatus } from '../core/exit-code.js';
 import { nowSeconds } from '../core/clock.js';
@@ -63,25 +62,26 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
 }
 
-export async function metricsWrite({ runDir, log, clock, shadow }: NativeStageContext): Promise<ExitStatus> {
-  const inputs = new StageInputs(runDir);
+export async function metricsWrite(context: NativeStageContext): Promise<ExitStatus> {
+  const { runDir, log, clock, shadow, config, facts, state } = context;
   // In shadow the file goes to the scratch copy; free space and the previous file are read where the real ones are.
-  const real = (key: string): string => (shadow === true && inputs.has(`SHADOW_ORIG_${key}`) ? inputs.get(`SHADOW_ORIG_${key}`) : inputs.get(key));
-  if (inputs.get('PROMETHEUS_ENABLED') !== 'true') {
+  const real = (key: 'PROMETHEUS_TEXTFILE_DIR' | 'LOCAL_BACKUP_PATH' | 'SECONDARY_BACKUP_PATH'): string =>
+    (shadow === true && context.shadowOriginal(key)) || config[key];
+  if (!config.PROMETHEUS_ENABLED) {
     log.skip('Prometheus metrics disabled');
     return 0;
   }
-  if (inputs.get('CHECK_ONLY') === 'true') return 0;
+  if (facts.CHECK_ONLY) return 0;
   log.step('Writing Prometheus metrics');
-  const dir = inputs.get('PROMETHEUS_TEXTFILE_DIR').replace(/\/$/, '');
+  const dir = config.PROMETHEUS_TEXTFILE_DIR.replace(/\/$/, '');
   const file = `${dir}/proxmox_backup.prom`;
   const previousText = readPrevious(`${real('PROMETHEUS_TEXTFILE_DIR').replace(/\/$/, '')}/proxmox_backup.prom`);
   const runLog = readLog(runDir.logPath);
   const { text, series } = await renderMetrics({
-    get: (key) => inputs.get(key), version: toolVersion(), now: nowSeconds(clock),
+    config, facts, get: (key) => state.get(key), version: toolVersion(), now: nowSeconds(clock),
     freeBytes: {
       primary: freeBytes(real('LOCAL_BACKUP_PATH')),
-      secondary: (inputs.get('STATUS_SECONDARY') || 'disabled') === 'disabled' ? undefined : freeBytes(real('SECONDARY_BACKUP_PATH')),
+      secondary: (state.get('STATUS_SECONDARY') || 'disabled') === 'disabled' ? undefined : freeBytes(real('SECONDARY_BACKUP_PATH')),
     },
     logCounts: { errors: logLines('ERROR', runLog).length, warnings: logLines('WARNING', runLog).length },
     previous: (name, labels) => previousValue(previousText, name, labels,

@@ -2,6 +2,8 @@
 // Pure apart from prom-client: the clock, free space, log counts and the previous file come in as inputs, so
 // the same inputs give the same bytes legacy's metrics_write prints.
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { ConfigValues } from '../core/config-keys.js';
+import type { RunFacts } from '../core/config-view.js';
 import { DOMAINS } from '../core/stage.js';
 
 /** Every flag domain, in flags.ts' order (legacy/lib/metrics.sh METRICS_DOMAINS names the same). */
@@ -12,7 +14,11 @@ const TIER_STATES = ['ok', 'warning', 'error', 'disabled', 'skipped'] as const;
 const CHANNELS = ['email', 'telegram', 'webhook'] as const;
 
 export interface MetricsInputs {
-  /** context.env then state.env (later wins), as a shim sources them. */
+  /** The configuration the file reports (typed, the stage context's). */
+  readonly config: Pick<ConfigValues, 'ENCRYPT_ARCHIVE'>;
+  /** The run facts (HOSTNAME… as backup_detect wrote them). */
+  readonly facts: RunFacts;
+  /** A state key's text (state.env: what the stages and the orchestrator wrote), '' when unset. */
   readonly get: (key: string) => string;
   readonly version: string;
   /** core_now: PBK_NOW or the clock, in whole seconds. */
@@ -48,29 +54,29 @@ export function ratioNumber(text: string): number {
   return Number(text.replace(/%$/, ''));
 }
 
-export function runSucceeded(get: (key: string) => string): boolean {
+export function runSucceeded(get: (key: string) => string, dryRun: boolean): boolean {
   const code = Number(get('RUN_EXIT_CODE') || '0');
-  return code <= 1 && get('BACKUP_FILE') !== '' && (get('STATUS_VERIFY') || '2') !== '2' && get('DRY_RUN') !== 'true';
+  return code <= 1 && get('BACKUP_FILE') !== '' && (get('STATUS_VERIFY') || '2') !== '2' && !dryRun;
 }
 
 /** The textfile and its number of sample lines. */
 export async function renderMetrics(inputs: MetricsInputs): Promise<{ text: string; series: number }> {
-  const { get } = inputs;
+  const { get, facts } = inputs;
   const registry = new Registry();
   let series = 0;
   const add = (name: string, type: 'gauge' | 'counter', help: string, samples: readonly Sample[]): void => {
     series += family(registry, name, type, help, samples);
   };
-  const success = runSucceeded(get);
+  const success = runSucceeded(get, facts.DRY_RUN);
   // Identity (#1-4)
   add('proxmox_backup_info', 'gauge', 'Host and tool identity', [{
-    labels: { host: get('HOSTNAME'), type: get('PROXMOX_TYPE'), pve_version: get('PVE_VERSION'), pbs_version: get('PBS_VERSION'),
-      server_id: get('SERVER_ID'), version: inputs.version }, value: 1 }]);
-  add('proxmox_backup_dry_run', 'gauge', '1 when the last run was a dry run', one(get('DRY_RUN') === 'true' ? 1 : 0));
+    labels: { host: facts.HOSTNAME, type: facts.PROXMOX_TYPE, pve_version: facts.PVE_VERSION, pbs_version: facts.PBS_VERSION,
+      server_id: facts.SERVER_ID, version: inputs.version }, value: 1 }]);
+  add('proxmox_backup_dry_run', 'gauge', '1 when the last run was a dry run', one(facts.DRY_RUN ? 1 : 0));
   add('proxmox_backup_exit_code', 'gauge', 'Exit code of the last run (0 ok, 1 warning, 2 error)', one(Number(get('RUN_EXIT_CODE') || '0')));
   add('proxmox_backup_success', 'gauge', '1 when the last run produced a verified archive', one(success ? 1 : 0));
   // Time (#5-11)
-  const start = Number(get('START_TIME'));
+  const start = Number(facts.START_TIME);
   const duration = get('BACKUP_DURATION') !== '' ? Number(get('BACKUP_DURATION')) : inputs.now - start;
   add('proxmox_backup_start_timestamp_seconds', 'gauge', 'Start of the last run, Unix time', one(start));
   add('proxmox_backup_end_timestamp_seconds', 'gauge', 'End of the last run, Unix time', one(inputs.now));
@@ -95,7 +101,7 @@ export async function renderMetrics(inputs: MetricsInputs): Promise<{ text: stri
   add('proxmox_backup_included_files', 'gauge', 'Files in the last archive', optional(get('FILES_INCLUDED')));
   add('proxmox_backup_directories', 'gauge', 'Directories in the last archive', optional(get('DIRS_INCLUDED')));
   add('proxmox_backup_missing_files', 'gauge', 'Critical files missing from the last archive', optional(get('FILE_MISSING')));
-  add('proxmox_backup_encrypted', 'gauge', '1 when the last archive is age-encrypted', one(get('ENCRYPT_ARCHIVE') === 'true' ? 1 : 0));
+  add('proxmox_backup_encrypted', 'gauge', '1 when the last archive is age-encrypted', one(inputs.config.ENCRYPT_ARCHIVE ? 1 : 0));
   // Tiers (#19-23)
   const states: Sample[] = [];
   const counts: Sample[] = [];

@@ -2,7 +2,8 @@
 // and webhooks one after the other, with legacy's log lines, state keys and RUN_DIR/notify copies.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StageInputs } from '../core/stage-inputs.js';
+import type { BoolKey } from '../core/config-keys.js';
+import { typedConfig, typedFacts } from '../core/config-view.js';
 import { esc } from '../core/esc.js';
 import type { ExitStatus } from '../core/exit-code.js';
 import { nowSeconds, wallSeconds, type Clock } from '../core/clock.js';
@@ -30,16 +31,17 @@ function isFile(path: string): boolean {
 }
 
 /** The snapshot at phase start (§1.2 "Frozen snapshot"). */
-export function gatherSummary(inputs: StageInputs, values: ReadonlyMap<string, string>, runLog: string, clock: Clock): SummaryState {
+export function gatherSummary(values: ReadonlyMap<string, string>, runLog: string, clock: Clock): SummaryState {
+  const config = typedConfig(values);
   const file = values.get('BACKUP_FILE') ?? '';
   let metadataLevel: string | undefined;
   if (file !== '' && isFile(`${file}.metadata`)) {
     metadataLevel = readFileSync(`${file}.metadata`, 'utf8').split('\n').filter((l) => l.startsWith('COMPRESSION_LEVEL='))
       .map((l) => l.slice('COMPRESSION_LEVEL='.length)).join('\n').replace(/\n+$/, '');
   }
-  const secondary = inputs.get('STATUS_SECONDARY') || (inputs.get('ENABLE_SECONDARY_BACKUP') === 'true' ? 'skipped' : 'disabled');
+  const secondary = values.get('STATUS_SECONDARY') || (config.ENABLE_SECONDARY_BACKUP ? 'skipped' : 'disabled');
   return {
-    values, version: toolVersion(), now: nowSeconds(clock), sendTime: wallSeconds(clock),
+    values, config, facts: typedFacts(values), version: toolVersion(), now: nowSeconds(clock), sendTime: wallSeconds(clock),
     logErrors: logLines('ERROR', runLog), logWarnings: logLines('WARNING', runLog),
     archiveExists: isFile(file), metadataLevel, logFileExists: isFile(values.get('LOG_FILE') ?? ''),
     freeLocal: freeBytes(values.get('LOCAL_BACKUP_PATH') ?? ''),
@@ -73,7 +75,6 @@ function retryAfterHeader(reply: HttpReply): string {
 }
 
 class Notifier {
-  private readonly inputs: StageInputs;
   private readonly notifyDir: string;
   private saidDry = false;
   private saidBelow = false;
@@ -81,7 +82,6 @@ class Notifier {
   private recipients: string[] = [];
 
   constructor(private readonly context: NativeStageContext, private readonly summary: SummaryState, private readonly send: boolean) {
-    this.inputs = new StageInputs(context.runDir);
     this.notifyDir = join(context.runDir.path, 'notify');
   }
 
@@ -89,8 +89,12 @@ class Notifier {
     return this.context.log;
   }
 
-  private get(key: string): string {
-    return this.inputs.get(key);
+  private get config(): NativeStageContext['config'] {
+    return this.context.config;
+  }
+
+  private get facts(): NativeStageContext['facts'] {
+    return this.context.facts;
   }
 
   private keep(name: string, text: string): void {
@@ -129,18 +133,18 @@ class Notifier {
 
   /** Rows 1-3 of §1.2; 'sent' stands for "deliver". */
   private decide(channel: Channel): Result {
-    const [key, label] = channel === 'email' ? ['EMAIL_ENABLED', 'E-mail'] : channel === 'telegram' ? ['TELEGRAM_ENABLED', 'Telegram'] : ['WEBHOOK_ENABLED', 'Webhook'];
-    if (this.get(key) !== 'true') {
+    const [key, label]: [BoolKey, string] = channel === 'email' ? ['EMAIL_ENABLED', 'E-mail'] : channel === 'telegram' ? ['TELEGRAM_ENABLED', 'Telegram'] : ['WEBHOOK_ENABLED', 'Webhook'];
+    if (!this.config[key]) {
       this.log.skip(`${label} notification disabled`);
       return 'disabled';
     }
-    if ((this.get('DRY_RUN') === 'true' || this.get('CHECK_ONLY') === 'true') && this.get('NOTIFY_DRY_RUN') !== 'true') {
+    if ((this.facts.DRY_RUN || this.facts.CHECK_ONLY) && !this.config.NOTIFY_DRY_RUN) {
       if (!this.saidDry) this.log.info('Dry run: would send notifications (NOTIFY_DRY_RUN=false)');
       this.saidDry = true;
       return 'skipped';
     }
     const c = exitCodeOf(this.summary);
-    const on = this.get('NOTIFY_ON');
+    const on = this.config.NOTIFY_ON;
     if ((on === 'warning' && c < 1) || (on === 'error' && c < 2)) {
       if (!this.saidBelow) this.log.info(`Notifications not sent: outcome ${outcomeOf(this.summary)} is below NOTIFY_ON=${on}`);
       this.saidBelow = true;
@@ -153,8 +157,8 @@ class Notifier {
   // E-mail (§4)
 
   private rootPamEmail(): { mail: string; source: string } | undefined {
-    const root = this.get('SYSTEM_ROOT_PREFIX').replace(/\/$/, '');
-    const type = this.get('PROXMOX_TYPE');
+    const root = this.config.SYSTEM_ROOT_PREFIX.replace(/\/$/, '');
+    const type = this.facts.PROXMOX_TYPE;
     if (type === 'pve' || type === 'dual') {
       const text = readLog(`${root}/etc/pve/user.cfg`);
       for (const line of text.split('\n')) {
@@ -178,7 +182,7 @@ class Notifier {
   }
 
   private findRecipients(): boolean {
-    let list = this.get('EMAIL_RECIPIENT');
+    let list = this.config.EMAIL_RECIPIENT;
     this.recipients = [];
     if (list.replace(/[\s,]/g, '') === '') {
       const found = this.rootPamEmail();
@@ -199,20 +203,20 @@ class Notifier {
   }
 
   private async email(): Promise<Result> {
-    for (const key of ['EMAIL_FROM', 'EMAIL_RECIPIENT', 'EMAIL_SUBJECT_PREFIX']) {
-      if (/[\r\n]/.test(this.get(key))) {
+    for (const key of ['EMAIL_FROM', 'EMAIL_RECIPIENT', 'EMAIL_SUBJECT_PREFIX'] as const) {
+      if (/[\r\n]/.test(this.config[key])) {
         this.log.warning(`E-mail not sent: ${key} contains a line break`);
         return 'failed';
       }
     }
-    const from = this.get('EMAIL_FROM') || `root@${this.get('HOSTNAME')}`;
+    const from = this.config.EMAIL_FROM || `root@${this.facts.HOSTNAME}`;
     if (!/^[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+$/.test(from) && !/^[ -~]+ <[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+>$/.test(from)) {
       this.log.warning('E-mail not sent: EMAIL_FROM is not a valid address');
       return 'failed';
     }
     if (!this.findRecipients()) return 'failed';
-    const smtp = this.get('EMAIL_DELIVERY_METHOD') === 'smtp';
-    if (smtp && this.get('SMTP_HOST') === '') {
+    const smtp = this.config.EMAIL_DELIVERY_METHOD === 'smtp';
+    if (smtp && this.config.SMTP_HOST === '') {
       this.log.warning('E-mail not sent: SMTP_HOST is empty');
       return 'failed';
     }
@@ -221,7 +225,7 @@ class Notifier {
     if (!this.send) return 'sent';
     if (!smtp) return this.sendmail(message, '');
     if (await this.smtp(from, message)) return 'sent';
-    if (this.get('EMAIL_FALLBACK_SENDMAIL') !== 'true') return 'failed';
+    if (!this.config.EMAIL_FALLBACK_SENDMAIL) return 'failed';
     this.log.info('Falling back to sendmail');
     return this.sendmail(message, ' (fallback)');
   }
@@ -229,7 +233,7 @@ class Notifier {
   private async sendmail(message: string, suffix: string): Promise<Result> {
     const rc = this.recipients.join(', ');
     this.log.info(`Sending e-mail to ${rc} via sendmail`);
-    const path = this.get('SENDMAIL_PATH');
+    const path = this.config.SENDMAIL_PATH;
     const result = await sendmail(path, message, this.context.env);
     if (result.ok) {
       this.log.success(`E-mail sent to ${rc} via sendmail${suffix}`);
@@ -242,13 +246,13 @@ class Notifier {
 
   private async smtp(from: string, message: string): Promise<boolean> {
     const rc = this.recipients.join(', ');
-    const where = `${this.get('SMTP_HOST')}:${this.get('SMTP_PORT')}`;
+    const where = `${this.config.SMTP_HOST}:${this.config.SMTP_PORT}`;
     this.log.info(`Sending e-mail to ${rc} via SMTP ${where}`);
     const address = /<([^>]+)>$/.exec(from)?.[1] ?? from;
-    const tls = this.get('SMTP_TLS');
+    const tls = this.config.SMTP_TLS;
     const reason = await smtpSend({
-      host: this.get('SMTP_HOST'), port: Number(this.get('SMTP_PORT')), tls: tls === 'tls' || tls === 'none' ? tls : 'starttls',
-      user: this.get('SMTP_USER'), password: this.get('SMTP_PASSWORD'), ehloName: this.get('HOSTNAME'), from: address,
+      host: this.config.SMTP_HOST, port: this.config.SMTP_PORT, tls: tls === 'tls' || tls === 'none' ? tls : 'starttls',
+      user: this.config.SMTP_USER, password: this.config.SMTP_PASSWORD, ehloName: this.facts.HOSTNAME, from: address,
       recipients: this.recipients, message,
     });
     if (reason === undefined) {
@@ -263,8 +267,8 @@ class Notifier {
   // Telegram (§3)
 
   private async centralLookup(): Promise<{ token: string; chat: string } | undefined> {
-    const base = this.get('TELEGRAM_SERVER_API_HOST').replace(/\/$/, '');
-    const serverId = this.get('SERVER_ID');
+    const base = this.config.TELEGRAM_SERVER_API_HOST.replace(/\/$/, '');
+    const serverId = this.facts.SERVER_ID;
     let result: HttpResult = { reason: '' };
     let reason = '';
     for (let attempt = 1; attempt <= 3; attempt += 1) {
@@ -305,8 +309,8 @@ class Notifier {
   private async telegram(): Promise<Result> {
     let token: string;
     let chat: string;
-    if (this.get('BOT_TELEGRAM_TYPE') === 'centralized') {
-      if (this.get('TELEGRAM_SERVER_API_HOST') === '') return 'failed';   // the load-time WARNING said it
+    if (this.config.BOT_TELEGRAM_TYPE === 'centralized') {
+      if (this.config.TELEGRAM_SERVER_API_HOST === '') return 'failed';   // the load-time WARNING said it
       if (!this.send) {
         this.keep('telegram.txt', telegramText(this.summary, this.results.email));
         return 'sent';
@@ -315,8 +319,8 @@ class Notifier {
       if (found === undefined) return 'failed';
       ({ token, chat } = found);
     } else {
-      token = this.get('TELEGRAM_BOT_TOKEN');
-      chat = this.get('TELEGRAM_CHAT_ID');
+      token = this.config.TELEGRAM_BOT_TOKEN;
+      chat = this.config.TELEGRAM_CHAT_ID;
       if (token === '' || chat === '') {
         this.log.warning('Telegram not sent: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is empty');
         return 'failed';
@@ -334,7 +338,7 @@ class Notifier {
     this.keep('telegram.txt', text);
     if (!this.send) return 'sent';
     const form = `chat_id=${encodeURIComponent(chat)}&text=${encodeURIComponent(text)}`;
-    const base = this.get('TELEGRAM_API_BASE').replace(/\/$/, '');
+    const base = this.config.TELEGRAM_API_BASE.replace(/\/$/, '');
     let reason = '';
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       this.log.debug(`POST ${base}/bot***/sendMessage (attempt ${attempt}/3)`);
@@ -348,6 +352,7 @@ class Notifier {
         reason = result.reason;
         retry = true;
       } else if (result.reply.status >= 200 && result.reply.status <= 299) {
+        // eslint-disable-next-line no-restricted-syntax -- Telegram's reply field as legacy's notify_json prints it, not configuration
         if (jsonField(result.reply.body, 'ok') === 'true') {
           this.log.success('Telegram notification sent');
           return 'sent';
@@ -380,12 +385,12 @@ class Notifier {
   // Webhooks (§5)
 
   private async webhooks(): Promise<Result> {
-    const urls = this.get('WEBHOOK_URLS').split('\n').filter((u) => u !== '');
+    const urls = this.config.WEBHOOK_URLS.filter((u) => u !== '');
     if (urls.length === 0) {
       this.log.warning('Webhook not sent: WEBHOOK_URLS is empty');
       return 'failed';
     }
-    const auth = this.get('WEBHOOK_AUTH_HEADER');
+    const auth = this.config.WEBHOOK_AUTH_HEADER;
     if (auth !== '' && !/^[A-Za-z0-9-]+: ?[^\r\n]+$/.test(auth)) {
       this.log.warning('Webhook not sent: WEBHOOK_AUTH_HEADER is not a valid header line');
       return 'failed';
@@ -405,7 +410,7 @@ class Notifier {
 
   private async webhook(n: number, url: string, auth: string): Promise<boolean> {
     const shown = redactUrl(url);
-    const payload = webhookPayload(this.summary, this.get('WEBHOOK_FORMAT'), url);
+    const payload = webhookPayload(this.summary, this.config.WEBHOOK_FORMAT, url);
     if (payload === undefined) {
       this.log.warning(`Webhook ${n} (${shown}) failed: ntfy URL has no topic`);
       return false;
@@ -467,9 +472,8 @@ export function healthcheckUrl(url: string, kind: 'start' | 'success' | 'fail'):
  * when it failed (a WARNING).
  */
 export async function healthcheck(context: NativeStageContext, kind: 'start' | 'success' | 'fail', body: string): Promise<boolean> {
-  const inputs = new StageInputs(context.runDir);
-  const url = inputs.get('HEALTHCHECK_URL');
-  if (url === '' || inputs.get('DRY_RUN') === 'true' || inputs.get('CHECK_ONLY') === 'true' || context.shadow === true) return true;
+  const url = context.config.HEALTHCHECK_URL;
+  if (url === '' || context.facts.DRY_RUN || context.facts.CHECK_ONLY || context.shadow === true) return true;
   const { log } = context;
   if (!/^https?:\/\/[^/?#@]*@?[^/?#:@]+(:[0-9]+)?([/?#].*)?$/.test(url)) {
     log.warning('Healthcheck ping not sent: HEALTHCHECK_URL is not a valid http(s) URL');
@@ -514,8 +518,8 @@ export const notifyStart: NativeStage = async (context) => ((await healthcheck(c
 export function makeNotifyRun(send: boolean): NativeStage {
   return async (context) => {
 
-    const inputs = new StageInputs(context.runDir);
-    if (inputs.get('CHECK_ONLY') === 'true' && inputs.get('NOTIFY_DRY_RUN') !== 'true') return 0;
+    if (context.facts.CHECK_ONLY && !context.config.NOTIFY_DRY_RUN) return 0;
+    // The summary renders many state keys by name: the whole snapshot, as a shim sources it.
     const values = new Map([...context.runDir.readContext(), ...context.runDir.readState()]);
     // A shadow run's context has no log file of its own; the messages name the real one (shadow.ts).
     if (context.shadow === true) {
@@ -525,7 +529,7 @@ export function makeNotifyRun(send: boolean): NativeStage {
         if (values.has(`SHADOW_ORIG_${key}`)) values.set(key, values.get(`SHADOW_ORIG_${key}`) ?? '');
       }
     }
-    const summary = gatherSummary(inputs, values, readLog(context.runDir.logPath), context.clock);
+    const summary = gatherSummary(values, readLog(context.runDir.logPath), context.clock);
     const status = await new Notifier(context, summary, send && context.shadow !== true).run();
     return status;
   };

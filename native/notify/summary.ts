@@ -1,11 +1,16 @@
 // The run summary (notify.md §2) as a pure renderer: one frozen snapshot of the run (SummaryState, gathered once
 // at the start of phase 13) → the text of every channel, byte for byte what legacy/lib/notify.sh prints for the
 // same RUN_DIR. No I/O here: the file checks, free space, clock and log lines are fields of the snapshot.
+import type { ConfigValues } from '../core/config-keys.js';
+import type { RunFacts } from '../core/config-view.js';
 import { formatDuration, humanSize } from '../core/human.js';
 
 export interface SummaryState {
   /** context.env then state.env, later wins (what a shim sources). */
   readonly values: ReadonlyMap<string, string>;
+  /** The same snapshot's configuration and run facts, typed (native/core/config-view.ts). */
+  readonly config: ConfigValues;
+  readonly facts: RunFacts;
   readonly version: string;
   /** core_now at phase start. */
   readonly now: number;
@@ -44,8 +49,8 @@ export function emoji(word: string): string {
 }
 
 export function title(s: SummaryState): string {
-  let tag = v(s, 'DRY_RUN') === 'true' ? '[DRY RUN] ' : '';
-  if (v(s, 'CHECK_ONLY') === 'true') tag = '[CHECK] ';
+  let tag = s.facts.DRY_RUN ? '[DRY RUN] ' : '';
+  if (s.facts.CHECK_ONLY) tag = '[CHECK] ';
   const type = ({ pve: 'PVE', pbs: 'PBS', dual: 'PVE+PBS' } as Record<string, string>)[v(s, 'PROXMOX_TYPE')] ?? 'UNKNOWN';
   const status = outcomeOf(s);
   const word = status === 'success' ? 'OK' : status === 'warning' ? 'WARNING' : 'FAILED';
@@ -54,7 +59,7 @@ export function title(s: SummaryState): string {
 
 /** storage_primary_status */
 function primaryStatus(s: SummaryState): string {
-  if (v(s, 'DRY_RUN') === 'true' || v(s, 'CHECK_ONLY') === 'true') return 'skipped';
+  if (s.facts.DRY_RUN || s.facts.CHECK_ONLY) return 'skipped';
   const archive = v(s, 'STATUS_ARCHIVE') || '2';
   const verify = v(s, 'STATUS_VERIFY') || '2';
   if (archive === '2' || verify === '2') return 'error';
@@ -63,14 +68,15 @@ function primaryStatus(s: SummaryState): string {
 
 export function tierStatus(s: SummaryState, tier: 'primary' | 'secondary' | 'cloud'): string {
   if (tier === 'primary') return primaryStatus(s);
-  const upper = tier.toUpperCase();
-  const status = v(s, `STATUS_${upper}`);
+  const status = v(s, `STATUS_${tier.toUpperCase()}`);
   if (status !== '') return status;
-  return v(s, `ENABLE_${upper}_BACKUP`) === 'true' ? 'skipped' : 'disabled';
+  const enabled = tier === 'secondary' ? s.config.ENABLE_SECONDARY_BACKUP : s.config.ENABLE_CLOUD_BACKUP;
+  return enabled ? 'skipped' : 'disabled';
 }
 
 function gfsOn(s: SummaryState): boolean {
-  return ['RETENTION_DAILY', 'RETENTION_WEEKLY', 'RETENTION_MONTHLY', 'RETENTION_YEARLY'].some((k) => Number(v(s, k) || '0') > 0);
+  const { RETENTION_DAILY, RETENTION_WEEKLY, RETENTION_MONTHLY, RETENTION_YEARLY } = s.config;
+  return [RETENTION_DAILY, RETENTION_WEEKLY, RETENTION_MONTHLY, RETENTION_YEARLY].some((days) => days > 0);
 }
 
 /** MAX_* as the messages show it: '' when 0 or GFS is on. */
@@ -158,7 +164,7 @@ export function body(s: SummaryState, emailResult?: string): string {
   let out = '';
   for (const [label, tier, max] of TIERS) out += tierLine(s, label, tier, max);
   if (emailResult !== undefined) out += `${emoji(emailResult)} Email: ${emailResult}\n`;
-  if (v(s, 'CHECK_ONLY') !== 'true') {
+  if (!s.facts.CHECK_ONLY) {
     out += '\n';
     const file = v(s, 'BACKUP_FILE');
     if (file !== '' && s.archiveExists) {
@@ -166,7 +172,7 @@ export function body(s: SummaryState, emailResult?: string): string {
       const ratio = v(s, 'COMPRESSION_RATIO') || 'Unknown';
       const size = humanSize(Number(v(s, 'ARCHIVE_SIZE') || '0'));
       out += ratio === 'Unknown' ? `💾 Size: ${size}\n` : `💾 Size: ${size} · ratio ${ratio}\n`;
-    } else if (v(s, 'DRY_RUN') === 'true') {
+    } else if (s.facts.DRY_RUN) {
       out += '📦 Dry run: no archive created\n';
     } else {
       out += '📦 No archive created\n';
@@ -247,12 +253,12 @@ function details(s: SummaryState): string {
     .filter((x) => x !== '').join(' · ');
   let out = 'Details\n';
   out += pad14('Host type:', v(s, 'PROXMOX_TYPE')) + pad14('Versions:', versions || 'none detected');
-  if (v(s, 'CHECK_ONLY') !== 'true') {
+  if (!s.facts.CHECK_ONLY) {
     const type = effectiveType(s);
     const level = type === 'none' ? 'none' : compressionLevel(s);
     const file = v(s, 'BACKUP_FILE');
     out += pad14('Archive:', file !== '' && s.archiveExists ? file : 'none');
-    out += pad14('Compression:', `${type}, level ${level || 'none'}, mode ${v(s, 'COMPRESSION_MODE')}, encrypted ${v(s, 'ENCRYPT_ARCHIVE') === 'true' ? 'yes' : 'no'}`);
+    out += pad14('Compression:', `${type}, level ${level || 'none'}, mode ${v(s, 'COMPRESSION_MODE')}, encrypted ${s.config.ENCRYPT_ARCHIVE ? 'yes' : 'no'}`);
   }
   const phases = ['SECURITY', 'DEPENDENCIES', 'COLLECT', 'ARCHIVE', 'VERIFY', 'STORAGE'].map((p) => `${p.toLowerCase()} ${phaseWord(s, p)}`);
   out += pad14('Phases:', phases.join(', '));
@@ -305,7 +311,7 @@ function firstLinesJson(lines: readonly string[], level: 'ERROR' | 'WARNING'): s
 
 /** notify_generic_json: the generic payload, keys in §5.2 order. */
 export function genericJson(s: SummaryState): string {
-  const mode = v(s, 'CHECK_ONLY') === 'true' ? 'check' : v(s, 'DRY_RUN') === 'true' ? 'dry-run' : 'backup';
+  const mode = s.facts.CHECK_ONLY ? 'check' : s.facts.DRY_RUN ? 'dry-run' : 'backup';
   const d = duration(s);
   const z = zoned(Number(v(s, 'START_TIME')), v(s, 'TZ'));
   const off = offset(z);
@@ -318,9 +324,9 @@ export function genericJson(s: SummaryState): string {
     archive = `{"name":${js(file.slice(file.lastIndexOf('/') + 1))},"path":${js(file)},"size_bytes":${jnum(v(s, 'ARCHIVE_SIZE'))}`
       + `,"size":${js(humanSize(Number(v(s, 'ARCHIVE_SIZE') || '0')))},"compression_type":${js(type)}`
       + `,"compression_level":${jnum(level)},"compression_mode":${js(v(s, 'COMPRESSION_MODE'))}`
-      + `,"compression_ratio":${jstrOrNull(v(s, 'COMPRESSION_RATIO'))},"encrypted":${v(s, 'ENCRYPT_ARCHIVE') === 'true' ? 'true' : 'false'}}`;
+      + `,"compression_ratio":${jstrOrNull(v(s, 'COMPRESSION_RATIO'))},"encrypted":${String(s.config.ENCRYPT_ARCHIVE)}}`;
   }
-  const files = v(s, 'CHECK_ONLY') === 'true' ? 'null' : `{"included":${jnum(v(s, 'FILES_INCLUDED'))},"missing":${jnum(v(s, 'FILE_MISSING'))}}`;
+  const files = s.facts.CHECK_ONLY ? 'null' : `{"included":${jnum(v(s, 'FILES_INCLUDED'))},"missing":${jnum(v(s, 'FILE_MISSING'))}}`;
   const logFile = v(s, 'LOG_FILE') !== '' && s.logFileExists ? js(v(s, 'LOG_FILE')) : 'null';
   return `{"schema":"proxmox-backup.notify/1","tool_version":${js(s.version)},"mode":${js(mode)},"status":${js(outcomeOf(s))},`
     + `"exit_code":${exitCodeOf(s)},"title":${js(title(s))},"text":${js(body(s))},`

@@ -2,6 +2,7 @@
 // finding an archive by name, and fetching one from the cloud — the I/O around archives.ts, shared by `list`,
 // `verify` and the future native `restore`. Paths and names are byte strings (archives.ts).
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync, type Dirent } from 'node:fs';
+import type { ConfigValues } from '../core/config-keys.js';
 import { hasProgram } from '../core/programs.js';
 import { runTimestamp } from '../core/human.js';
 import { escPath, fromBytes, fsPath, joinBytes, toBytes } from '../core/bytes-path.js';
@@ -12,7 +13,8 @@ import { rclone, remoteOf } from './rclone.js';
 import { sha256Within } from './stream.js';
 
 export interface TierSettings {
-  readonly value: (key: string) => string;
+  /** The loaded configuration, typed (native/core/config-view.ts). */
+  readonly config: ConfigValues;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -38,8 +40,8 @@ export function readBytes(path: string): string | undefined {
   }
 }
 
-export const secondaryEnabled = (s: TierSettings): boolean => s.value('ENABLE_SECONDARY_BACKUP') === 'true';
-export const cloudEnabled = (s: TierSettings): boolean => s.value('ENABLE_CLOUD_BACKUP') === 'true' && hasProgram('rclone', s.env.PATH ?? '');
+export const secondaryEnabled = (s: TierSettings): boolean => s.config.ENABLE_SECONDARY_BACKUP;
+export const cloudEnabled = (s: TierSettings): boolean => s.config.ENABLE_CLOUD_BACKUP && hasProgram('rclone', s.env.PATH ?? '');
 
 /** sidecar_state: present | missing | invalid. */
 export function sidecarState(archive: string, name: string): ShaState {
@@ -81,7 +83,7 @@ export async function listDirectory(tier: Tier, dir: string, check: boolean, s: 
     let sha = sidecarState(path, name);
     if (check && sha === 'present') {
       const expected = sidecarHash(readBytes(`${path}.sha256`) ?? '', name);
-      const actual = await sha256Within(path, Number(s.value('VERIFICATION_TIMEOUT')));
+      const actual = await sha256Within(path, s.config.VERIFICATION_TIMEOUT);
       sha = actual !== undefined && actual === expected ? 'ok' : 'mismatch';
     }
     const location = joinBytes(bytesDir.endsWith('/') ? bytesDir.slice(0, -1) : bytesDir, name);
@@ -90,13 +92,13 @@ export async function listDirectory(tier: Tier, dir: string, check: boolean, s: 
   return { rows };
 }
 
-const cloudRemote = (s: TierSettings): string => remoteOf(s.value('RCLONE_REMOTE'), s.value('CLOUD_BACKUP_PATH'));
-const cloudLimit = (s: TierSettings): number => Number(s.value('CLOUD_LIST_TIMEOUT'));
+const cloudRemote = (s: TierSettings): string => remoteOf(s.config.RCLONE_REMOTE, s.config.CLOUD_BACKUP_PATH);
+const cloudLimit = (s: TierSettings): number => s.config.CLOUD_LIST_TIMEOUT;
 
 /** list_cloud: rclone lsjson of the cloud path (with --hash under CHECK); CHECK compares each sidecar. */
 export async function listCloud(check: boolean, s: TierSettings): Promise<TierListing> {
   const remote = cloudRemote(s);
-  const listed = await rclone(['lsjson', '--files-only', ...(check ? ['--hash'] : []), remote], cloudLimit(s), s.value('RCLONE_FLAGS'), s.env);
+  const listed = await rclone(['lsjson', '--files-only', ...(check ? ['--hash'] : []), remote], cloudLimit(s), s.config.RCLONE_FLAGS, s.env);
   if (!listed.ok) return { rows: [], error: { tier: 'cloud', message: rcloneReason(listed.stderr) } };
   const files = parseLsjson(listed.stdout.toString('utf8'));
   if (files === undefined) return { rows: [], error: { tier: 'cloud', message: 'unreadable listing from rclone' } };
@@ -106,7 +108,7 @@ export async function listCloud(check: boolean, s: TierSettings): Promise<TierLi
     if (!ARCHIVE_RE.test(file.name)) continue;
     let state: ShaState = present.has(`${file.name}.sha256`) ? 'present' : 'missing';
     if (check && state === 'present' && file.sha256 !== undefined) {
-      const cat = await rclone(['cat', `${remote}/${fromBytes(file.name)}.sha256`], cloudLimit(s), s.value('RCLONE_FLAGS'), s.env);
+      const cat = await rclone(['cat', `${remote}/${fromBytes(file.name)}.sha256`], cloudLimit(s), s.config.RCLONE_FLAGS, s.env);
       const expected = cat.ok ? sidecarHash(`${cat.stdout.toString('latin1').replace(/\n+$/, '')}\n`, file.name) : undefined;
       state = expected === undefined ? 'invalid' : expected === file.sha256.toLowerCase() ? 'ok' : 'mismatch';
     }
@@ -118,7 +120,7 @@ export async function listCloud(check: boolean, s: TierSettings): Promise<TierLi
 
 /** resolve_archive's lookup of a bare name in the local tiers (local, then secondary when enabled). */
 export function findLocal(name: string, s: TierSettings): string | undefined {
-  const dirs = [s.value('LOCAL_BACKUP_PATH'), secondaryEnabled(s) ? s.value('SECONDARY_BACKUP_PATH') : ''];
+  const dirs = [s.config.LOCAL_BACKUP_PATH, secondaryEnabled(s) ? s.config.SECONDARY_BACKUP_PATH : ''];
   for (const dir of dirs) {
     if (dir !== '' && isFileBytes(`${toBytes(dir)}/${name}`)) return `${toBytes(dir)}/${name}`;
   }
@@ -136,7 +138,7 @@ export type CloudFetch =
  */
 export async function cloudFetch(name: string, baseDir: string, now: Date, s: TierSettings): Promise<CloudFetch> {
   const remote = cloudRemote(s);
-  const flags = s.value('RCLONE_FLAGS');
+  const flags = s.config.RCLONE_FLAGS;
   const listed = await rclone(['lsjson', '--files-only', remote, '--include', `${fromBytes(name)}*`], cloudLimit(s), flags, s.env);
   const size = listed.ok ? parseLsjson(listed.stdout.toString('utf8'))?.find((f) => f.name === name)?.size : undefined;
   if (size === undefined) return { kind: 'absent' };

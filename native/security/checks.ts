@@ -5,6 +5,7 @@
 // Buffers throughout: a name need not be UTF-8, and esc() must see its bytes.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, lstatSync, openSync, readSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, accessSync, type Stats } from 'node:fs';
+import type { ConfigValues } from '../core/config-keys.js';
 import type { RunLog } from '../core/log.js';
 import { escBytes } from '../core/esc.js';
 import { runProgram, type ProgramResult } from './program.js';
@@ -23,8 +24,8 @@ export interface CheckOptions {
   readonly configFile: string;
   readonly log: RunLog;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Configuration values (FULL_SECURITY_CHECK, LOCAL_BACKUP_PATH, …) as the stage or the tool read them. */
-  readonly value: (key: string) => string;
+  /** The configuration (CHECK_FIREWALL, LOCAL_BACKUP_PATH, …) as the stage or the tool read it, typed. */
+  readonly config: ConfigValues;
   readonly hostname: string;
   readonly uid: number;
 }
@@ -237,8 +238,8 @@ export class SecurityChecks {
       }
       if (!this.goodOwner(stats.uid)) issues.push({ path, message: `Wrong owner on ${escBytes(path)}: uid ${stats.uid} (expected uid 0)` });
     }
-    const backupPath = this.o.value('LOCAL_BACKUP_PATH');
-    for (const dir of [backupPath, this.o.value('LOCAL_LOG_PATH')]) {
+    const backupPath = this.o.config.LOCAL_BACKUP_PATH;
+    for (const dir of [backupPath, this.o.config.LOCAL_LOG_PATH]) {
       if (dir === '') continue;
       const stats = lstatOrUndefined(dir);
       if (stats === undefined || !stats.isDirectory()) continue;
@@ -470,7 +471,7 @@ export class SecurityChecks {
     }
     const out = await this.run(['ss', '-H', '-tuln']);
     if (out === undefined) return;
-    const extra = allowedItems(this.o.value('SECURITY_ALLOWED_PORTS'));
+    const extra = allowedItems(this.o.config.SECURITY_ALLOWED_PORTS);
     let listeners = 0;
     let ignored = 0;
     const seen = new Set<string>();
@@ -528,13 +529,13 @@ export class SecurityChecks {
     }
     this.checkSensitive();
     await this.checkProcesses();
-    if (this.o.value('CHECK_NETWORK_SECURITY') !== 'true') {
+    if (!this.o.config.CHECK_NETWORK_SECURITY) {
       this.o.log.skip('Network checks disabled (CHECK_NETWORK_SECURITY=false)');
       return;
     }
-    if (this.o.value('CHECK_FIREWALL') === 'true') await this.checkFirewall();
+    if (this.o.config.CHECK_FIREWALL) await this.checkFirewall();
     else this.o.log.skip('Firewall check disabled (CHECK_FIREWALL=false)');
-    if (this.o.value('CHECK_OPEN_PORTS') === 'true') await this.checkPorts();
+    if (this.o.config.CHECK_OPEN_PORTS) await this.checkPorts();
     else this.o.log.skip('Open ports check disabled (CHECK_OPEN_PORTS=false)');
   }
 }
@@ -593,9 +594,10 @@ export function nftRules(out: string): number {
 
 interface Allowed { readonly proto: string; readonly from: number; readonly to: number }
 
-function allowedItems(text: string): Allowed[] {
+/** The SECURITY_ALLOWED_PORTS items (a line may hold several, blank- or comma-separated). */
+function allowedItems(lines: readonly string[]): Allowed[] {
   const items: Allowed[] = [];
-  for (const item of text.split(/[\s,]+/)) {
+  for (const item of lines.flatMap((line) => line.split(/[\s,]+/))) {
     const match = /^(tcp|udp)\/([0-9]+)(-([0-9]+))?$/.exec(item);
     if (match === null) continue;
     items.push({ proto: match[1] ?? '', from: Number(match[2]), to: Number(match[4] ?? match[2]) });

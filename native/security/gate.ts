@@ -2,27 +2,25 @@
 // §3.5, the outcome line and the state keys — the native twin of legacy/lib/security.sh's security_gate.
 import type { ExitStatus } from '../core/exit-code.js';
 import { escBytes } from '../core/esc.js';
-import { StageInputs } from '../core/stage-inputs.js';
 import type { NativeStageContext } from '../core/stage.js';
 import { SecurityChecks } from './checks.js';
 import { writeManifest } from './manifest.js';
 
-export async function securityGate({ runDir, log, env, shadow }: NativeStageContext): Promise<ExitStatus> {
-  const inputs = new StageInputs(runDir);
-  const value = (key: string): string => inputs.get(key);
-  const full = value('FULL_SECURITY_CHECK') === 'true';
+export async function securityGate(context: NativeStageContext): Promise<ExitStatus> {
+  const { log, env, shadow, config, facts, state } = context;
+  const full = config.FULL_SECURITY_CHECK;
   const mode = full ? 'full' : 'basic';
-  const abort = value('ABORT_ON_SECURITY_ISSUES') === 'true';
+  const abort = config.ABORT_ON_SECURITY_ISSUES;
   // In shadow the candidate checks the real installation, and reads and writes the manifest in its scratch copy of config/.
-  const installation = shadow === true && inputs.has('SHADOW_ORIG_BASE_DIR') ? value('SHADOW_ORIG_BASE_DIR') : value('BASE_DIR');
+  const installation = (shadow === true && context.shadowOriginal('BASE_DIR')) || facts.BASE_DIR;
   const checks = new SecurityChecks({
-    baseDir: installation, manifestDir: value('BASE_DIR'), configFile: value('CONFIG_FILE'), log, env, value,
-    hostname: value('HOSTNAME') || 'localhost', uid: process.geteuid?.() ?? 0,
+    baseDir: installation, manifestDir: facts.BASE_DIR, configFile: facts.CONFIG_FILE, log, env, config,
+    hostname: facts.HOSTNAME || 'localhost', uid: process.geteuid?.() ?? 0,
   });
   log.step(`Security checks (${mode})`);
-  if (value('REMOVE_UNAUTHORIZED_FILES') === 'true') log.info('REMOVE_UNAUTHORIZED_FILES is ignored: unexpected files are reported, never deleted');
+  if (config.REMOVE_UNAUTHORIZED_FILES) log.info('REMOVE_UNAUTHORIZED_FILES is ignored: unexpected files are reported, never deleted');
   await checks.all(full);
-  const result = record(checks, { value, aborting: checks.findings > 0 && abort, log });
+  const result = record(checks, { context, aborting: checks.findings > 0 && abort });
   let status: ExitStatus = 0;
   if (checks.findings === 0) {
     log.success('Security checks passed');
@@ -33,7 +31,7 @@ export async function securityGate({ runDir, log, env, shadow }: NativeStageCont
     log.warning(`Security checks found ${checks.findings} issue(s); continuing (ABORT_ON_SECURITY_ISSUES=false)`);
     status = 1;
   }
-  const state: [string, string | number][] = [
+  const keys: [string, string | number][] = [
     ['STATUS_SECURITY', status], ['SECURITY_MODE', mode], ['SECURITY_FINDINGS', checks.findings],
     ['SECURITY_INTEGRITY_FILES', checks.integrityFiles], ['SECURITY_INTEGRITY_CHANGED', checks.changed.length],
     ['SECURITY_INTEGRITY_ADDED', checks.added.length], ['SECURITY_INTEGRITY_MISSING', checks.missing.length],
@@ -41,26 +39,26 @@ export async function securityGate({ runDir, log, env, shadow }: NativeStageCont
     ['SECURITY_PROCESS_ISSUES', checks.processIssues], ['SECURITY_FIREWALL_RULES', checks.firewallRules],
     ['SECURITY_PORT_ISSUES', checks.portIssues],
   ];
-  for (const [key, v] of state) runDir.setState(key, String(v));
+  for (const [key, v] of keys) state.set(key, String(v));
   return status;
 }
 
 interface RecordOptions {
-  readonly value: (key: string) => string;
+  readonly context: NativeStageContext;
   readonly aborting: boolean;
-  readonly log: NativeStageContext['log'];
 }
 
 /** §3.5: the first matching row; the SECURITY_MANIFEST value. */
-function record(checks: SecurityChecks, { value, aborting, log }: RecordOptions): string {
+function record(checks: SecurityChecks, { context, aborting }: RecordOptions): string {
+  const { config, facts, log } = context;
   const unchanged = checks.manifestState === 'present' ? 'stale' : 'missing';
   const path = escBytes(Buffer.from(checks.manifestPath, 'utf8'));
   if (checks.differences() === 0) return 'verified';
-  if (value('AUTO_UPDATE_HASHES') !== 'true') {
+  if (!config.AUTO_UPDATE_HASHES) {
     log.info('Integrity manifest not updated (AUTO_UPDATE_HASHES=false); review the changes, then run security-check --update-hashes');
     return unchanged;
   }
-  if (value('DRY_RUN') === 'true') {
+  if (facts.DRY_RUN) {
     log.info('Dry run: would update integrity manifest');
     return unchanged;
   }
@@ -74,7 +72,7 @@ function record(checks: SecurityChecks, { value, aborting, log }: RecordOptions)
     return unchanged;
   };
   if (checks.manifestState === 'irregular') return fail('not a regular file');
-  const written = writeManifest(value('BASE_DIR'), checks.manifestText());
+  const written = writeManifest(facts.BASE_DIR, checks.manifestText());
   if (!written.ok) return fail(written.reason);
   if (checks.manifestState === 'absent') {
     log.info(`Integrity manifest created: ${checks.integrityFiles} files`);

@@ -8,7 +8,6 @@ import type { ExitStatus } from '../core/exit-code.js';
 import { basename } from 'node:path';
 import { hasProgram, isDirectory } from '../core/programs.js';
 import type { NativeStage, NativeStageContext, StageName } from '../core/stage.js';
-import { StageInputs } from '../core/stage-inputs.js';
 import { Cloud, storageReason } from './cloud.js';
 import { getentId, isRealDirectory, PermissionFixer } from './permissions-fs.js';
 import type { Owner } from './permissions.js';
@@ -18,19 +17,28 @@ import { changeMode, copyIntoTier, deleteSet, makeDirs, readText, regularFiles, 
 
 const CLOUD_DELETE_BATCH = 50;
 
-/** What the storage stages of one run share: inputs with this stage's state writes on top, the warning flag. */
+/**
+ * What the storage stages of one run share: the typed configuration and run facts, state keys with this stage's
+ * writes (and storage_defaults' assumptions) on top, the warning flag.
+ */
 class Storage {
   warned = false;
-  private readonly written = new Map<string, string>();
-  private readonly inputs: StageInputs;
+  private readonly assumed = new Map<string, string>();
   private cloudTier: Cloud | undefined;
 
-  constructor(readonly context: NativeStageContext) {
-    this.inputs = new StageInputs(context.runDir);
+  constructor(readonly context: NativeStageContext) {}
+
+  get config(): NativeStageContext['config'] {
+    return this.context.config;
   }
 
+  get facts(): NativeStageContext['facts'] {
+    return this.context.facts;
+  }
+
+  /** A state key (TIER_…, STATUS_…, BACKUP_FILE): state.env with this stage's writes, then its assumptions. */
   get(key: string): string {
-    return this.written.get(key) ?? this.inputs.get(key);
+    return this.context.state.get(key) || (this.assumed.get(key) ?? '');
   }
 
   /** A value legacy reads as `${KEY:=default}` (storage_defaults). */
@@ -39,23 +47,13 @@ class Storage {
     return value === '' ? fallback : value;
   }
 
-  on(key: string): boolean {
-    return this.get(key) === 'true';
-  }
-
-  num(key: string): number {
-    const value = Number(this.get(key));
-    return Number.isSafeInteger(value) ? value : 0;
-  }
-
   set(key: string, value: string): void {
-    this.context.runDir.setState(key, value);
-    this.written.set(key, value);
+    this.context.state.set(key, value);
   }
 
   /** `${KEY:=VALUE}`: VALUE when KEY is empty, for this stage only. */
   assume(key: string, value: string): void {
-    if (this.get(key) === '') this.written.set(key, value);
+    if (this.get(key) === '') this.assumed.set(key, value);
   }
 
   warn(message: string): void {
@@ -69,7 +67,7 @@ class Storage {
 
   get cloud(): Cloud {
     this.cloudTier ??= new Cloud({
-      remote: this.get('RCLONE_REMOTE'), flags: this.get('RCLONE_FLAGS'), bandwidthLimit: this.get('RCLONE_BANDWIDTH_LIMIT'),
+      remote: this.config.RCLONE_REMOTE, flags: this.config.RCLONE_FLAGS, bandwidthLimit: this.config.RCLONE_BANDWIDTH_LIMIT,
       env: this.context.env, shadow: this.context.shadow === true, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });
     return this.cloudTier;
@@ -81,7 +79,7 @@ class Storage {
 
   /** This run's log file (phase 6): in shadow the real one, which the candidate reads but never writes. */
   get logFile(): string {
-    return this.context.shadow === true ? this.get('SHADOW_LOG_FILE') : this.get('LOG_FILE');
+    return this.context.shadow === true ? this.get('SHADOW_LOG_FILE') : this.facts.LOG_FILE;
   }
 
   /** The archive's name, '' when the run made none. */
@@ -90,7 +88,7 @@ class Storage {
   }
 
   get gfs(): GfsCounts {
-    return { daily: this.num('RETENTION_DAILY'), weekly: this.num('RETENTION_WEEKLY'), monthly: this.num('RETENTION_MONTHLY'), yearly: this.num('RETENTION_YEARLY') };
+    return { daily: this.config.RETENTION_DAILY, weekly: this.config.RETENTION_WEEKLY, monthly: this.config.RETENTION_MONTHLY, yearly: this.config.RETENTION_YEARLY };
   }
 
   /** The archive and its sidecars in copy and upload order: sidecars first, the archive last. */
@@ -126,8 +124,8 @@ async function checkCloud(s: Storage): Promise<void> {
     s.set('STATUS_CLOUD', 'error');
     return;
   }
-  if (!await s.cloud.reachable(s.num('CLOUD_CONNECTIVITY_TIMEOUT'), s.get('CLOUD_BACKUP_PATH'))) {
-    s.log.warning(`Cloud remote ${esc(s.get('RCLONE_REMOTE'))} unreachable: ${storageReason(s.cloud.lastError)}; cloud tier disabled for this run`);
+  if (!await s.cloud.reachable(s.config.CLOUD_CONNECTIVITY_TIMEOUT, s.config.CLOUD_BACKUP_PATH)) {
+    s.log.warning(`Cloud remote ${esc(s.config.RCLONE_REMOTE)} unreachable: ${storageReason(s.cloud.lastError)}; cloud tier disabled for this run`);
     s.set('STATUS_CLOUD', 'error');
     return;
   }
@@ -140,8 +138,8 @@ export async function storageCheckTiers(context: NativeStageContext): Promise<Ex
   s.set('TIER_CLOUD', 'off');
   s.set('STATUS_SECONDARY', 'disabled');
   s.set('STATUS_CLOUD', 'disabled');
-  if (s.on('ENABLE_SECONDARY_BACKUP')) checkSecondary(s);
-  if (s.on('ENABLE_CLOUD_BACKUP')) await checkCloud(s);
+  if (s.config.ENABLE_SECONDARY_BACKUP) checkSecondary(s);
+  if (s.config.ENABLE_CLOUD_BACKUP) await checkCloud(s);
   return 0;
 }
 
@@ -149,7 +147,7 @@ export async function storageCheckTiers(context: NativeStageContext): Promise<Ex
 
 /** tiers.primary.status of notify.md §2.1. */
 function primaryStatus(s: Storage): string {
-  if (s.on('DRY_RUN') || s.on('CHECK_ONLY')) return 'skipped';
+  if (s.facts.DRY_RUN || s.facts.CHECK_ONLY) return 'skipped';
   const archive = s.getOr('STATUS_ARCHIVE', '2');
   const verify = s.getOr('STATUS_VERIFY', '2');
   if (archive === '2' || verify === '2') return 'error';
@@ -158,7 +156,7 @@ function primaryStatus(s: Storage): string {
 
 /** A copied or uploaded set that failed: the tier's set removed quietly (storage_delete_local_set … quiet). */
 function dropSecondarySet(s: Storage, reason: string): void {
-  deleteSet(s.get('SECONDARY_BACKUP_PATH'), s.archiveName);
+  deleteSet(s.config.SECONDARY_BACKUP_PATH, s.archiveName);
   s.warn(`Secondary copy failed for ${s.archiveName}: ${reason}`);
   s.set('STATUS_SECONDARY', 'error');
 }
@@ -166,7 +164,7 @@ function dropSecondarySet(s: Storage, reason: string): void {
 /** Whether a tier's phase-12 step runs: its SKIP line when the tier is off by configuration, nothing when phase 8
  * turned it off, its STEP line when it runs. */
 function tierStep(s: Storage, tier: 'SECONDARY' | 'CLOUD', skip: string, step: string): boolean {
-  if (!s.on(`ENABLE_${tier}_BACKUP`)) {
+  if (!(tier === 'SECONDARY' ? s.config.ENABLE_SECONDARY_BACKUP : s.config.ENABLE_CLOUD_BACKUP)) {
     s.log.skip(skip);
     return false;
   }
@@ -177,8 +175,8 @@ function tierStep(s: Storage, tier: 'SECONDARY' | 'CLOUD', skip: string, step: s
 
 async function secondaryCopy(s: Storage): Promise<void> {
   if (!tierStep(s, 'SECONDARY', 'Secondary backup disabled', 'Storage: secondary copy')) return;
-  const dir = s.get('SECONDARY_BACKUP_PATH');
-  const local = s.get('LOCAL_BACKUP_PATH');
+  const dir = s.config.SECONDARY_BACKUP_PATH;
+  const local = s.config.LOCAL_BACKUP_PATH;
   const name = s.archiveName;
   const madeError = makeDirs(dir, s.context.env) ?? changeMode(dir, 0o700);
   if (madeError !== undefined) {
@@ -213,11 +211,11 @@ function fileSize(path: string): number {
 
 async function cloudUpload(s: Storage): Promise<void> {
   if (!tierStep(s, 'CLOUD', 'Cloud backup disabled', 'Storage: cloud upload')) return;
-  const remote = s.cloud.spec(s.get('CLOUD_BACKUP_PATH'));
-  const local = s.get('LOCAL_BACKUP_PATH');
+  const remote = s.cloud.spec(s.config.CLOUD_BACKUP_PATH);
+  const local = s.config.LOCAL_BACKUP_PATH;
   let bytes = 0;
   for (const file of s.setNames()) {
-    if (!await s.cloud.upload(s.num('CLOUD_LIST_TIMEOUT'), s.num('CLOUD_PARALLEL_UPLOAD_TIMEOUT'), `${local}/${file}`, remote)) {
+    if (!await s.cloud.upload(s.config.CLOUD_LIST_TIMEOUT, s.config.CLOUD_PARALLEL_UPLOAD_TIMEOUT, `${local}/${file}`, remote)) {
       s.warn(`Cloud upload failed for ${file}: ${storageReason(s.cloud.lastError)}`);
       s.set('STATUS_CLOUD', 'error');
       return;
@@ -232,20 +230,20 @@ async function cloudUpload(s: Storage): Promise<void> {
 
 async function cloudVerifyFailed(s: Storage, remote: string, reason: string): Promise<false> {
   s.warn(`Cloud verification failed for ${s.archiveName}: ${reason}`);
-  await s.cloud.deleteSets(s.num('CLOUD_LIST_TIMEOUT'), remote, [s.archiveName]);
+  await s.cloud.deleteSets(s.config.CLOUD_LIST_TIMEOUT, remote, [s.archiveName]);
   s.set('STATUS_CLOUD', 'error');
   return false;
 }
 
 /** storage.md §3.3: each file listed with the local size, and the local SHA-256 when the backend has one. */
 async function cloudVerify(s: Storage, remote: string): Promise<boolean> {
-  if (s.on('SKIP_CLOUD_VERIFICATION')) {
+  if (s.config.SKIP_CLOUD_VERIFICATION) {
     s.log.skip('Cloud verification skipped');
     return true;
   }
-  const listed = await s.cloud.listWithHashes(s.num('CLOUD_LIST_TIMEOUT'), remote, s.archiveName);
+  const listed = await s.cloud.listWithHashes(s.config.CLOUD_LIST_TIMEOUT, remote, s.archiveName);
   if (listed === undefined) return cloudVerifyFailed(s, remote, storageReason(s.cloud.lastError));
-  const local = s.get('LOCAL_BACKUP_PATH');
+  const local = s.config.LOCAL_BACKUP_PATH;
   let bySize = false;
   for (const file of s.setNames()) {
     const entry = listed.get(file);
@@ -276,7 +274,7 @@ function currentOf(s: Storage, kind: RetentionKind): string {
 function planAndAnnounce(s: Storage, rotation: Rotation, names: readonly string[], current: string): ReturnType<typeof planRotation> {
   const plan = planRotation({
     tier: rotation.tier, kind: rotation.kind, names, current, max: rotation.max, gfs: s.gfs,
-    type: s.get('PROXMOX_TYPE'), fqdn: s.get('HOSTNAME'),
+    type: s.facts.PROXMOX_TYPE, fqdn: s.facts.HOSTNAME,
   });
   for (const line of plan.unverified) s.warn(line);
   s.log.info(plan.header);
@@ -286,12 +284,12 @@ function planAndAnnounce(s: Storage, rotation: Rotation, names: readonly string[
 
 /** storage_rotate_local (storage.md §4, §5, §9). */
 function rotateLocal(s: Storage, rotation: Rotation, dir: string): void {
-  const dryRun = s.on('DRY_RUN');
+  const dryRun = s.facts.DRY_RUN;
   let current = currentOf(s, rotation.kind);
   const names = regularFiles(dir);
   if (dryRun && rotation.kind === 'backup') {
     // The archive this run would make counts as the newest: the lines say what a real run would delete.
-    current = `${s.get('PROXMOX_TYPE')}-backup-${s.get('HOSTNAME')}-${s.get('RUN_TIMESTAMP')}.tar`;
+    current = `${s.facts.PROXMOX_TYPE}-backup-${s.facts.HOSTNAME}-${s.facts.RUN_TIMESTAMP}.tar`;
     names.push(current);
   }
   const plan = planAndAnnounce(s, rotation, names, current);
@@ -321,7 +319,7 @@ function rotateLocal(s: Storage, rotation: Rotation, dir: string): void {
 }
 
 function removeOrphans(s: Storage, dir: string): void {
-  const orphans = orphanedSidecars(regularFiles(dir), s.get('PROXMOX_TYPE'), s.get('HOSTNAME'), (name) => existsSync(`${dir}/${name}`));
+  const orphans = orphanedSidecars(regularFiles(dir), s.facts.PROXMOX_TYPE, s.facts.HOSTNAME, (name) => existsSync(`${dir}/${name}`));
   for (const file of orphans) {
     if (deleteSet(dir, file) === undefined) s.log.info(`Removed orphaned ${file}`);
   }
@@ -329,7 +327,7 @@ function removeOrphans(s: Storage, dir: string): void {
 
 /** storage_rotate_cloud (storage.md §4 item 7): like rotateLocal, one rclone delete per 50 sets. */
 async function rotateCloud(s: Storage, rotation: Rotation, remote: string): Promise<void> {
-  const limit = s.num('CLOUD_LIST_TIMEOUT');
+  const limit = s.config.CLOUD_LIST_TIMEOUT;
   const names = await s.cloud.list(limit, remote);
   if (names === undefined) {
     s.warn(`Cloud listing failed: ${storageReason(s.cloud.lastError)}`);
@@ -361,7 +359,7 @@ async function consistency(s: Storage): Promise<void> {
   const primary = readText(`${s.backupFile}.sha256`);
   let tiers = 1;
   if (s.get('STATUS_SECONDARY') === 'ok') {
-    const dir = s.get('SECONDARY_BACKUP_PATH');
+    const dir = s.config.SECONDARY_BACKUP_PATH;
     const copy = readText(`${dir}/${name}.sha256`);
     if (copy !== primary || (await sha256File(`${dir}/${name}`) ?? '') !== primary.split(' ', 1)[0]) {
       s.warn(`Checksum mismatch between primary and secondary for ${name}`);
@@ -369,7 +367,7 @@ async function consistency(s: Storage): Promise<void> {
     tiers += 1;
   }
   if (s.get('STATUS_CLOUD') === 'ok') {
-    const copy = await s.cloud.cat(s.num('CONSISTENCY_TIMEOUT'), `${s.cloud.spec(s.get('CLOUD_BACKUP_PATH'))}/${name}.sha256`);
+    const copy = await s.cloud.cat(s.config.CONSISTENCY_TIMEOUT, `${s.cloud.spec(s.config.CLOUD_BACKUP_PATH)}/${name}.sha256`);
     if (copy !== primary) s.warn(`Checksum mismatch between primary and cloud for ${name}`);
     tiers += 1;
   }
@@ -381,33 +379,33 @@ function storageNotRun(s: Storage): void {
   for (const tier of ['SECONDARY', 'CLOUD']) {
     if (s.get(`TIER_${tier}`) === 'on') s.set(`STATUS_${tier}`, 'skipped');
   }
-  if (!s.on('DRY_RUN')) return;
-  if (s.get('TIER_SECONDARY') === 'on') s.log.info(`Dry run: would copy the archive to secondary storage: ${esc(s.get('SECONDARY_BACKUP_PATH'))}`);
-  if (s.get('TIER_CLOUD') === 'on') s.log.info(`Dry run: would upload the archive to cloud: ${esc(s.cloud.spec(s.get('CLOUD_BACKUP_PATH')))}`);
-  rotateLocal(s, { tier: 'primary', kind: 'backup', max: s.num('MAX_LOCAL_BACKUPS') }, s.get('LOCAL_BACKUP_PATH'));
+  if (!s.facts.DRY_RUN) return;
+  if (s.get('TIER_SECONDARY') === 'on') s.log.info(`Dry run: would copy the archive to secondary storage: ${esc(s.config.SECONDARY_BACKUP_PATH)}`);
+  if (s.get('TIER_CLOUD') === 'on') s.log.info(`Dry run: would upload the archive to cloud: ${esc(s.cloud.spec(s.config.CLOUD_BACKUP_PATH))}`);
+  rotateLocal(s, { tier: 'primary', kind: 'backup', max: s.config.MAX_LOCAL_BACKUPS }, s.config.LOCAL_BACKUP_PATH);
 }
 
 /** The local paths whose free space is judged: the real ones in a shadow run (the outputs go to a scratch copy). */
-function realPath(s: Storage, key: string): string {
-  return s.context.shadow === true && s.get(`SHADOW_ORIG_${key}`) !== '' ? s.get(`SHADOW_ORIG_${key}`) : s.get(key);
+function realPath(s: Storage, key: 'LOCAL_BACKUP_PATH' | 'SECONDARY_BACKUP_PATH'): string {
+  return (s.context.shadow === true && s.context.shadowOriginal(key)) || s.config[key];
 }
 
 function diskUsage(s: Storage): void {
-  const check = (tier: string, key: string, threshold: string): void => {
+  const check = (tier: string, key: 'LOCAL_BACKUP_PATH' | 'SECONDARY_BACKUP_PATH', threshold: number): void => {
     const dir = realPath(s, key);
     if (!isDirectory(dir)) return;
     const used = usePercent(dir);
-    if (used !== undefined && used > s.num(threshold)) s.warn(`${tier} storage usage at ${used}% (threshold ${s.num(threshold)}%)`);
+    if (used !== undefined && used > threshold) s.warn(`${tier} storage usage at ${used}% (threshold ${threshold}%)`);
   };
-  check('Primary', 'LOCAL_BACKUP_PATH', 'STORAGE_WARNING_THRESHOLD_PRIMARY');
-  if (s.get('TIER_SECONDARY') === 'on') check('Secondary', 'SECONDARY_BACKUP_PATH', 'STORAGE_WARNING_THRESHOLD_SECONDARY');
+  check('Primary', 'LOCAL_BACKUP_PATH', s.config.STORAGE_WARNING_THRESHOLD_PRIMARY);
+  if (s.get('TIER_SECONDARY') === 'on') check('Secondary', 'SECONDARY_BACKUP_PATH', s.config.STORAGE_WARNING_THRESHOLD_SECONDARY);
 }
 
 /** The uid/gid BACKUP_USER:BACKUP_GROUP resolve to, or undefined (either unknown). */
 async function backupIds(s: Storage): Promise<Owner | undefined> {
   const run = (argv: readonly string[]): ReturnType<NativeStageContext['exec']> => s.context.exec(argv, { timeoutMs: 10_000 });
-  const uid = await getentId('passwd', s.get('BACKUP_USER'), run);
-  const gid = await getentId('group', s.get('BACKUP_GROUP'), run);
+  const uid = await getentId('passwd', s.config.BACKUP_USER, run);
+  const gid = await getentId('group', s.config.BACKUP_GROUP, run);
   return uid === undefined || gid === undefined ? undefined : { uid, gid };
 }
 
@@ -419,15 +417,15 @@ function isRoot(): boolean {
 async function permissions(s: Storage): Promise<void> {
   const ids = await backupIds(s);
   if (ids === undefined) {
-    s.warn(`Backup user ${esc(s.get('BACKUP_USER'))} or group ${esc(s.get('BACKUP_GROUP'))} not found; permissions unchanged`);
+    s.warn(`Backup user ${esc(s.config.BACKUP_USER)} or group ${esc(s.config.BACKUP_GROUP)} not found; permissions unchanged`);
     return;
   }
   if (!isRoot()) s.log.info('Not running as root: ownership left unchanged');
   const fixer = new PermissionFixer({ info: (m) => s.log.info(m), warning: (m) => s.warn(m) }, false);
-  const dirs = ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', ...(s.get('TIER_SECONDARY') === 'on' ? ['SECONDARY_BACKUP_PATH', 'SECONDARY_LOG_PATH'] : [])];
-  for (const key of dirs) {
-    const dir = s.get(key);
-    if (isRealDirectory(dir)) fixer.backupDir(dir, s.get('HOSTNAME'), [s.get('PROXMOX_TYPE')], isRoot() ? ids : null);
+  const { LOCAL_BACKUP_PATH, LOCAL_LOG_PATH, SECONDARY_BACKUP_PATH, SECONDARY_LOG_PATH } = s.config;
+  const dirs = [LOCAL_BACKUP_PATH, LOCAL_LOG_PATH, ...(s.get('TIER_SECONDARY') === 'on' ? [SECONDARY_BACKUP_PATH, SECONDARY_LOG_PATH] : [])];
+  for (const dir of dirs) {
+    if (isRealDirectory(dir)) fixer.backupDir(dir, s.facts.HOSTNAME, [s.facts.PROXMOX_TYPE], isRoot() ? ids : null);
   }
 }
 
@@ -447,26 +445,26 @@ export async function storageRun(context: NativeStageContext): Promise<ExitStatu
     await secondaryCopy(s);
     await cloudUpload(s);
     s.log.step('Storage: retention');
-    rotateLocal(s, { tier: 'primary', kind: 'backup', max: s.num('MAX_LOCAL_BACKUPS') }, s.get('LOCAL_BACKUP_PATH'));
+    rotateLocal(s, { tier: 'primary', kind: 'backup', max: s.config.MAX_LOCAL_BACKUPS }, s.config.LOCAL_BACKUP_PATH);
     if (s.get('TIER_SECONDARY') === 'on' && s.get('STATUS_SECONDARY') === 'ok') {
-      rotateLocal(s, { tier: 'secondary', kind: 'backup', max: s.num('MAX_SECONDARY_BACKUPS') }, s.get('SECONDARY_BACKUP_PATH'));
+      rotateLocal(s, { tier: 'secondary', kind: 'backup', max: s.config.MAX_SECONDARY_BACKUPS }, s.config.SECONDARY_BACKUP_PATH);
     }
     if (s.get('TIER_CLOUD') === 'on' && s.get('STATUS_CLOUD') === 'ok') {
-      await rotateCloud(s, { tier: 'cloud', kind: 'backup', max: s.num('MAX_CLOUD_BACKUPS') }, s.cloud.spec(s.get('CLOUD_BACKUP_PATH')));
+      await rotateCloud(s, { tier: 'cloud', kind: 'backup', max: s.config.MAX_CLOUD_BACKUPS }, s.cloud.spec(s.config.CLOUD_BACKUP_PATH));
     }
     await consistency(s);
   } else {
     storageNotRun(s);
   }
   diskUsage(s);
-  if (s.on('SET_BACKUP_PERMISSIONS') && !s.on('DRY_RUN')) await permissions(s);
+  if (s.config.SET_BACKUP_PERMISSIONS && !s.facts.DRY_RUN) await permissions(s);
   return s.warned ? 1 : 0;
 }
 
 // ---- phase 15 ----
 
 async function secondaryLog(s: Storage, logFile: string): Promise<void> {
-  const dir = s.get('SECONDARY_LOG_PATH');
+  const dir = s.config.SECONDARY_LOG_PATH;
   const copyError = makeDirs(dir, s.context.env) ?? await copyIntoTier(logFile, dir);
   if (copyError !== undefined) {
     s.warn(`Secondary log copy failed for ${basename(logFile)}: ${storageReason(copyError)}`);
@@ -474,24 +472,24 @@ async function secondaryLog(s: Storage, logFile: string): Promise<void> {
     return;
   }
   s.set('LOG_SECONDARY', 'ok');
-  rotateLocal(s, { tier: 'secondary', kind: 'log', max: s.num('MAX_SECONDARY_LOGS') }, dir);
-  if (!s.on('SET_BACKUP_PERMISSIONS')) return;
+  rotateLocal(s, { tier: 'secondary', kind: 'log', max: s.config.MAX_SECONDARY_LOGS }, dir);
+  if (!s.config.SET_BACKUP_PERMISSIONS) return;
   const ids = await backupIds(s);
   if (ids === undefined) return;
   // The copy made after the permission step: its files, not the directory.
   const fixer = new PermissionFixer({ info: (m) => s.log.info(m), warning: (m) => s.warn(m) }, false);
-  if (isRealDirectory(dir)) fixer.backupDir(dir, s.get('HOSTNAME'), [s.get('PROXMOX_TYPE')], isRoot() ? ids : null, true);
+  if (isRealDirectory(dir)) fixer.backupDir(dir, s.facts.HOSTNAME, [s.facts.PROXMOX_TYPE], isRoot() ? ids : null, true);
 }
 
 async function cloudLog(s: Storage, logFile: string): Promise<void> {
-  const remote = s.cloud.spec(s.get('CLOUD_LOG_PATH'));
-  if (!await s.cloud.upload(s.num('CLOUD_LIST_TIMEOUT'), s.num('CLOUD_PARALLEL_UPLOAD_TIMEOUT'), logFile, remote)) {
+  const remote = s.cloud.spec(s.config.CLOUD_LOG_PATH);
+  if (!await s.cloud.upload(s.config.CLOUD_LIST_TIMEOUT, s.config.CLOUD_PARALLEL_UPLOAD_TIMEOUT, logFile, remote)) {
     s.warn(`Cloud log upload failed for ${basename(logFile)}: ${storageReason(s.cloud.lastError)}`);
     s.set('LOG_CLOUD', 'error');
     return;
   }
   s.set('LOG_CLOUD', 'ok');
-  await rotateCloud(s, { tier: 'cloud', kind: 'log', max: s.num('MAX_CLOUD_LOGS') }, remote);
+  await rotateCloud(s, { tier: 'cloud', kind: 'log', max: s.config.MAX_CLOUD_LOGS }, remote);
 }
 
 export async function storageLogs(context: NativeStageContext): Promise<ExitStatus> {
@@ -501,11 +499,11 @@ export async function storageLogs(context: NativeStageContext): Promise<ExitStat
   s.set('LOG_PRIMARY', logFile !== '' ? 'ok' : 'disabled');
   s.set('LOG_SECONDARY', s.get('TIER_SECONDARY') === 'on' ? 'skipped' : 'disabled');
   s.set('LOG_CLOUD', s.get('TIER_CLOUD') === 'on' ? 'skipped' : 'disabled');
-  if (logFile === '' || s.on('DRY_RUN')) return 0;
+  if (logFile === '' || s.facts.DRY_RUN) return 0;
   s.log.step('Log management');
   if (s.get('TIER_SECONDARY') === 'on') await secondaryLog(s, logFile);
   if (s.get('TIER_CLOUD') === 'on') await cloudLog(s, logFile);
-  rotateLocal(s, { tier: 'primary', kind: 'log', max: s.num('MAX_LOCAL_LOGS') }, s.get('LOCAL_LOG_PATH'));
+  rotateLocal(s, { tier: 'primary', kind: 'log', max: s.config.MAX_LOCAL_LOGS }, s.config.LOCAL_LOG_PATH);
   return s.warned ? 1 : 0;
 }
 

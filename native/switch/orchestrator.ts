@@ -6,7 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyTimezone, clockFromEnv, wallDate, wallSeconds, type Clock } from '../core/clock.js';
-import { CONFIG_KEYS, isSecretKey } from '../core/config-keys.js';
+import { CONFIG_KEYS, isSecretKey, type ConfigValues } from '../core/config-keys.js';
+import { typedConfig } from '../core/config-view.js';
 import { loadConfig, type LoadedConfig } from '../core/config.js';
 import { esc } from '../core/esc.js';
 import { ExitCode, type ExitStatus } from '../core/exit-code.js';
@@ -47,6 +48,8 @@ export class Orchestrator {
   private readonly exitCode = new ExitCode();
   private log!: RunLog;
   private config!: LoadedConfig;
+  /** The loaded configuration, typed (native/core/config-view.ts); no stage changes a configuration key. */
+  private typed!: ConfigValues;
   private runDir: RunDir | undefined;
   private lock: RunLock | undefined;
   private runner: StageRunner | undefined;
@@ -101,12 +104,12 @@ export class Orchestrator {
     let stop = (await this.phase('SECURITY', async () => this.stage('security_gate'))) !== 0 && this.value('STATUS_SECURITY') === '2';
     if (!stop) stop = (await this.phase('DEPENDENCIES', async () => this.dependencies())) !== 0;
     if (options.checkOnly) {
-      if (this.value('NOTIFY_DRY_RUN') === 'true') await this.phase('NOTIFY', async () => this.stage('notify_run'));
+      if (this.typed.NOTIFY_DRY_RUN) await this.phase('NOTIFY', async () => this.stage('notify_run'));
       if (this.exitCode.current === 0) this.log.success('Check-only mode completed successfully');
       return this.summary();
     }
-    if (this.value('ENABLE_PREFILTER') === 'true') this.log.info('ENABLE_PREFILTER is ignored: archives hold files unmodified');
-    if (this.value('ENABLE_SMART_CHUNKING') === 'true') this.log.info('ENABLE_SMART_CHUNKING is ignored: archives hold files unmodified');
+    if (this.typed.ENABLE_PREFILTER) this.log.info('ENABLE_PREFILTER is ignored: archives hold files unmodified');
+    if (this.typed.ENABLE_SMART_CHUNKING) this.log.info('ENABLE_SMART_CHUNKING is ignored: archives hold files unmodified');
     if (!stop && (await this.phase('COLLECT', async () => this.stage('backup_collect'))) !== 0) stop = this.exitCode.current >= 2;
     if (!stop && (await this.phase('ARCHIVE', async () => this.stage('backup_archive'))) !== 0) stop = this.value('STATUS_ARCHIVE') === '2';
     if (!stop && !options.dryRun) await this.phase('VERIFY', async () => this.stage('backup_verify'));
@@ -138,6 +141,7 @@ export class Orchestrator {
     const overrides = new Map<string, string>();
     if (options.debugLevel !== undefined) overrides.set('DEBUG_LEVEL', options.debugLevel);
     this.config = loadConfig({ configPath, baseDir: options.baseDir, env: this.env, overrides });
+    this.typed = typedConfig(this.config.values);
     if (this.config.errors.length > 0) {
       for (const message of this.config.errors) options.stderr(`ERROR: ${message}`);
       return false;
@@ -145,7 +149,7 @@ export class Orchestrator {
     const secrets = secretsOf(this.config.values, CONFIG_KEYS.filter(isSecretKey).map((k) => k.name));
     this.log = new RunLog({
       now: () => wallDate(this.clock), debugLevel: (this.config.values.get('DEBUG_LEVEL') ?? 'standard') as DebugLevel,
-      console: options.stdout, disableColours: this.config.values.get('DISABLE_COLORS') === 'true',
+      console: options.stdout, disableColours: this.typed.DISABLE_COLORS,
       redactor: new Redactor(secrets), exitCode: this.exitCode,
     });
     for (const message of this.config.warnings) this.log.warning(message);
@@ -222,7 +226,7 @@ export class Orchestrator {
   /** orchestrator_leftover_tiers: this host's `.tmp` files in the local (and secondary) tiers, now that it is named. */
   private removeLeftoverTiers(): void {
     const tiers = [this.value('LOCAL_BACKUP_PATH'), this.value('LOCAL_LOG_PATH')];
-    if (this.value('ENABLE_SECONDARY_BACKUP') === 'true') tiers.push(this.value('SECONDARY_BACKUP_PATH'), this.value('SECONDARY_LOG_PATH'));
+    if (this.typed.ENABLE_SECONDARY_BACKUP) tiers.push(this.value('SECONDARY_BACKUP_PATH'), this.value('SECONDARY_LOG_PATH'));
     removeLeftoverTierFiles(tiers, this.value('HOSTNAME'), this.leftovers());
   }
 
@@ -250,7 +254,7 @@ export class Orchestrator {
 
   /** Phase 6 (orchestrator_log_file): LOCAL_LOG_PATH/<type>-backup-<fqdn>-<ts>.log, earlier lines at its top. */
   private openLogFile(): Promise<ExitStatus> {
-    if (this.value('ENABLE_LOG_MANAGEMENT') !== 'true') return Promise.resolve(0);
+    if (!this.typed.ENABLE_LOG_MANAGEMENT) return Promise.resolve(0);
     const dir = this.value('LOCAL_LOG_PATH');
     const file = join(dir, `${this.value('PROXMOX_TYPE')}-backup-${this.value('HOSTNAME')}-${this.value('RUN_TIMESTAMP')}.log`);
     try {
@@ -274,7 +278,7 @@ export class Orchestrator {
         return 2;
       }
     }
-    if (this.value('ENCRYPT_ARCHIVE') === 'true' && !hasProgram('age', path)) {
+    if (this.typed.ENCRYPT_ARCHIVE && !hasProgram('age', path)) {
       this.log.error('Required tool not found: age (ENCRYPT_ARCHIVE=true)');
       return 2;
     }

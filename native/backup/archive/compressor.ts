@@ -216,9 +216,9 @@ export function compressorStage(type: string, level: Level, options: CompressorO
 }
 
 /** age to every recipient of AGE_RECIPIENTS (one per line) and AGE_RECIPIENT_FILE (archive.md §3.4). */
-export function encryptorStage(recipients: string, recipientFile: string, env: Readonly<Record<string, string | undefined>>): StreamStage {
+export function encryptorStage(recipients: readonly string[], recipientFile: string, env: Readonly<Record<string, string | undefined>>): StreamStage {
   const argv = ['age'];
-  for (const recipient of recipients.split('\n')) if (recipient !== '') argv.push('-r', recipient);
+  for (const recipient of recipients) if (recipient !== '') argv.push('-r', recipient);
   if (recipientFile !== '') argv.push('-R', recipientFile);
   return commandStage(argv, env);
 }

@@ -14,7 +14,6 @@ import type { RunLog } from '../../core/log.js';
 import { toBytes } from '../../core/bytes-path.js';
 import { toolVersion } from '../../core/version.js';
 import type { NativeStageContext } from '../../core/stage.js';
-import { StageInputs } from '../../core/stage-inputs.js';
 import { Progress } from '../../core/progress.js';
 import { archiveLevel, archiveThreads, compressorStage, encryptorStage, EXTENSION, tarSizeBound, type StreamStage } from './compressor.js';
 import { ChunkPool, tarStream } from './tar-writer.js';
@@ -170,15 +169,14 @@ function failed(runDir: NativeStageContext['runDir'], log: RunLog, message: stri
   return 2;
 }
 
-export async function backupArchive({ runDir, log, env, clock }: NativeStageContext): Promise<ExitStatus> {
-  const inputs = new StageInputs(runDir);
-  const type = inputs.get('COMPRESSION_EFFECTIVE');
-  const encrypt = inputs.get('ENCRYPT_ARCHIVE') === 'true';
-  const name = `${inputs.get('PROXMOX_TYPE')}-backup-${inputs.get('HOSTNAME')}-${inputs.get('RUN_TIMESTAMP')}.tar${EXTENSION[type] ?? ''}${encrypt ? '.age' : ''}`;
-  const dir = inputs.get('LOCAL_BACKUP_PATH');
+export async function backupArchive({ runDir, log, env, clock, config, facts, state }: NativeStageContext): Promise<ExitStatus> {
+  const type = state.get('COMPRESSION_EFFECTIVE');
+  const encrypt = config.ENCRYPT_ARCHIVE;
+  const name = `${facts.PROXMOX_TYPE}-backup-${facts.HOSTNAME}-${facts.RUN_TIMESTAMP}.tar${EXTENSION[type] ?? ''}${encrypt ? '.age' : ''}`;
+  const dir = config.LOCAL_BACKUP_PATH;
   const archive = `${dir}/${name}`;
   log.step('Creating backup archive');
-  if (inputs.get('DRY_RUN') === 'true') {
+  if (facts.DRY_RUN) {
     log.info(`Dry run: would create archive ${name}`);
     return 0;
   }
@@ -186,15 +184,14 @@ export async function backupArchive({ runDir, log, env, clock }: NativeStageCont
     runDir.setState('STATUS_ARCHIVE', '2');
     return 2;
   }
-  const configured = inputs.get('COMPRESSION_TYPE');
-  const level = archiveLevel(type, configured, inputs.get('COMPRESSION_MODE'), Number(inputs.get('COMPRESSION_LEVEL')));
-  const threads = archiveThreads(Number(inputs.get('COMPRESSION_THREADS') || '0'));
+  const level = archiveLevel(type, config.COMPRESSION_TYPE, config.COMPRESSION_MODE, config.COMPRESSION_LEVEL);
+  const threads = archiveThreads(config.COMPRESSION_THREADS);
   const tmp = `${archive}.tmp`;
-  const counted = inputs.get('UNCOMPRESSED_SIZE') !== '' && inputs.get('STAGED_ENTRIES') !== '';
-  const expectedBytes = counted ? tarSizeBound(Number(inputs.get('UNCOMPRESSED_SIZE')), Number(inputs.get('STAGED_ENTRIES'))) : undefined;
+  const counted = state.has('UNCOMPRESSED_SIZE') && state.has('STAGED_ENTRIES');
+  const expectedBytes = counted ? tarSizeBound(Number(state.get('UNCOMPRESSED_SIZE')), Number(state.get('STAGED_ENTRIES'))) : undefined;
   const pool = new ChunkPool();
   const stages = [compressorStage(type, level, { threads, consumed: (chunk) => pool.give(chunk), ...(expectedBytes === undefined ? {} : { expectedBytes }) }, env)];
-  if (encrypt) stages.push(encryptorStage(inputs.get('AGE_RECIPIENTS'), inputs.get('AGE_RECIPIENT_FILE'), env));
+  if (encrypt) stages.push(encryptorStage(config.AGE_RECIPIENTS, config.AGE_RECIPIENT_FILE, env));
   const progress = Progress.forConsole(env);
   const written = await writeArchive(toBytes(runDir.staging), tmp, stages, progress, pool);
   let size = 0;
@@ -217,24 +214,24 @@ export async function backupArchive({ runDir, log, env, clock }: NativeStageCont
     return failed(runDir, log, 'Failed to create backup archive: rename failed');
   }
   if (!writeSidecar(`${archive}.sha256`, `${written.sha256}  ${name}\n`)) return failed(runDir, log, `Failed to write checksum file ${name}.sha256`);
-  const startTime = Number(inputs.get('START_TIME'));
+  const startTime = Number(facts.START_TIME);
   const duration = nowSeconds(clock) - startTime;   // the run clock: PBK_NOW pins it
-  const uncompressed = Number(inputs.get('UNCOMPRESSED_SIZE') || '0');
+  const uncompressed = Number(state.get('UNCOMPRESSED_SIZE') || '0');
   const ratio = archiveRatio(size, uncompressed);
   const meta = [`COMPRESSION_RATIO=${ratio}`, `COMPRESSION_TYPE=${type}`, `COMPRESSION_LEVEL=${level.level ?? ''}`,
-    `BACKUP_DURATION=${duration}`, `COMPRESSION_MODE=${inputs.get('COMPRESSION_MODE')}`, `HOST_TYPE=${inputs.get('PROXMOX_TYPE')}`,
-    `HOSTNAME=${inputs.get('HOSTNAME')}`, `TIMESTAMP=${inputs.get('RUN_TIMESTAMP')}`, `VERSION=${toolVersion()}`];
-  if (inputs.get('PVE_VERSION') !== '') meta.push(`PVE_VERSION=${inputs.get('PVE_VERSION')}`);
-  if (inputs.get('PBS_VERSION') !== '') meta.push(`PBS_VERSION=${inputs.get('PBS_VERSION')}`);
-  meta.push(`ARCHIVE_SIZE=${size}`, `UNCOMPRESSED_SIZE=${uncompressed}`, `FILES_INCLUDED=${inputs.get('FILES_INCLUDED')}`,
-    `FILE_MISSING=${inputs.get('FILE_MISSING')}`, `ENCRYPTED=${inputs.get('ENCRYPT_ARCHIVE')}`, `SHA256=${written.sha256}`);
+    `BACKUP_DURATION=${duration}`, `COMPRESSION_MODE=${config.COMPRESSION_MODE}`, `HOST_TYPE=${facts.PROXMOX_TYPE}`,
+    `HOSTNAME=${facts.HOSTNAME}`, `TIMESTAMP=${facts.RUN_TIMESTAMP}`, `VERSION=${toolVersion()}`];
+  if (facts.PVE_VERSION !== '') meta.push(`PVE_VERSION=${facts.PVE_VERSION}`);
+  if (facts.PBS_VERSION !== '') meta.push(`PBS_VERSION=${facts.PBS_VERSION}`);
+  meta.push(`ARCHIVE_SIZE=${size}`, `UNCOMPRESSED_SIZE=${uncompressed}`, `FILES_INCLUDED=${state.get('FILES_INCLUDED')}`,
+    `FILE_MISSING=${state.get('FILE_MISSING')}`, `ENCRYPTED=${String(encrypt)}`, `SHA256=${written.sha256}`);
   if (!writeSidecar(`${archive}.metadata`, `${meta.join('\n')}\n`)) log.warning(`Failed to write metadata file ${name}.metadata`);
-  runDir.setState('BACKUP_FILE', archive);
-  runDir.setState('ARCHIVE_SIZE', String(size));
-  runDir.setState('COMPRESSION_RATIO', ratio);
-  runDir.setState('BACKUP_DURATION', String(duration));
-  runDir.setState('STATUS_ARCHIVE', '0');
+  state.set('BACKUP_FILE', archive);
+  state.set('ARCHIVE_SIZE', String(size));
+  state.set('COMPRESSION_RATIO', ratio);
+  state.set('BACKUP_DURATION', String(duration));
+  state.set('STATUS_ARCHIVE', '0');
   log.success(`Backup archive created: ${name} (${humanSize(size)}, ratio ${ratio})`);
-  log.info(`Archive contains ${inputs.get('DIRS_INCLUDED')} directories and ${inputs.get('FILES_INCLUDED')} files`);
+  log.info(`Archive contains ${state.get('DIRS_INCLUDED')} directories and ${state.get('FILES_INCLUDED')} files`);
   return 0;
 }

@@ -10,7 +10,9 @@ import { escPath, fsPath, joinBytes, toBytes } from '../../core/bytes-path.js';
 import { esc } from '../../core/esc.js';
 import type { RunLog } from '../../core/log.js';
 import { hasProgram } from '../../core/programs.js';
-import type { StageInputs } from '../../core/stage-inputs.js';
+import type { BoolKey, ConfigValues } from '../../core/config-keys.js';
+import type { RunFacts, StageState } from '../../core/config-view.js';
+import type { NativeStageContext } from '../../core/stage.js';
 import type { Progress } from '../../core/progress.js';
 import type { CommandRunner } from './commands.js';
 
@@ -107,21 +109,21 @@ export class Collector {
   private blGlobs: RegExp[] = [];
   private readonly path: string;
 
-  constructor(readonly inputs: StageInputs, readonly log: RunLog, readonly commands: CommandRunner,
+  /** The stage's typed configuration, run facts and state (native/core/config-view.ts). */
+  readonly config: ConfigValues;
+  readonly facts: RunFacts;
+  readonly state: StageState;
+
+  constructor(context: Pick<NativeStageContext, 'config' | 'facts' | 'state'>, readonly log: RunLog, readonly commands: CommandRunner,
     readonly env: Readonly<Record<string, string | undefined>>, stagingDir: string, readonly progress: Progress) {
+    this.config = context.config;
+    this.facts = context.facts;
+    this.state = context.state;
     this.staging = toBytes(stagingDir);
-    this.srcRoot = toBytes(inputs.get('SYSTEM_ROOT_PREFIX')).replace(/\/$/, '');
-    this.startTime = Number(inputs.get('START_TIME'));
+    this.srcRoot = toBytes(this.config.SYSTEM_ROOT_PREFIX).replace(/\/$/, '');
+    this.startTime = Number(this.facts.START_TIME);
     this.asRoot = process.getuid?.() === 0;
     this.path = env.PATH ?? '';
-  }
-
-  get(key: string): string {
-    return this.inputs.get(key);
-  }
-
-  on(key: string): boolean {
-    return this.inputs.get(key) === 'true';
   }
 
   hasProgram(name: string): boolean {
@@ -130,7 +132,7 @@ export class Collector {
 
   /** collect_setup: counters, the blacklist split into prefixes and globs, the staging directory. */
   setup(): boolean {
-    for (const raw of toBytes(this.get('BACKUP_BLACKLIST')).split('\n')) {
+    for (const raw of this.config.BACKUP_BLACKLIST.map(toBytes)) {
       let entry = raw;
       if (entry === '') continue;
       if (/[*?[]/.test(entry)) this.blGlobs.push(globRegex(entry, '[\\s\\S]*'));
@@ -407,8 +409,8 @@ export class Collector {
   }
 
   /** collect_switch: true when KEY is on; otherwise logs MESSAGE at SKIP. */
-  switchOn(key: string, message: string): boolean {
-    if (this.on(key)) return true;
+  switchOn(key: BoolKey, message: string): boolean {
+    if (this.config[key]) return true;
     this.log.skip(message);
     return false;
   }

@@ -79,7 +79,7 @@ async function pbs(c: Collector, add: (d: Datastore) => void): Promise<void> {
 
 /** _ds_storage_key: the first KEY line of section `TYPE: NAME` in storage.cfg. */
 function storageKey(c: Collector, type: string, name: string, key: string): string | undefined {
-  const text = readText(`${c.srcRoot}${toBytes(c.get('PVE_CONFIG_PATH')).replace(/\/$/, '')}/storage.cfg`);
+  const text = readText(`${c.srcRoot}${toBytes(c.config.PVE_CONFIG_PATH).replace(/\/$/, '')}/storage.cfg`);
   if (text === undefined) return undefined;
   let inside = false;
   const keyLine = new RegExp(`^[ \\t]+${key.replace(/[-]/g, '\\-')}[ \\t]+(.*)$`);
@@ -127,9 +127,9 @@ async function pve(c: Collector, add: (d: Datastore) => void): Promise<void> {
 }
 
 function fallbacks(c: Collector, add: (d: Datastore) => void, manualName: string): void {
-  const manual = toBytes(c.get('PBS_DATASTORE_PATH'));
+  const manual = toBytes(c.config.PBS_DATASTORE_PATH);
   if (manual !== '') add({ type: 'MANUAL', name: manualName, path: manual, comment: 'Manual configuration' });
-  if (manualName === 'pbs_manual' && c.get('AUTO_DETECT_DATASTORES') !== 'true' && c.get('AUTO_DETECT_DATASTORES') !== ''
+  if (manualName === 'pbs_manual' && !c.config.AUTO_DETECT_DATASTORES
     && statOf(`${c.srcRoot}/var/lib/proxmox-backup/datastore`)?.isDirectory() === true) {
     add({ type: 'MANUAL', name: 'pbs_standard', path: '/var/lib/proxmox-backup/datastore', comment: 'Standard PBS location' });
   }
@@ -146,11 +146,11 @@ export async function discoverDatastores(c: Collector): Promise<Datastore[]> {
     c.log.warning(`No backup locations found - ${why} and no manual path set. Using default fallback.`);
     add({ type: 'FALLBACK', name: 'default', path: '/var/lib/proxmox-backup/datastore', comment: 'Default fallback' });
   };
-  if ((c.get('AUTO_DETECT_DATASTORES') || 'true') === 'true') {
+  if (c.config.AUTO_DETECT_DATASTORES) {
     await pbs(c, add);
     await pve(c, add);
     if (found.length === 0) {
-      const type = c.get('PROXMOX_TYPE');
+      const type = c.facts.PROXMOX_TYPE;
       if (type === 'pbs') c.log.warning('No datastores found on PBS system');
       else if (type === 'pve' || type === 'dual') c.log.warning('No storages found on PVE system');
       else c.log.warning('No PBS or PVE system detected');

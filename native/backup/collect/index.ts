@@ -7,7 +7,6 @@ import type { ExitStatus } from '../../core/exit-code.js';
 import { fsPath } from '../../core/bytes-path.js';
 import { toolVersion } from '../../core/version.js';
 import type { NativeStageContext } from '../../core/stage.js';
-import { StageInputs } from '../../core/stage-inputs.js';
 import { Progress } from '../../core/progress.js';
 import { criticalList } from '../verify.js';
 import { CommandRunner, runOnce, type CommandResult } from './commands.js';
@@ -60,7 +59,7 @@ function criticalOk(path: string): boolean {
 
 function checkCriticalFiles(c: Collector): number {
   let missing = 0;
-  for (const rel of criticalList(c.inputs, c.staging)) {
+  for (const rel of criticalList(c, c.staging)) {
     if (c.isBlacklisted(rel.slice(1))) continue;
     if (!criticalOk(c.stagingPath(rel))) {
       missing += 1;
@@ -96,10 +95,10 @@ function writeMetadata(c: Collector): boolean {
   const rel = './var/lib/proxmox-backup-info/backup_metadata.txt';
   const files = countStaged(c).files;
   const count = lstatOf(c.stagingPath(rel)) === undefined ? files + 1 : files;
-  const type = c.get('PROXMOX_TYPE');
-  const lines = [`VERSION=${toolVersion()}`, `BACKUP_TYPE=${type}`, `TIMESTAMP=${c.get('RUN_TIMESTAMP')}`, `HOSTNAME=${c.get('HOSTNAME')}`,
+  const type = c.facts.PROXMOX_TYPE;
+  const lines = [`VERSION=${toolVersion()}`, `BACKUP_TYPE=${type}`, `TIMESTAMP=${c.facts.RUN_TIMESTAMP}`, `HOSTNAME=${c.facts.HOSTNAME}`,
     'SUPPORTS_SELECTIVE_RESTORE=true', 'BACKUP_FEATURES=selective_restore,category_mapping,version_detection,auto_directory_creation',
-    `HOST_TYPE=${type}`, `COMPRESSION=${c.get('COMPRESSION_EFFECTIVE')}`, `ENCRYPTED=${c.get('ENCRYPT_ARCHIVE')}`, `FILES_INCLUDED=${count}`];
+    `HOST_TYPE=${type}`, `COMPRESSION=${c.state.get('COMPRESSION_EFFECTIVE')}`, `ENCRYPTED=${String(c.config.ENCRYPT_ARCHIVE)}`, `FILES_INCLUDED=${count}`];
   return c.generated(rel, Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
 }
 
@@ -114,28 +113,28 @@ function replayRunner(env: Readonly<Record<string, string | undefined>>, timeout
   };
 }
 
-export async function backupCollect({ runDir, log, env }: NativeStageContext): Promise<ExitStatus> {
-  const inputs = new StageInputs(runDir);
+export async function backupCollect(context: NativeStageContext): Promise<ExitStatus> {
+  const { runDir, log, env } = context;
   log.step('Collecting configuration files');
   const timeout = Number(env.PBK_COMMAND_TIMEOUT ?? '') || 60;
   const progress = Progress.forConsole(env);
-  const c = new Collector(inputs, log, new CommandRunner(timeout, env, COMMAND_POOL, replayRunner(env, timeout)), env, runDir.staging, progress);
+  const c = new Collector(context, log, new CommandRunner(timeout, env, COMMAND_POOL, replayRunner(env, timeout)), env, runDir.staging, progress);
   if (!c.setup()) return 2;
-  const type = inputs.get('PROXMOX_TYPE');
+  const type = c.facts.PROXMOX_TYPE;
   const pve = type === 'pve' || type === 'dual';
   const pbs = type === 'pbs' || type === 'dual';
   // Every command whose need is known now starts in the pool; each is read below in legacy order.
   const ahead: (readonly string[])[] = [];
-  if ((inputs.get('AUTO_DETECT_DATASTORES') || 'true') === 'true') {
+  if (c.config.AUTO_DETECT_DATASTORES) {
     if (c.hasProgram('proxmox-backup-manager')) ahead.push(['proxmox-backup-manager', 'datastore', 'list', '--output-format=json']);
     if (c.hasProgram('pvesm')) ahead.push(['pvesm', 'status']);
   }
-  const ceph = pve && c.on('BACKUP_CEPH_CONFIG') && (await hasCeph(c));
+  const ceph = pve && c.config.BACKUP_CEPH_CONFIG && (await hasCeph(c));
   const pveSteps = pve ? pveCommandSteps(c, ceph) : [];
   const pbsSteps = pbs ? pbsCommandSteps() : [];
   const systemSteps = systemCommandSteps(c);
-  const zfs = c.on('BACKUP_ZFS_CONFIG') ? zfsSteps(c) : [];
-  const rebuild = [...rebuildCommandSteps(c), ...(pve && c.on('BACKUP_CLUSTER_CONFIG') && (await isCluster(c)) ? clusterCommandSteps() : [])];
+  const zfs = c.config.BACKUP_ZFS_CONFIG ? zfsSteps(c) : [];
+  const rebuild = [...rebuildCommandSteps(c), ...(pve && c.config.BACKUP_CLUSTER_CONFIG && (await isCluster(c)) ? clusterCommandSteps() : [])];
   c.commands.prefetch([...ahead, ...stepArgvs(c, pveSteps), ...argvsOf(c, pbsSteps), ...argvsOf(c, systemSteps), ...argvsOf(c, zfs),
     ...argvsOf(c, rebuild)]);
 

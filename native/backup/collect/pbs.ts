@@ -8,7 +8,7 @@ export function collectPbsFiles(c: Collector): boolean {
   const ok = c.tree('/etc/proxmox-backup', './etc/proxmox-backup', 'PBS configuration directory', 'WARNING', '',
     'Failed to collect PBS configuration directory - /etc/proxmox-backup - directory not found');
   const remote = `${c.staging}/etc/proxmox-backup/remote.cfg`;
-  if (!c.on('BACKUP_REMOTE_CFG') && lstatOf(remote) !== undefined) {
+  if (!c.config.BACKUP_REMOTE_CFG && lstatOf(remote) !== undefined) {
     c.log.info('Removing remote.cfg from backup as per configuration');
     rmSync(fsPath(remote), { force: true });
   }

@@ -23,18 +23,18 @@ function fileMatches(path: string, pattern: RegExp): boolean {
 
 /** detect_is_cluster: corosync.conf that names a cluster, more than one node directory (probes on / only when P is /). */
 export async function isCluster(c: Collector): Promise<boolean> {
-  const conf = `${c.srcRoot}${trim(toBytes(c.get('COROSYNC_CONFIG_PATH')))}/corosync.conf`;
+  const conf = `${c.srcRoot}${trim(toBytes(c.config.COROSYNC_CONFIG_PATH))}/corosync.conf`;
   if (statOf(conf)?.isFile() === true && fileMatches(conf, /cluster_name|nodelist|ring0_addr/)) return true;
   const live = c.srcRoot === '';
   if (live && c.hasProgram('pvecm') && (await c.commands.run(['pvecm', 'status'])).status === 0) return true;
-  const nodes = `${c.srcRoot}${trim(toBytes(c.get('PVE_CONFIG_PATH')))}/nodes`;
+  const nodes = `${c.srcRoot}${trim(toBytes(c.config.PVE_CONFIG_PATH))}/nodes`;
   if (statOf(nodes)?.isDirectory() === true && listDir(nodes).filter((n) => !n.startsWith('.') && statOf(`${nodes}/${n}`)?.isDirectory() === true).length > 1) return true;
   return live && c.hasProgram('systemctl') && (await c.commands.run(['systemctl', 'is-active', 'corosync.service'])).status === 0;
 }
 
 /** detect_has_ceph: ceph.conf with an fsid/monitors, or a keyring; live probes only when the root is /. */
 export async function hasCeph(c: Collector): Promise<boolean> {
-  const dir = `${c.srcRoot}${trim(toBytes(c.get('CEPH_CONFIG_PATH')))}`;
+  const dir = `${c.srcRoot}${trim(toBytes(c.config.CEPH_CONFIG_PATH))}`;
   if (statOf(`${dir}/ceph.conf`)?.isFile() === true && fileMatches(`${dir}/ceph.conf`, /fsid|mon_host|mon_initial_members/)) return true;
   if (listDir(dir).some((n) => !n.startsWith('.') && n.endsWith('.keyring') && statOf(`${dir}/${n}`) !== undefined)) return true;
   if (c.srcRoot !== '') return false;
@@ -101,9 +101,9 @@ function collectGuestConfigs(c: Collector, pve: string): boolean {
 
 /** collect_pve_files; CEPH is detect_has_ceph's answer, asked once before the commands start. */
 export async function collectPveFiles(c: Collector, ceph: boolean): Promise<boolean> {
-  const pve = trim(toBytes(c.get('PVE_CONFIG_PATH')));
-  const clusterDir = trim(toBytes(c.get('PVE_CLUSTER_PATH')));
-  const coro = trim(toBytes(c.get('COROSYNC_CONFIG_PATH')));
+  const pve = trim(toBytes(c.config.PVE_CONFIG_PATH));
+  const clusterDir = trim(toBytes(c.config.PVE_CLUSTER_PATH));
+  const coro = trim(toBytes(c.config.COROSYNC_CONFIG_PATH));
   let ok = true;
   if (c.switchOn('BACKUP_CLUSTER_CONFIG', 'PVE cluster configuration backup disabled')) {
     ok = c.tree(pve, `.${pve}`, 'PVE configuration', 'skip') && ok;
@@ -130,7 +130,7 @@ export async function collectPveFiles(c: Collector, ceph: boolean): Promise<bool
   }
   if (c.switchOn('BACKUP_VM_CONFIGS', 'VM and container configuration backup disabled')) ok = collectGuestConfigs(c, pve) && ok;
   if (c.switchOn('BACKUP_VZDUMP_CONFIG', 'vzdump configuration backup disabled')) {
-    ok = c.file(toBytes(c.get('VZDUMP_CONFIG_PATH')), './etc/vzdump.conf', 'vzdump configuration', 'skip') && ok;
+    ok = c.file(toBytes(c.config.VZDUMP_CONFIG_PATH), './etc/vzdump.conf', 'vzdump configuration', 'skip') && ok;
   }
   if (c.switchOn('BACKUP_PVE_JOBS', 'PVE backup jobs backup disabled')) {
     ok = c.file('/etc/cron.d/vzdump', './etc/cron.d/vzdump', 'vzdump cron schedule', 'skip') && ok;
@@ -144,7 +144,7 @@ export async function collectPveFiles(c: Collector, ceph: boolean): Promise<bool
   }
   if (c.switchOn('BACKUP_CEPH_CONFIG', 'Ceph configuration backup disabled')) {
     if (ceph) {
-      ok = c.tree(trim(toBytes(c.get('CEPH_CONFIG_PATH'))), './etc/ceph', 'Ceph configuration', 'skip') && ok;
+      ok = c.tree(trim(toBytes(c.config.CEPH_CONFIG_PATH)), './etc/ceph', 'Ceph configuration', 'skip') && ok;
     } else {
       c.log.info('Ceph not configured in PVE system - skipping Ceph configuration collection');
     }
@@ -163,15 +163,15 @@ export function pveCommandSteps(c: Collector, ceph: boolean): (CommandStep | 'pv
     { what: 'PVE roles', dest: `${d}/role_list.json`, severity: 'WARNING', argv: ['pveum', 'role', 'list', '--output-format=json'] },
     { what: 'PVE nodes', dest: `${d}/nodes_status.json`, severity: 'WARNING', argv: ['pvesh', 'get', '/nodes', '--output-format=json'] },
   ];
-  if (c.on('BACKUP_PVE_JOBS')) {
+  if (c.config.BACKUP_PVE_JOBS) {
     steps.push({ what: 'PVE backup jobs', dest: `${d}/jobs/backup_jobs.json`, severity: 'WARNING', argv: ['pvesh', 'get', '/cluster/backup', '--output-format=json'] },
       { what: 'PVE backup history', dest: `${d}/jobs/backup_history.json`, severity: 'WARNING',
         argv: ['pvesh', 'get', '/nodes/localhost/tasks', '--output-format=json', '--typefilter=vzdump'] });
   }
-  if (c.on('BACKUP_PVE_SCHEDULES')) {
+  if (c.config.BACKUP_PVE_SCHEDULES) {
     steps.push({ what: 'root crontab', dest: `${d}/schedules/root_crontab.txt`, severity: 'debug', argv: ['crontab', '-l'] }, 'timers');
   }
-  if (c.on('BACKUP_PVE_REPLICATION')) {
+  if (c.config.BACKUP_PVE_REPLICATION) {
     steps.push({ what: 'PVE replication jobs', dest: `${d}/replication/replication_jobs.json`, severity: 'WARNING', argv: ['pvesh', 'get', '/cluster/replication', '--output-format=json'] },
       { what: 'PVE replication status', dest: `${d}/replication/replication_status.json`, severity: 'WARNING',
         argv: ['pvesh', 'get', '/nodes/localhost/replication', '--output-format=json'] });

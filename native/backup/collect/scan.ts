@@ -59,15 +59,15 @@ function sortedRecords(records: readonly ScanRecord[]): ScanRecord[] {
   return [...records].sort((a, b) => compareBytes(toBytes(a.record), toBytes(b.record)));
 }
 
-function substrings(text: string): string[] {
-  return toBytes(text).split('\n').filter((item) => item !== '');
+function substrings(items: readonly string[]): string[] {
+  return items.map(toBytes).filter((item) => item !== '');
 }
 
 // ---------------------------------------------------------------------------------------------------
 // PVE (V40-V45)
 
 export function collectPveStorages(c: Collector, datastores: readonly Datastore[]): void {
-  if (c.get('AUTO_DETECT_DATASTORES') !== 'true') {
+  if (!c.config.AUTO_DETECT_DATASTORES) {
     c.log.debug('PVE storage analysis skipped (auto-detection disabled)');
     return;
   }
@@ -134,10 +134,10 @@ function collectPveBackupAnalysis(c: Collector, d: Datastore): void {
 
 /** V44, V45: copies of small and of selected vzdump files, relative paths kept. */
 function collectPveBackupCopies(c: Collector, d: Datastore): void {
-  const includes = substrings(c.get('PVE_BACKUP_INCLUDE_PATTERN'));
-  const small = c.on('BACKUP_SMALL_PVE_BACKUPS');
+  const includes = substrings(c.config.PVE_BACKUP_INCLUDE_PATTERN);
+  const small = c.config.BACKUP_SMALL_PVE_BACKUPS;
   if (!small && includes.length === 0) return;
-  const max = Number(c.get('MAX_PVE_BACKUP_SIZE'));
+  const max = c.config.MAX_PVE_BACKUP_SIZE;
   let copied = 0;
   for (const r of sortedRecords(scanFiles(`${c.srcRoot}${d.path}`, undefined, PVE_BACKUP_PATTERNS))) {
     if (small && r.size < max) {
@@ -153,7 +153,7 @@ function collectPveBackupCopies(c: Collector, d: Datastore): void {
 // PBS (B20-B23)
 
 export function collectPbsDatastores(c: Collector, datastores: readonly Datastore[]): void {
-  if (c.get('BACKUP_PXAR_FILES') !== 'true') {
+  if (!c.config.BACKUP_PXAR_FILES) {
     c.log.debug('Backup of .pxar files is disabled');
     return;
   }
@@ -161,7 +161,7 @@ export function collectPbsDatastores(c: Collector, datastores: readonly Datastor
   for (const d of pbs) collectPbsDatastore(c, d.name, d.path, d.comment);
   if (pbs.length > 0) return;
   c.log.warning('No PBS datastores auto-detected, checking manual configuration');
-  const manual = toBytes(c.get('PBS_DATASTORE_PATH'));
+  const manual = toBytes(c.config.PBS_DATASTORE_PATH);
   if (manual !== '') collectPbsDatastore(c, 'manual', manual, 'Manual configuration');
   else collectPbsDatastore(c, 'fallback', '/var/lib/proxmox-backup/datastore', 'Default fallback');
 }
@@ -193,9 +193,9 @@ function collectPbsGroupListing(c: Collector, ds: string, path: string, entry: s
   c.generated(`${C_DIR}/pbs/pxar_metadata/${ds}_${entry}_pxar_list.txt`,
     `# List of .pxar files in ${escPath(path)}/${escPath(entry)}\n# Datastore: ${ds}, Subdirectory: ${escPath(entry)}\n# Format: size mtime path\n${body}`);
   if (found.count > 0) c.log.info(`Found ${found.count} .pxar files in datastore: ${fromBytes(ds)}/${escPath(entry)}`);
-  const includes = substrings(c.get('PXAR_INCLUDE_PATTERN'));
-  const smallOn = c.on('BACKUP_SMALL_PXAR');
-  const max = Number(c.get('MAX_PXAR_SIZE'));
+  const includes = substrings(c.config.PXAR_INCLUDE_PATTERN);
+  const smallOn = c.config.BACKUP_SMALL_PXAR;
+  const max = c.config.MAX_PXAR_SIZE;
   let small = 0;
   for (const r of sortedRecords(records)) {
     const rel = `${entry}/${r.rel}`;

@@ -23,11 +23,11 @@ function nonEmptyTree(c: Collector, logical: string, dest: string, what: string,
 
 /** S4: this tool's own install dir, without its runtime trees (and the primary paths when inside it). */
 function scriptDir(c: Collector): boolean {
-  const base = toBytes(c.get('BASE_DIR')).replace(/\/$/, '');
+  const base = toBytes(c.facts.BASE_DIR).replace(/\/$/, '');
   const name = base.slice(base.lastIndexOf('/') + 1);
   const saved = c.blPrefixes;
   c.blPrefixes = [...saved, `${base}/log`, `${base}/backup`, `${base}/restore-safety`, `${base}/lock`,
-    toBytes(c.get('LOCAL_BACKUP_PATH')), toBytes(c.get('LOCAL_LOG_PATH'))];
+    toBytes(c.config.LOCAL_BACKUP_PATH), toBytes(c.config.LOCAL_LOG_PATH)];
   try {
     return c.tree(base, `./script-repository/${name === '' ? 'root' : name}`, 'script directory', 'skip');
   } finally {
@@ -83,7 +83,7 @@ export function systemCommandSteps(c: Collector): (CommandStep | { skip: string 
   const d = C_DIR;
   const steps: (CommandStep | { skip: string } | { debug: string })[] = [];
   const add = (what: string, dest: string, severity: 'WARNING' | 'debug', argv: string[]): void => { steps.push({ what, dest, severity, argv }); };
-  if (c.on('BACKUP_NETWORK_CONFIG')) {
+  if (c.config.BACKUP_NETWORK_CONFIG) {
     add('IP addresses', `${d}/network/ip_addr.txt`, 'WARNING', ['ip', 'addr']);
     add('IP routes', `${d}/network/ip_route.txt`, 'WARNING', ['ip', 'route']);
     add('IP links', `${d}/network/ip_link.txt`, 'WARNING', ['ip', '-s', 'link']);
@@ -99,7 +99,7 @@ export function systemCommandSteps(c: Collector): (CommandStep | { skip: string 
   add('memory information', `${d}/system/memory.txt`, 'debug', ['free', '-h']);
   add('disk usage', `${d}/system/disk_space.txt`, 'debug', ['df', '-h']);
   add('services', `${d}/system/services.txt`, 'debug', ['systemctl', 'list-units', '--type=service', '--all', '--no-pager']);
-  if (c.on('BACKUP_INSTALLED_PACKAGES')) add('installed packages', `${d}/packages/dpkg_list.txt`, 'WARNING', ['dpkg', '-l']);
+  if (c.config.BACKUP_INSTALLED_PACKAGES) add('installed packages', `${d}/packages/dpkg_list.txt`, 'WARNING', ['dpkg', '-l']);
   else steps.push({ skip: 'Installed packages backup disabled' });
   return steps;
 }
@@ -144,7 +144,7 @@ export function resolveInRoot(c: Collector, logical: string): string | undefined
 }
 
 function customPath(c: Collector, item: string): boolean {
-  if (!c.on('ENABLE_CLOUD_BACKUP') && item.includes('rclone')) {
+  if (!c.config.ENABLE_CLOUD_BACKUP && item.includes('rclone')) {
     c.log.debug('Skipping rclone path (cloud backup disabled)');
     c.skipped += 1;
     return true;
@@ -175,7 +175,7 @@ function customPath(c: Collector, item: string): boolean {
 }
 
 export function collectCustomPaths(c: Collector): boolean {
-  const items = toBytes(c.get('CUSTOM_BACKUP_PATHS')).split('\n').filter((i) => i !== '');
+  const items = c.config.CUSTOM_BACKUP_PATHS.map(toBytes).filter((i) => i !== '');
   c.log.info(`Custom paths to process: ${items.length} paths configured`);
   let ok = true;
   for (const item of items) ok = customPath(c, item) && ok;
@@ -190,7 +190,7 @@ export function collectCustomPaths(c: Collector): boolean {
 export function collectRebuildFiles(c: Collector): boolean {
   let ok = true;
   const step = (done: boolean): void => { ok = done && ok; };
-  const network = c.on('BACKUP_NETWORK_CONFIG');
+  const network = c.config.BACKUP_NETWORK_CONFIG;
   const storage = c.switchOn('BACKUP_STORAGE_STACK', 'Storage stack backup disabled');
   if (network) {
     step(c.tree('/etc/network/interfaces.d', './etc/network/interfaces.d', 'network interfaces.d', 'skip'));
@@ -233,10 +233,10 @@ export function collectRebuildFiles(c: Collector): boolean {
 export function rebuildCommandSteps(c: Collector): (CommandStep | { debug: string })[] {
   const d = C_DIR;
   const steps: (CommandStep | { debug: string })[] = [];
-  if (c.on('BACKUP_NETWORK_CONFIG')) {
+  if (c.config.BACKUP_NETWORK_CONFIG) {
     steps.push({ what: 'bridge VLANs', dest: `${d}/network/bridge_vlan.json`, severity: 'debug', argv: ['bridge', '-j', 'vlan', 'show'] });
   }
-  if (c.on('BACKUP_STORAGE_STACK')) {
+  if (c.config.BACKUP_STORAGE_STACK) {
     steps.push({ what: 'block device attributes', dest: `${d}/storage/blkid.txt`, severity: 'debug', argv: ['blkid'] },
       { what: 'block device tree', dest: `${d}/storage/lsblk.json`, severity: 'debug', argv: ['lsblk', '-J', '-O'] });
     if (c.hasProgram('pvs')) {

@@ -1,6 +1,7 @@
 // `switch-mode fix-permissions` on the ts side (security.md §7): R1 on the installation and R2 on this host's
 // backups and logs, with the options, lines, exit codes and run lock of legacy/bin/fix-permissions. The
 // decisions are native/storage/permissions.ts's; native/storage/permissions-fs.ts walks and applies them.
+import type { ConfigValues } from '../../core/config-keys.js';
 import { esc } from '../../core/esc.js';
 import { execCommand } from '../../core/exec.js';
 import type { ExitStatus } from '../../core/exit-code.js';
@@ -20,9 +21,9 @@ export async function runFixPermissions(environment: CliEnvironment, args: reado
   const { baseDir, env } = environment;
   const tool = openTool(environment, parsed);
   if (tool === undefined) return 2;
-  const { value, log, exitCode } = tool;
+  const { config, log, exitCode } = tool;
   const root = process.geteuid?.() === 0;
-  if (value('SYSTEM_ROOT_PREFIX') === '/' && !root) {
+  if (config.SYSTEM_ROOT_PREFIX === '/' && !root) {
     process.stderr.write('ERROR: This tool must run as root\n');
     return 2;
   }
@@ -31,7 +32,7 @@ export async function runFixPermissions(environment: CliEnvironment, args: reado
     if (!root) log.info('Not running as root: ownership left unchanged');
     const fixer = new PermissionFixer(log, dryRun);
     fixer.installation(baseDir, root);
-    await fixBackupPaths(fixer, value, hostname, root, log, env);
+    await fixBackupPaths(fixer, config, hostname, root, log, env);
     if (fixer.problems === 0) log.success(`Permissions fixed: ${fixer.changes} change(s)`);
     else log.warning(`Permissions fixed with ${fixer.problems} problem(s): ${fixer.changes} change(s)`);
     return exitCode.current;
@@ -39,15 +40,15 @@ export async function runFixPermissions(environment: CliEnvironment, args: reado
 }
 
 /** R2 on the four configured directories (security.md §7.3): F8 when off, F7 when the owner does not resolve. */
-async function fixBackupPaths(fixer: PermissionFixer, value: (key: string) => string, hostname: string, root: boolean,
+async function fixBackupPaths(fixer: PermissionFixer, config: ConfigValues, hostname: string, root: boolean,
   log: RunLog, env: Env): Promise<void> {
-  if (value('SET_BACKUP_PERMISSIONS') !== 'true') {
+  if (!config.SET_BACKUP_PERMISSIONS) {
     log.skip('Backup and log path permissions not managed (SET_BACKUP_PERMISSIONS=false)');
     return;
   }
   const run = (argv: readonly string[]): ReturnType<typeof execCommand> => execCommand(argv, { timeoutMs: 10_000, env });
-  const user = value('BACKUP_USER');
-  const group = value('BACKUP_GROUP');
+  const user = config.BACKUP_USER;
+  const group = config.BACKUP_GROUP;
   const uid = await getentId('passwd', user, run);
   const gid = uid === undefined ? undefined : await getentId('group', group, run);
   if (uid === undefined || gid === undefined) {
@@ -56,8 +57,7 @@ async function fixBackupPaths(fixer: PermissionFixer, value: (key: string) => st
     return;
   }
   const owner: Owner | null = root ? { uid, gid } : null;
-  for (const key of ['LOCAL_BACKUP_PATH', 'LOCAL_LOG_PATH', 'SECONDARY_BACKUP_PATH', 'SECONDARY_LOG_PATH']) {
-    const dir = value(key);
+  for (const dir of [config.LOCAL_BACKUP_PATH, config.LOCAL_LOG_PATH, config.SECONDARY_BACKUP_PATH, config.SECONDARY_LOG_PATH]) {
     if (dir !== '') fixer.backupDir(dir, hostname, BACKUP_TYPES, owner);
   }
 }

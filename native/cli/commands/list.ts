@@ -11,7 +11,7 @@ import { openTool, usageError } from './restore-tool.js';
 export async function runList(environment: CliEnvironment, args: readonly string[]): Promise<ExitStatus> {
   const tool = openTool(environment, args);
   if (typeof tool === 'number') return tool;
-  const { log, value, exitCode, rest } = tool;
+  const { log, config, exitCode, rest } = tool;
   tool.console.toStderr();   // log lines on stderr, the result on stdout
   let tier = 'all';
   let check = false;
@@ -29,7 +29,7 @@ export async function runList(environment: CliEnvironment, args: readonly string
     else return usageError(environment.codeDir, `Unknown option: ${esc(arg)}`);
   }
   if (!/^(local|secondary|cloud|all)$/.test(tier)) return usageError(environment.codeDir, `Unknown tier: ${esc(tier)}`);
-  const settings = { value, env: environment.env };
+  const settings = { config, env: environment.env };
   const secondary = secondaryEnabled(settings);
   const cloud = cloudEnabled(settings);
   if ((tier === 'secondary' && !secondary) || (tier === 'cloud' && !cloud)) {
@@ -42,8 +42,8 @@ export async function runList(environment: CliEnvironment, args: readonly string
     if (listing.error !== undefined) log.warning(`Cannot list ${listing.error.tier}: ${listing.error.message}`);
     listings.push(listing);
   };
-  if (wanted('local')) record(await listDirectory('local', value('LOCAL_BACKUP_PATH'), check, settings));
-  if (secondary && wanted('secondary')) record(await listDirectory('secondary', value('SECONDARY_BACKUP_PATH'), check, settings));
+  if (wanted('local')) record(await listDirectory('local', config.LOCAL_BACKUP_PATH, check, settings));
+  if (secondary && wanted('secondary')) record(await listDirectory('secondary', config.SECONDARY_BACKUP_PATH, check, settings));
   if (cloud && wanted('cloud')) record(await listCloud(check, settings));
   const rows: ListRow[] = sortRows(listings.flatMap((l) => l.rows));
   const errors: ListError[] = listings.flatMap((l) => (l.error === undefined ? [] : [l.error]));

@@ -2,6 +2,8 @@
 // text, the options every subcommand takes (-h, -v, -x, --config/-e/--env), the configuration loaded as
 // config_load and cli_report_config do, and the log (no colour unless LOG_COLOURS=true, nothing redacted: the
 // legacy tool registers no secret). What is left of the arguments goes to the subcommand.
+import type { ConfigValues } from '../../core/config-keys.js';
+import { typedConfig } from '../../core/config-view.js';
 import { loadConfig } from '../../core/config.js';
 import { ExitCode, type ExitStatus } from '../../core/exit-code.js';
 import { RunLog, type DebugLevel } from '../../core/log.js';
@@ -42,7 +44,8 @@ export interface ToolContext {
   readonly log: RunLog;
   readonly exitCode: ExitCode;
   readonly console: SwitchableConsole;
-  readonly value: (key: string) => string;
+  /** The loaded configuration, typed (native/core/config-view.ts). */
+  readonly config: ConfigValues;
   /** The subcommand's own arguments, in order. */
   readonly rest: readonly string[];
 }
@@ -73,13 +76,14 @@ export function openTool(environment: CliEnvironment, args: readonly string[]): 
     for (const message of loaded.errors) process.stderr.write(`ERROR: ${message}\n`);
     return 2;
   }
-  const value = (key: string): string => loaded.values.get(key) ?? '';
+  const typed = typedConfig(loaded.values);
   const exitCode = new ExitCode();
   const sink = new SwitchableConsole();
   const log = new RunLog({
-    now: environment.now, debugLevel: (value('DEBUG_LEVEL') || 'standard') as DebugLevel, console: sink,
+    now: environment.now, debugLevel: (typed.DEBUG_LEVEL || 'standard') as DebugLevel, console: sink,
+    // eslint-disable-next-line no-restricted-syntax -- LOG_COLOURS is bin/switch-mode's environment switch, not a configuration key
     disableColours: env.LOG_COLOURS !== 'true', redactor: new Redactor([]), exitCode,
   });
   for (const message of loaded.warnings) log.warning(message);
-  return { environment, log, exitCode, console: sink, value, rest };
+  return { environment, log, exitCode, console: sink, config: typed, rest };
 }

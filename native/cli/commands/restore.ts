@@ -173,7 +173,7 @@ class Restore {
 
   constructor(readonly tool: ToolContext, readonly o: Options) {
     this.log = tool.log;
-    this.settings = { value: tool.value, env: tool.environment.env };
+    this.settings = { config: tool.config, env: tool.environment.env };
     this.timestamp = runTimestamp(tool.environment.now());
     this.asRoot = process.geteuid?.() === 0;
     this.runDir = mkdtempSync(join(tool.environment.env.TMPDIR ?? tmpdir(), 'proxmox-restore.'));
@@ -211,12 +211,12 @@ class Restore {
 
   streamOptions(): StreamOptions {
     return { archive: this.archive, compression: compressionOf(this.name), identities: this.ageIdentities, env: this.settings.env,
-      timeoutSeconds: Number(this.tool.value('EXTRACTION_TIMEOUT')) };
+      timeoutSeconds: this.tool.config.EXTRACTION_TIMEOUT };
   }
 
   logFileOpen(): void {
-    if (this.tool.value('ENABLE_LOG_MANAGEMENT') !== 'true') return;
-    const dir = this.tool.value('LOCAL_LOG_PATH');
+    if (!this.tool.config.ENABLE_LOG_MANAGEMENT) return;
+    const dir = this.tool.config.LOCAL_LOG_PATH;
     const file = `${dir}/restore-${this.hostname}-${this.timestamp}.log`;
     try {
       mkdirSync(dir, { recursive: true });
@@ -247,8 +247,8 @@ class Restore {
       return;
     }
     if (!this.interactive()) this.fail('--archive is required when not running on a terminal');
-    const listings = [await listDirectory('local', this.tool.value('LOCAL_BACKUP_PATH'), false, this.settings)];
-    if (secondaryEnabled(this.settings)) listings.push(await listDirectory('secondary', this.tool.value('SECONDARY_BACKUP_PATH'), false, this.settings));
+    const listings = [await listDirectory('local', this.tool.config.LOCAL_BACKUP_PATH, false, this.settings)];
+    if (secondaryEnabled(this.settings)) listings.push(await listDirectory('secondary', this.tool.config.SECONDARY_BACKUP_PATH, false, this.settings));
     if (cloudEnabled(this.settings)) listings.push(await listCloud(false, this.settings));
     for (const l of listings) if (l.error !== undefined) this.log.warning(`Cannot list ${l.error.tier}: ${l.error.message}`);
     const rows = sortRows(listings.flatMap((l) => l.rows));
@@ -295,7 +295,7 @@ class Restore {
       }
       this.fail(`Checksum file ${state}: ${escPath(this.name)}.sha256 (use --force to restore anyway)`);
     }
-    if (await sha256Within(this.archive, Number(this.tool.value('VERIFICATION_TIMEOUT'))) !== expected) this.fail(`Checksum mismatch for ${escPath(this.name)}`);
+    if (await sha256Within(this.archive, this.tool.config.VERIFICATION_TIMEOUT) !== expected) this.fail(`Checksum mismatch for ${escPath(this.name)}`);
     this.log.success('Checksum ok');
   }
 

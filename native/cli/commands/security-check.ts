@@ -27,18 +27,18 @@ export async function runSecurityCheck(environment: CliEnvironment, args: readon
   const { baseDir, env } = environment;
   const tool = openTool(environment, parsed);
   if (tool === undefined) return 2;
-  const { configFile, value, log, exitCode } = tool;
-  if (value('SYSTEM_ROOT_PREFIX') === '/' && process.geteuid?.() !== 0) {
+  const { configFile, config, log, exitCode } = tool;
+  if (config.SYSTEM_ROOT_PREFIX === '/' && process.geteuid?.() !== 0) {
     process.stderr.write('ERROR: This tool must run as root\n');
     return 2;
   }
   const { hostname } = await detectNames(env);
-  const checks = new SecurityChecks({ baseDir, configFile, log, env, value, hostname, uid: process.geteuid?.() ?? 0 });
+  const checks = new SecurityChecks({ baseDir, configFile, log, env, config, hostname, uid: process.geteuid?.() ?? 0 });
   if (update) return underRunLock(environment, log, false, async () => recordHashes(checks, baseDir, log));
   {
-    const checkAll = full ?? value('FULL_SECURITY_CHECK') === 'true';
+    const checkAll = full ?? config.FULL_SECURITY_CHECK;
     log.step(`Security checks (${checkAll ? 'full' : 'basic'})`);
-    if (value('REMOVE_UNAUTHORIZED_FILES') === 'true') log.info('REMOVE_UNAUTHORIZED_FILES is ignored: unexpected files are reported, never deleted');
+    if (config.REMOVE_UNAUTHORIZED_FILES) log.info('REMOVE_UNAUTHORIZED_FILES is ignored: unexpected files are reported, never deleted');
     await checks.all(checkAll);
     if (checks.differences() > 0) log.info('Integrity manifest not updated (read-only check); run security-check --update-hashes to record the current files');
     if (checks.findings === 0) log.success('Security check finished: no issues');

@@ -74,7 +74,7 @@ async function checkSidecar(v: Verify): Promise<void> {
     return;
   }
   v.sidecarSha = expected;
-  if (await sha256Within(v.archive, Number(v.tool.value('VERIFICATION_TIMEOUT'))) !== expected) fail(v, `Checksum mismatch for ${text(v.name)}`);
+  if (await sha256Within(v.archive, v.tool.config.VERIFICATION_TIMEOUT) !== expected) fail(v, `Checksum mismatch for ${text(v.name)}`);
   log.success('Checksum ok');
 }
 
@@ -85,7 +85,7 @@ async function readArchive(v: Verify, identities: readonly string[]): Promise<{ 
   if (!hasProgram(program, v.settings.env.PATH ?? '')) fail(v, `Cannot decompress ${text(v.name)}: ${program} not found`);
   const inner: Buffer[] = [];
   const read = await readArchiveStream(v.name, {
-    archive: v.archive, compression, identities, env: v.settings.env, timeoutSeconds: Number(v.tool.value('EXTRACTION_TIMEOUT')),
+    archive: v.archive, compression, identities, env: v.settings.env, timeoutSeconds: v.tool.config.EXTRACTION_TIMEOUT,
   }, (reader) => readListing(reader, (entry) => INNER_METADATA.test(entry.name), (chunk) => inner.push(Buffer.from(chunk))));
   if (!read.ok) fail(v, read.message);
   const listing = read.value;
@@ -169,7 +169,7 @@ export async function runVerify(environment: CliEnvironment, args: readonly stri
     else arg = a;
   }
   if (arg === '') return usageError(environment.codeDir, 'verify needs an archive (a path or a name on the tiers)');
-  const settings: TierSettings = { value: tool.value, env: environment.env };
+  const settings: TierSettings = { config: tool.config, env: environment.env };
   const resolved = await resolveArchive(tool, settings, arg);
   if (typeof resolved === 'number') return resolved;
   try {
