@@ -360,7 +360,7 @@ describe('a remote that misbehaves', () => {
 
   it('an upload that moves data for longer than the listing limit completes (it is bounded by the upload limit)', async () => {
     // A 2 MiB archive at 256 KiB/s: about 8 s of steady writes, past CLOUD_LIST_TIMEOUT + 5 = 7 s, which ended every
-    // such upload until this wave; no write waits as long as the 1 s idle timeout.
+    // such upload until this wave; no write waits as long as the 2 s idle timeout.
     const big = randomBytes(2 << 20);
     const result = await bothSides('slow-upload', {
       context: { CLOUD_LIST_TIMEOUT: '2', RCLONE_BANDWIDTH_LIMIT: '256k', CLOUD_PARALLEL_UPLOAD_TIMEOUT: '120' },
