@@ -18,11 +18,20 @@ export function rcloneFlags(flags: string): string[] {
   return (flags.split('\n', 1)[0] ?? '').split(/[ \t]+/).filter((f) => f !== '');
 }
 
+/**
+ * storage_rclone_timed_out: an rclone ended by its bound (WALLSECONDS + 5) that printed nothing gets a reason
+ * (storage.md §11) rather than "unknown error" — for the storage stages and the restore tools alike.
+ */
+export function timedOutReason(stderr: string, timedOut: boolean, wallSeconds: number): string {
+  return timedOut && stderr === '' ? `rclone did not finish within ${wallSeconds + 5} s\n` : stderr;
+}
+
 /** WALLSECONDS (default LIMITSECONDS): when the process is ended; an upload may move data for longer than rclone's
  * idle and connect timeouts (legacy storage_rclone_within). */
 export async function rclone(args: readonly string[], limitSeconds: number, flags: string,
   env: Readonly<Record<string, string | undefined>>, wallSeconds = limitSeconds): Promise<RcloneResult> {
   const result = await runInGroup('rclone', [...args, ...rcloneFlags(flags), '--timeout', `${limitSeconds}s`, '--contimeout', `${limitSeconds}s`],
     { timeoutMs: (wallSeconds + 5) * 1000, env });
-  return { ok: result.exitCode === 0 && !result.timedOut, stdout: result.stdout, stderr: result.stderr.toString('latin1'), timedOut: result.timedOut };
+  const stderr = result.stderr.toString('latin1');
+  return { ok: result.exitCode === 0 && !result.timedOut, stdout: result.stdout, stderr: timedOutReason(stderr, result.timedOut, wallSeconds), timedOut: result.timedOut };
 }

@@ -2,7 +2,7 @@
 // step's --timeout/--contimeout, bounded N+5 s (native/restore/rclone.ts, shared with the restore tools). The remote
 // name was validated by the configuration (config.md §8); a remote starting with `-` is refused here too, before
 // any call, so no value can become an rclone option.
-import { rclone, rcloneFlags, type RcloneResult } from '../restore/rclone.js';
+import { rclone, rcloneFlags, timedOutReason, type RcloneResult } from '../restore/rclone.js';
 import { esc } from '../core/esc.js';
 import { replayHostCommand } from '../core/host-record.js';
 import { jsonObjects } from '../core/json-objects.js';
@@ -25,14 +25,6 @@ export function storageReason(stderr: string | Buffer): string {
   const levelled = /^(?:ERROR|NOTICE|INFO) *: *(?:: *)?(.*)$/s.exec(line);
   if (levelled?.[1] !== undefined) line = levelled[1];
   return line === '' ? 'unknown error' : esc(Buffer.from(line, 'latin1'));
-}
-
-/**
- * storage_rclone_timed_out: an rclone ended by the wall bound (WALLSECONDS + 5) that printed nothing gets a reason
- * (storage.md §11) rather than "unknown error".
- */
-function withTimeoutReason(stderr: Buffer, timedOut: boolean, wallSeconds: number): Buffer {
-  return timedOut && stderr.length === 0 ? Buffer.from(`rclone did not finish within ${wallSeconds + 5} s\n`) : stderr;
 }
 
 /**
@@ -80,11 +72,12 @@ export class Cloud {
     }
     if (replay !== undefined && replay !== '') {
       const recorded = replayHostCommand(replay, rcloneKeyArgv(args, limitSeconds, this.options.flags));
-      this.lastError = withTimeoutReason(recorded.stderr, recorded.status === 124 || recorded.status === 137, wallSeconds);
+      // The control's rclone ended by timeout (124, or 137 after the KILL) is worded as a live call's (rclone()).
+      this.lastError = Buffer.from(timedOutReason(recorded.stderr.toString('latin1'), recorded.status === 124 || recorded.status === 137, wallSeconds), 'latin1');
       return { ok: recorded.status === 0, stdout: recorded.stdout };
     }
     const result = await rclone(args, limitSeconds, this.options.flags, this.options.env, wallSeconds);
-    this.lastError = withTimeoutReason(Buffer.from(result.stderr, 'latin1'), result.timedOut, wallSeconds);
+    this.lastError = Buffer.from(result.stderr, 'latin1');
     return result;
   }
 

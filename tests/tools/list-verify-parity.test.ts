@@ -5,8 +5,9 @@
 // (timestamps aside). And bin/switch-mode routes both by the cli flag.
 import { execFileSync } from 'node:child_process';
 import {
-  copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync,
+  appendFileSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync,
 } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -155,6 +156,21 @@ describe('list: bash and ts agree (restore.md §2)', () => {
     expect(down.exitCode).toBe(1);
     expect(down.stderr).toMatch(/^\[WARNING\] Cannot list cloud: .+/m);
     await same(['list', '--json', '--config', configWith({ RCLONE_REMOTE: 'lv-undefined' })]);
+    // A remote that accepts and never answers: rclone's own retries outlast the bound (1 + 5 s), it is ended before
+    // it prints a word, and both sides say so (storage.md §11) rather than "unknown error".
+    const stuck = createServer(() => undefined);
+    const held: Socket[] = [];
+    stuck.on('connection', (socket) => held.push(socket));
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = stuck.address() as AddressInfo;
+      appendFileSync(join(sandbox.baseDir, 'rclone.conf'), `\n[lv-stuck]\ntype = webdav\nurl = http://127.0.0.1:${port}/\n`);
+      const stalled = await same(['list', '--tier', 'cloud', '--config', configWith({ RCLONE_REMOTE: 'lv-stuck', CLOUD_LIST_TIMEOUT: '1' })]);
+      expect(stalled.stderr).toMatch(/^\[WARNING\] Cannot list cloud: rclone did not finish within 6 s$/m);
+    } finally {
+      for (const socket of held) socket.destroy();
+      stuck.close();
+    }
     const disabled = await same(['list', '--tier', 'cloud', '--config', configWith({ ENABLE_CLOUD_BACKUP: 'false' })]);
     expect(disabled.exitCode).toBe(2);
     expect(disabled.stdout).toBe('');
